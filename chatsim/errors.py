@@ -1,0 +1,39 @@
+"""The few exception types chatsim raises.
+
+Every message names what is wrong, where (file, column or key), how much
+(rows affected, a few examples) and what to do about it, so a policy analyst
+can act on it without reading a traceback.
+
+Example:
+    >>> try:
+    ...     raise SchemaError("messages.csv: column 'sent_at' is missing")
+    ... except ChatsimError as exc:
+    ...     print(exc)
+    messages.csv: column 'sent_at' is missing
+"""
+
+from __future__ import annotations
+
+
+class ChatsimError(Exception):
+    """Base class of every error chatsim raises on purpose."""
+
+
+class SchemaError(ChatsimError):
+    """A chat log or shop table does not match the documented schema."""
+
+
+class RuleError(ChatsimError):
+    """A rule definition (YAML or Python) is invalid."""
+
+
+class ScenarioError(ChatsimError):
+    """A scenario file is invalid (unknown key, bad value, unknown time zone...)."""
+
+
+class ReportError(ChatsimError):
+    """A report could not be produced (a notebook failed, an output is missing...)."""
+
+
+class EngineError(ChatsimError):
+    """A compute engine (polars streaming, Spark) is unavailable or misconfigured."""
