@@ -1,0 +1,225 @@
+"""The ``chatsim`` command line.
+
+Subcommands:
+
+* ``chatsim metrics LOG [--rule legacy-24h|new-12h|FILE ...] [--as-of TS] --out FILE``
+* ``chatsim simulate SCENARIO --out DIR [--workers N] [--shops N] [--days N]``
+* ``chatsim report SCENARIO [--log LOG] [--out reports/] [--small] [--show-code]``
+* ``chatsim rules [--export DIR]``: show (and export as YAML) the built-in rules.
+
+Errors of the package (bad file, bad rule, bad scenario) print one clear line and
+exit with status 2; no traceback.
+
+Example:
+    >>> main(["rules"])  # doctest: +ELLIPSIS
+    legacy-24h: answered within 24 h...
+    0
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+
+from chatsim.errors import ChatsimError
+
+
+def _format_summary(summary: pl.DataFrame) -> str:
+    """A compact plain-text table of :meth:`Evaluation.summary`."""
+    cols = [
+        ("rule", "rule", "{}"),
+        ("window_hours", "window h", "{:g}"),
+        ("target", "target", "{:.0%}"),
+        ("shops_rated", "shops", "{}"),
+        ("share_meeting_target", "meet target", "{:.1%}"),
+        ("counted_chats", "counted", "{:,}"),
+        ("overall_rate", "rate", "{:.1%}"),
+        ("pending", "pending", "{:,}"),
+        ("excluded_holiday_mode", "ex:holiday", "{:,}"),
+        ("excluded_blocked", "ex:blocked", "{:,}"),
+        ("excluded_seller_initiated", "ex:seller", "{:,}"),
+        ("excluded_auto_resolved", "ex:auto", "{:,}"),
+    ]
+    rows = [[h for _, h, _ in cols]]
+    for r in summary.iter_rows(named=True):
+        rows.append(["-" if r[c] is None else f.format(r[c]) for c, _, f in cols])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(cols))]
+    lines = [
+        "  ".join(
+            v.rjust(w) if i else v.ljust(w)
+            for i, (v, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _write_table(df: pl.DataFrame, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    suffix = out.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        df.write_parquet(out)
+    elif suffix == ".csv":
+        df.with_columns(
+            pl.col(c).dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
+            for c, t in df.schema.items()
+            if isinstance(t, pl.Datetime)
+        ).write_csv(out)
+    else:
+        raise ChatsimError(f"--out {out}: use a .parquet or .csv file name.")
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from chatsim.metrics import compare
+    from chatsim.rules import resolve_rule
+    from chatsim.schema import read_log
+
+    t0 = time.perf_counter()
+    if args.engine == "spark":
+        from chatsim.spark import compare_spark
+
+        ev = compare_spark(
+            args.log,
+            [resolve_rule(r) for r in (args.rule or ["legacy-24h", "new-12h"])],
+            as_of=args.as_of,
+        )
+    else:
+        log = read_log(args.log, lenient=args.lenient)
+        rules = [resolve_rule(r) for r in (args.rule or ["legacy-24h", "new-12h"])]
+        ev = compare(log, rules, as_of=args.as_of)
+        if log.dropped.counts:
+            print(
+                f"lenient read dropped {log.dropped.total():,} row(s): {log.dropped.counts}",
+                file=sys.stderr,
+            )
+    elapsed = time.perf_counter() - t0
+    print(
+        f"{ev.messages_used:,} messages up to {ev.as_of:%Y-%m-%d %H:%M} UTC"
+        + (
+            f" ({ev.messages_after_cutoff:,} after the cutoff ignored)"
+            if ev.messages_after_cutoff
+            else ""
+        )
+        + f", {elapsed:.1f} s"
+    )
+    print(_format_summary(ev.summary()))
+    if args.out:
+        out = Path(args.out)
+        _write_table(ev.shops, out)
+        print(f"shop table: {out}")
+        if args.chats_out:
+            _write_table(ev.chats, Path(args.chats_out))
+            print(f"chat table: {args.chats_out}")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from chatsim.scenario import load_scenario
+    from chatsim.simulate import simulate_to_dir
+
+    sc = load_scenario(args.scenario)
+    if args.shops or args.days:
+        sc = sc.scaled(shops=args.shops, days=args.days)
+    t0 = time.perf_counter()
+    out = simulate_to_dir(sc, args.out, workers=args.workers, progress=not args.quiet)
+    print(f"simulated scenario '{sc.name}' into {out} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from chatsim.report import build_reports
+
+    paths = build_reports(
+        args.scenario,
+        log=args.log,
+        out_dir=args.out,
+        small=args.small,
+        show_code=args.show_code,
+        notebooks=args.notebook,
+        progress=not args.quiet,
+    )
+    for p in paths:
+        print(f"report: {p}")
+    return 0
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from chatsim.rules import BUILTIN_RULES
+
+    for rule in BUILTIN_RULES.values():
+        print(rule.describe())
+        if args.export:
+            out = Path(args.export)
+            out.mkdir(parents=True, exist_ok=True)
+            rule.to_yaml(out / f"{rule.name}.yaml")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    p = argparse.ArgumentParser(prog="chatsim", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    m = sub.add_parser("metrics", help="compute shop metrics of a chat log under one or more rules")
+    m.add_argument("log", help="messages file (.parquet/.csv) or log folder")
+    m.add_argument(
+        "--rule",
+        action="append",
+        help="legacy-24h, new-12h or a rule YAML file; repeat for several (default: both built-ins)",
+    )
+    m.add_argument("--as-of", help="data cutoff, ISO-8601 with zone (default: latest message)")
+    m.add_argument("--out", help="shop table output (.parquet or .csv)")
+    m.add_argument("--chats-out", help="also write the chat table (.parquet or .csv)")
+    m.add_argument(
+        "--lenient",
+        action="store_true",
+        help="drop rows with null keys / duplicate ids (counted and reported) instead of failing",
+    )
+    m.add_argument("--engine", choices=["polars", "spark"], default="polars")
+    m.set_defaults(func=cmd_metrics)
+
+    s = sub.add_parser("simulate", help="generate a synthetic chat log from a scenario file")
+    s.add_argument("scenario", help="scenario YAML (see scenarios/)")
+    s.add_argument("--out", required=True, help="output folder")
+    s.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: all cores)"
+    )
+    s.add_argument("--shops", type=int, help="override the number of shops")
+    s.add_argument("--days", type=int, help="override the number of days")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_simulate)
+
+    r = sub.add_parser("report", help="run the report notebooks for a scenario into HTML")
+    r.add_argument("scenario", help="scenario YAML")
+    r.add_argument("--log", help="use this real chat log instead of simulating")
+    r.add_argument("--out", default="reports", help="reports folder (default: reports/)")
+    r.add_argument("--small", action="store_true", help="scale the scenario down (quick check)")
+    r.add_argument("--show-code", action="store_true", help="show notebook code cells in the HTML")
+    r.add_argument("--notebook", action="append", help="only this notebook (repeatable)")
+    r.add_argument("--quiet", action="store_true", help="no progress output")
+    r.set_defaults(func=cmd_report)
+
+    ru = sub.add_parser("rules", help="show the built-in rules")
+    ru.add_argument("--export", help="write each built-in rule as YAML into this folder")
+    ru.set_defaults(func=cmd_rules)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``chatsim`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ChatsimError as exc:
+        print(f"chatsim: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

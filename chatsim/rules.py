@@ -1,0 +1,431 @@
+"""Response-rate rules as data: the single definition both the CLI and the notebooks use.
+
+A :class:`Rule` says how a shop's chats are judged: the response window, the
+target (with warning and enforcement tiers), the evaluation period, how automatic
+replies count, which exclusions apply, which clock measures response time
+(calendar or business hours) and the legacy chatbot-weekend deadline.
+
+The built-in rules follow ``docs/policy.md`` (our reading of the marketplace text):
+
+* :data:`LEGACY_24H`: 24-hour response rate, target 90 % (warning below 90 %,
+  enforcement below 85 %), valid replies only, chatbot-weekend deadline on,
+  chats fully handled by automatic replies excluded;
+* :data:`NEW_12H`: 12-hour response rate over the trailing 30 calendar days,
+  target 85 %, every day counts, chats resolved by automatic replies excluded.
+
+Example:
+    >>> r = NEW_12H.replace(window_hours=6, name="new-6h")
+    >>> Rule.from_yaml(r.to_yaml()) == r
+    True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from chatsim.errors import RuleError
+
+AutoReplyMode = Literal["exclude_resolved", "count_as_answer", "ignore"]
+Clock = Literal["calendar", "business"]
+
+AUTO_REPLY_MODES: tuple[str, ...] = ("exclude_resolved", "count_as_answer", "ignore")
+CLOCKS: tuple[str, ...] = ("calendar", "business")
+#: Exclusion reasons, in the order they are applied (a chat gets the first that matches).
+EXCLUSIONS: tuple[str, ...] = ("holiday_mode", "blocked", "seller_initiated", "auto_resolved")
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+_RANGE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+
+#: Monday-Friday 09:00-18:00, the default schedule of a business-hours rule.
+OFFICE_HOURS: dict[str, tuple[str, ...]] = {
+    d: (("09:00-18:00",) if d not in ("sat", "sun") else ()) for d in WEEKDAYS
+}
+
+
+def parse_schedule(
+    schedule: Mapping[str, Any], where: str = "schedule"
+) -> dict[str, tuple[str, ...]]:
+    """Validate a weekly schedule ``{"mon": ["09:00-18:00"], ...}`` (missing days are off).
+
+    Ranges are local wall-clock times; ``"00:00-24:00"`` is a whole day.
+
+    Example:
+        >>> parse_schedule({"mon": ["09:00-12:00", "13:00-18:00"]})["mon"]
+        ('09:00-12:00', '13:00-18:00')
+    """
+    if not isinstance(schedule, Mapping):
+        raise RuleError(f"{where}: expected a mapping of weekday -> list of 'HH:MM-HH:MM' ranges.")
+    out: dict[str, tuple[str, ...]] = {d: () for d in WEEKDAYS}
+    for day, ranges in schedule.items():
+        key = str(day).lower()[:3]
+        if key not in WEEKDAYS:
+            raise RuleError(f"{where}.{day}: unknown weekday; use one of {list(WEEKDAYS)}.")
+        if isinstance(ranges, str):
+            ranges = [ranges]
+        if ranges is None:
+            ranges = []
+        parsed = []
+        for r in ranges:
+            m = _RANGE.match(str(r).strip())
+            if not m:
+                raise RuleError(f"{where}.{day}: '{r}' is not a 'HH:MM-HH:MM' range.")
+            h1, m1, h2, m2 = (int(x) for x in m.groups())
+            a, b = h1 * 60 + m1, h2 * 60 + m2
+            if not (0 <= a < b <= 24 * 60) or m1 > 59 or m2 > 59:
+                raise RuleError(
+                    f"{where}.{day}: '{r}' must go forward within one day (00:00-24:00)."
+                )
+            parsed.append((a, b, str(r).strip()))
+        parsed.sort()
+        for (_, b1, r1), (a2, _, r2) in zip(parsed, parsed[1:], strict=False):
+            if a2 < b1:
+                raise RuleError(f"{where}.{day}: ranges '{r1}' and '{r2}' overlap.")
+        out[key] = tuple(p[2] for p in parsed)
+    return out
+
+
+def schedule_minutes(schedule: Mapping[str, tuple[str, ...]]) -> list[tuple[int, int]]:
+    """Working intervals as (start, end) minutes from Monday 00:00, sorted.
+
+    Example:
+        >>> schedule_minutes({"tue": ("09:00-10:00",)})
+        [(1980, 2040)]
+    """
+    out = []
+    for i, day in enumerate(WEEKDAYS):
+        for r in schedule.get(day, ()):
+            h1, m1, h2, m2 = (int(x) for x in _RANGE.match(r).groups())  # type: ignore[union-attr]
+            out.append((i * 1440 + h1 * 60 + m1, i * 1440 + h2 * 60 + m2))
+    return sorted(out)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One response-rate rule. Immutable; derive variants with :meth:`replace`.
+
+    Attributes:
+        name: short identifier used in tables and charts (e.g. ``"new-12h"``).
+        window_hours: a chat passes if answered within this many hours of opening.
+        target: the rate a shop must reach (0-1]; ``meets_target`` is ``rate >= target``.
+        warning_below / enforcement_below: optional lower tiers (rates below them).
+        period_days: trailing evaluation period ending at the data cutoff.
+        period_start / period_end: explicit period (UTC dates, end exclusive); overrides
+            ``period_days`` when given.
+        auto_reply: ``exclude_resolved`` (a chat handled only by automatic replies, after
+            which the buyer did not write again, is excluded; automatic replies do not
+            answer), ``count_as_answer`` (an automatic reply answers the chat) or
+            ``ignore`` (automatic messages are disregarded).
+        exclusions: which of :data:`EXCLUSIONS` apply.
+        valid_replies_only: only seller messages with ``valid_reply`` true answer a chat.
+        chatbot_weekend_deadline: for shops with ``chatbot_enabled``, chats opened Saturday
+            00:00 to Sunday 23:59 shop-local time are due Monday 12:00 local (or at the
+            normal deadline if that is later).
+        clock: ``calendar`` (elapsed time, weekends and holidays count) or ``business``
+            (only time inside ``business_schedule`` in the shop's time zone counts).
+        session_hours: the bound of a seller session (a buyer message within this many
+            hours of a seller-opened thread belongs to it) and of an automatic-reply
+            follow-up (a buyer message within this many hours of an automatic reply
+            continues that chat).
+        violation_points / boosts_store_rating: what missing / meeting the rule does
+            (descriptive, shown in reports).
+    """
+
+    name: str
+    window_hours: float
+    target: float
+    warning_below: float | None = None
+    enforcement_below: float | None = None
+    period_days: int = 30
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+    auto_reply: AutoReplyMode = "exclude_resolved"
+    exclusions: frozenset[str] = field(default_factory=lambda: frozenset(EXCLUSIONS))
+    valid_replies_only: bool = False
+    chatbot_weekend_deadline: bool = False
+    clock: Clock = "calendar"
+    business_schedule: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: dict(OFFICE_HOURS)
+    )
+    session_hours: float = 24.0
+    violation_points: bool = False
+    boosts_store_rating: bool = False
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        where = f"rule '{self.name}'"
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise RuleError("rule name: must be a non-empty string.")
+        _num(self.window_hours, f"{where}: window_hours", lo=0, lo_open=True)
+        _num(self.target, f"{where}: target", lo=0, hi=1, lo_open=True)
+        for tier in ("warning_below", "enforcement_below"):
+            v = getattr(self, tier)
+            if v is not None:
+                _num(v, f"{where}: {tier}", lo=0, hi=1)
+        if (
+            self.warning_below is not None
+            and self.enforcement_below is not None
+            and self.enforcement_below > self.warning_below
+        ):
+            raise RuleError(f"{where}: enforcement_below must not exceed warning_below.")
+        if not isinstance(self.period_days, int) or self.period_days <= 0:
+            raise RuleError(f"{where}: period_days must be a positive whole number of days.")
+        if (self.period_start is None) != (self.period_end is None):
+            raise RuleError(f"{where}: give both period_start and period_end, or neither.")
+        if self.period_start is not None and self.period_end <= self.period_start:  # type: ignore[operator]
+            raise RuleError(f"{where}: period_end must be after period_start.")
+        if self.auto_reply not in AUTO_REPLY_MODES:
+            raise RuleError(
+                f"{where}: auto_reply '{self.auto_reply}' is not one of {list(AUTO_REPLY_MODES)}."
+            )
+        if self.clock not in CLOCKS:
+            raise RuleError(f"{where}: clock '{self.clock}' is not one of {list(CLOCKS)}.")
+        unknown = set(self.exclusions) - set(EXCLUSIONS)
+        if unknown:
+            raise RuleError(
+                f"{where}: unknown exclusion(s) {sorted(unknown)}; allowed: {list(EXCLUSIONS)}."
+            )
+        object.__setattr__(self, "exclusions", frozenset(self.exclusions))
+        sched = parse_schedule(self.business_schedule, f"{where}: business_schedule")
+        object.__setattr__(self, "business_schedule", sched)
+        if self.clock == "business" and not schedule_minutes(sched):
+            raise RuleError(f"{where}: a business-hours rule needs at least one working range.")
+        _num(self.session_hours, f"{where}: session_hours", lo=0, lo_open=True)
+
+    # -- derived --------------------------------------------------------------------
+    @property
+    def window_seconds(self) -> int:
+        return int(round(self.window_hours * 3600))
+
+    def chat_key(self) -> tuple[Any, ...]:
+        """The settings that decide how messages group into chats (shared across rules)."""
+        return (self.auto_reply, self.valid_replies_only, self.session_hours)
+
+    def tier(self, rate: float | None) -> str | None:
+        """Name the tier a rate falls in: ``meets``, ``below_target``, ``warning``, ``enforcement``.
+
+        Example:
+            >>> LEGACY_24H.tier(0.87), LEGACY_24H.tier(0.8), NEW_12H.tier(0.9)
+            ('warning', 'enforcement', 'meets')
+        """
+        if rate is None:
+            return None
+        if self.enforcement_below is not None and rate < self.enforcement_below:
+            return "enforcement"
+        if self.warning_below is not None and rate < self.warning_below:
+            return "warning"
+        return "meets" if rate >= self.target else "below_target"
+
+    def replace(self, **changes: Any) -> Rule:
+        """A copy with some fields changed (validated)."""
+        return dataclasses.replace(self, **changes)
+
+    def describe(self) -> str:
+        """One line for report headers.
+
+        Example:
+            >>> NEW_12H.describe()[:40]
+            'new-12h: answered within 12 h, target 85'
+        """
+        parts = [f"{self.name}: answered within {self.window_hours:g} h, target {self.target:.0%}"]
+        if self.warning_below is not None:
+            parts.append(f"warning below {self.warning_below:.0%}")
+        if self.enforcement_below is not None:
+            parts.append(f"enforcement below {self.enforcement_below:.0%}")
+        if self.period_start is not None:
+            parts.append(f"period {self.period_start} to {self.period_end}")
+        else:
+            parts.append(f"trailing {self.period_days} days")
+        parts.append(f"{self.clock} clock")
+        parts.append(f"auto replies: {self.auto_reply}")
+        if self.valid_replies_only:
+            parts.append("valid replies only")
+        if self.chatbot_weekend_deadline:
+            parts.append("chatbot weekend chats due Monday 12:00")
+        parts.append("excludes " + ", ".join(e for e in EXCLUSIONS if e in self.exclusions))
+        return "; ".join(parts)
+
+    # -- serialisation -------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict (YAML-ready); inverse of :meth:`from_dict`."""
+        d: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if f.name == "exclusions":
+                v = [e for e in EXCLUSIONS if e in v]
+            elif f.name == "business_schedule":
+                v = {k: list(r) for k, r in v.items()}
+            elif isinstance(v, dt.date):
+                v = v.isoformat()
+            d[f.name] = v
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "rule") -> Rule:
+        """Build a rule from a mapping, naming unknown keys and bad values.
+
+        Unset keys take the defaults of ``base`` (a built-in rule name) if given,
+        else the dataclass defaults.
+
+        Example:
+            >>> Rule.from_dict({"base": "new-12h", "name": "new-8h", "window_hours": 8}).window_hours
+            8.0
+        """
+        if not isinstance(data, Mapping):
+            raise RuleError(f"{source}: a rule must be a mapping of settings.")
+        data = dict(data)
+        fields = {f.name for f in dataclasses.fields(cls)}
+        base_name = data.pop("base", None)
+        unknown = [k for k in data if k not in fields]
+        if unknown:
+            hints = {k: difflib.get_close_matches(k, fields, n=1) for k in unknown}
+            hint = "; ".join(
+                f"'{k}'" + (f" (did you mean '{h[0]}'?)" if h else "") for k, h in hints.items()
+            )
+            raise RuleError(f"{source}: unknown key(s) {hint}. Allowed: {sorted(fields)}.")
+        kwargs: dict[str, Any] = {}
+        if base_name is not None:
+            kwargs = dataclasses.asdict(builtin(str(base_name)))
+            kwargs["exclusions"] = builtin(str(base_name)).exclusions
+        kwargs.update(data)
+        for key in (
+            "window_hours",
+            "target",
+            "warning_below",
+            "enforcement_below",
+            "session_hours",
+        ):
+            if kwargs.get(key) is not None:
+                kwargs[key] = _to_float(kwargs[key], f"{source}: {key}")
+        for key in ("period_start", "period_end"):
+            v = kwargs.get(key)
+            if isinstance(v, str):
+                try:
+                    kwargs[key] = dt.date.fromisoformat(v)
+                except ValueError as exc:
+                    raise RuleError(f"{source}: {key} '{v}' is not a date (YYYY-MM-DD).") from exc
+        if "exclusions" in kwargs:
+            ex = kwargs["exclusions"]
+            if isinstance(ex, str) or not hasattr(ex, "__iter__"):
+                raise RuleError(f"{source}: exclusions must be a list, e.g. {list(EXCLUSIONS)}.")
+            kwargs["exclusions"] = frozenset(ex)
+        if "name" not in kwargs:
+            raise RuleError(f"{source}: a rule needs a 'name'.")
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:
+            raise RuleError(f"{source}: {exc}") from exc
+        except RuleError as exc:
+            raise RuleError(f"{source}: {exc}") from exc
+
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        """Serialise to YAML (and write it to ``path`` if given)."""
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    @classmethod
+    def from_yaml(cls, text_or_path: str | Path) -> Rule:
+        """Load a rule from YAML text or a ``.yaml``/``.yml`` file."""
+        source = "rule"
+        text = str(text_or_path)
+        if isinstance(text_or_path, Path) or (
+            "\n" not in text and text.endswith((".yaml", ".yml"))
+        ):
+            p = Path(text_or_path)
+            if not p.exists():
+                raise RuleError(f"{p}: rule file not found.")
+            source, text = str(p), p.read_text()
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise RuleError(f"{source}: not valid YAML ({exc}).") from exc
+        return cls.from_dict(data or {}, source=source)
+
+
+def _to_float(v: Any, where: str) -> float:
+    if isinstance(v, bool):
+        raise RuleError(f"{where}: expected a number, got {v!r}.")
+    if isinstance(v, str) and v.strip().endswith("%"):
+        v = float(v.strip()[:-1]) / 100
+    try:
+        return float(v)
+    except (TypeError, ValueError) as exc:
+        raise RuleError(f"{where}: expected a number, got {v!r}.") from exc
+
+
+def _num(
+    v: Any, where: str, lo: float | None = None, hi: float | None = None, lo_open: bool = False
+) -> None:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise RuleError(f"{where}: expected a number, got {v!r}.")
+    if lo is not None and (v < lo or (lo_open and v == lo)):
+        raise RuleError(f"{where}: {v!r} must be {'>' if lo_open else '>='} {lo}.")
+    if hi is not None and v > hi:
+        extra = " (write rates as fractions: 0.85 for 85 %)" if hi == 1 else ""
+        raise RuleError(f"{where}: {v!r} must be <= {hi}{extra}.")
+
+
+LEGACY_24H = Rule(
+    name="legacy-24h",
+    window_hours=24,
+    target=0.90,
+    warning_below=0.90,
+    enforcement_below=0.85,
+    auto_reply="exclude_resolved",
+    valid_replies_only=True,
+    chatbot_weekend_deadline=True,
+    violation_points=True,
+    description="Legacy 24-Hour Response Rate: customer-initiated chats answered within 24 hours "
+    "(US seller-center guide); replaced from 15 Aug 2025.",
+)
+
+NEW_12H = Rule(
+    name="new-12h",
+    window_hours=12,
+    target=0.85,
+    auto_reply="exclude_resolved",
+    boosts_store_rating=True,
+    description="12-Hour Response Rate: customer-initiated chats answered within 12 hours over "
+    "the last 30 calendar days, weekends and holidays included; feeds Store Rating from 15 Aug 2025.",
+)
+
+BUILTIN_RULES: dict[str, Rule] = {r.name: r for r in (LEGACY_24H, NEW_12H)}
+
+
+def builtin(name: str) -> Rule:
+    """A built-in rule by name (``legacy-24h`` or ``new-12h``)."""
+    try:
+        return BUILTIN_RULES[name]
+    except KeyError:
+        raise RuleError(
+            f"unknown built-in rule '{name}'; use one of {sorted(BUILTIN_RULES)} or a rule YAML file."
+        ) from None
+
+
+def resolve_rule(ref: str | Path | Rule | Mapping[str, Any]) -> Rule:
+    """Turn a built-in name, a YAML path, a mapping or a Rule into a Rule.
+
+    Example:
+        >>> resolve_rule("legacy-24h") is LEGACY_24H
+        True
+    """
+    if isinstance(ref, Rule):
+        return ref
+    if isinstance(ref, Mapping):
+        return Rule.from_dict(ref)
+    s = str(ref)
+    if s in BUILTIN_RULES:
+        return BUILTIN_RULES[s]
+    if s.endswith((".yaml", ".yml")) or Path(s).exists():
+        return Rule.from_yaml(Path(s))
+    return builtin(s)
