@@ -286,7 +286,7 @@ class Rule:
         base_name = data.pop("base", None)
         unknown = [k for k in data if k not in fields]
         if unknown:
-            hints = {k: difflib.get_close_matches(k, fields, n=1) for k in unknown}
+            hints = {k: difflib.get_close_matches(k, fields, n=1, cutoff=0.5) for k in unknown}
             hint = "; ".join(
                 f"'{k}'" + (f" (did you mean '{h[0]}'?)" if h else "") for k, h in hints.items()
             )

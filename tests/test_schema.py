@@ -1,0 +1,127 @@
+"""Bad input never passes silently: each problem gets a named, specific error."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from chatsim.errors import SchemaError
+from chatsim.sample import sample_log, sample_log_path
+from chatsim.schema import ChatLog, read_log, validate_messages, write_log
+
+UTC = dt.UTC
+
+
+def frame(**over) -> pl.DataFrame:
+    base = {
+        "message_id": [1, 2, 3],
+        "shop_id": ["s1", "s1", "s2"],
+        "conversation_id": ["c1", "c1", "c2"],
+        "buyer_id": ["b1", "b1", "b2"],
+        "sent_at": [dt.datetime(2025, 8, 1, h, tzinfo=UTC) for h in (1, 2, 3)],
+        "sender": ["buyer", "seller", "buyer"],
+        "kind": ["text", "text", "sticker"],
+        "is_broadcast": [False, False, False],
+    }
+    base.update(over)
+    return pl.DataFrame(base)
+
+
+def test_valid_frame_is_normalised():
+    df = validate_messages(frame())
+    assert df.schema["sent_at"] == pl.Datetime("us", "UTC")
+    assert df["valid_reply"].to_list() == [True] * 3
+    assert df["rating"].null_count() == 3
+
+
+def test_missing_column_named():
+    with pytest.raises(SchemaError, match=r"missing required column\(s\) \['sender'\]"):
+        validate_messages(frame().drop("sender"), "x.csv")
+
+
+def test_mistyped_column_named():
+    with pytest.raises(SchemaError, match="'is_broadcast' has type Float64"):
+        validate_messages(frame(is_broadcast=[0.0, 1.0, 0.0]))
+
+
+def test_naive_timestamps_rejected():
+    naive = [dt.datetime(2025, 8, 1, h) for h in (1, 2, 3)]
+    with pytest.raises(SchemaError, match="naive timestamps"):
+        validate_messages(frame(sent_at=naive))
+    with pytest.raises(SchemaError, match=r"3 row\(s\) hold timestamps without a time zone"):
+        validate_messages(frame(sent_at=["2025-08-01T01:00:00"] * 3))
+
+
+def test_other_zones_converted_to_utc_without_changing_the_instant():
+    df = validate_messages(frame(sent_at=["2025-08-01T08:00:00+07:00"] * 3))
+    assert df["sent_at"].to_list() == [dt.datetime(2025, 8, 1, 1, tzinfo=UTC)] * 3
+
+
+def test_unparseable_timestamp_counted():
+    with pytest.raises(SchemaError, match=r"1 row\(s\) are not ISO-8601"):
+        validate_messages(frame(sent_at=["2025-08-01T01:00:00Z", "yesterday+07:00", "2025-08-01T03:00:00Z"]))
+
+
+def test_nulls_in_keys_reported_with_rows():
+    with pytest.raises(SchemaError, match=r"\{'buyer_id': 1\}.*rows \[1\]"):
+        validate_messages(frame(buyer_id=["b1", None, "b2"]))
+
+
+def test_unknown_sender_and_kind_values():
+    with pytest.raises(SchemaError, match=r"'sender': 1 row\(s\) hold unknown values \{'bot': 1\}"):
+        validate_messages(frame(sender=["buyer", "bot", "buyer"]))
+    with pytest.raises(SchemaError, match="'kind'.*'gif'"):
+        validate_messages(frame(kind=["gif", "text", "text"]))
+
+
+def test_duplicate_message_ids():
+    with pytest.raises(SchemaError, match=r"2 row\(s\) share a message id.*\[1\]"):
+        validate_messages(frame(message_id=[1, 1, 3]))
+
+
+def test_conversation_under_two_shops():
+    with pytest.raises(SchemaError, match=r"1 conversation\(s\) \(2 rows\) appear under more than one shop_id"):
+        validate_messages(frame(shop_id=["s1", "s9", "s2"]))
+
+
+def test_lenient_mode_drops_and_counts():
+    log = ChatLog.from_frames(frame(message_id=[1, 1, 3], buyer_id=["b1", "b1", None]), lenient=True)
+    assert log.n_messages == 1
+    assert log.dropped.counts == {"null in a required column": 1, "duplicate message_id": 1}
+
+
+def test_shops_table_checks():
+    with pytest.raises(SchemaError, match="unknown time zones.*Mars/Olympus"):
+        ChatLog.from_frames(frame(), pl.DataFrame({"shop_id": ["s1", "s2"], "timezone": ["UTC", "Mars/Olympus"]}))
+    with pytest.raises(SchemaError, match=r"1 shop\(s\) that appear in messages have no row"):
+        ChatLog.from_frames(frame(), pl.DataFrame({"shop_id": ["s1"], "timezone": ["UTC"]}))
+
+
+def test_holiday_interval_backwards():
+    t = dt.datetime(2025, 8, 1, tzinfo=UTC)
+    with pytest.raises(SchemaError, match="end at or before they start"):
+        ChatLog.from_frames(frame(), holiday_mode=pl.DataFrame({"shop_id": ["s1"], "start": [t], "end": [t]}))
+
+
+def test_csv_errors_name_the_file(tmp_path):
+    p = tmp_path / "messages.csv"
+    frame().drop("kind").write_csv(p)
+    with pytest.raises(SchemaError, match=str(p)):
+        read_log(p)
+    with pytest.raises(SchemaError, match="no such file"):
+        read_log(tmp_path / "nope.parquet")
+
+
+def test_sample_log_reads_and_round_trips(tmp_path):
+    log = sample_log()
+    assert log.n_messages > 50 and set(log.shops["shop_id"]) == {"shop_a", "shop_b", "shop_c", "shop_d"}
+    for fmt in ("parquet", "csv"):
+        out = write_log(log, tmp_path / fmt, fmt=fmt)
+        back = read_log(out)
+        assert back.messages.select(pl.all().exclude("message_id", "conversation_id")).equals(
+            log.messages.select(pl.all().exclude("message_id", "conversation_id")).cast(
+                back.messages.select(pl.all().exclude("message_id", "conversation_id")).schema))
+        assert back.holiday_mode.height == 1 and back.blocked.height == 1
+    assert sample_log_path().is_dir()
