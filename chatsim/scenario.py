@@ -71,7 +71,9 @@ def _check_keys(d: Mapping[str, Any], allowed: list[str], source: str, path: str
 
 def _mapping(v: Any, source: str, path: str) -> Mapping[str, Any]:
     if not isinstance(v, Mapping):
-        raise _err(source, path, f"expected a mapping of keys to values, got {type(v).__name__} {v!r}.")
+        raise _err(
+            source, path, f"expected a mapping of keys to values, got {type(v).__name__} {v!r}."
+        )
     return v
 
 
@@ -181,7 +183,9 @@ def _parse_range(v: Any, source: str, path: str) -> str:
         raise _err(source, path, f"expected a time range 'HH:MM-HH:MM', got {v!r}.")
     m = _RANGE_RE.match(v.strip())
     if not m:
-        raise _err(source, path, f"expected a time range 'HH:MM-HH:MM' (e.g. '09:00-18:00'), got {v!r}.")
+        raise _err(
+            source, path, f"expected a time range 'HH:MM-HH:MM' (e.g. '09:00-18:00'), got {v!r}."
+        )
     h1, m1, h2, m2 = (int(x) for x in m.groups())
     start, end = h1 * 60 + m1, h2 * 60 + m2
     if h1 > 23 or m1 > 59 or m2 > 59 or end > 24 * 60:
@@ -505,7 +509,9 @@ def _parse_archetype(name: str, raw: Any, source: str, path: str) -> Archetype:
     else:
         base = Archetype(name=name, share=0.0)
     if "share" not in d:
-        raise _err(source, _join(path, "share"), "missing: every archetype needs a share in [0, 1].")
+        raise _err(
+            source, _join(path, "share"), "missing: every archetype needs a share in [0, 1]."
+        )
     _check_keys(d, ["use", *ARCHETYPE_PARAMS], source, path)
     return dataclasses.replace(_parse_archetype_params(d, base, source, path), name=name)
 
@@ -561,7 +567,10 @@ class Satisfaction:
         """
         import numpy as np
 
-        return self.max / (1.0 + np.exp((np.asarray(hours, dtype=float) - self.midpoint_hours) / self.scale_hours))
+        z = np.clip(
+            (np.asarray(hours, dtype=float) - self.midpoint_hours) / self.scale_hours, -50, 50
+        )
+        return self.max / (1.0 + np.exp(z))
 
 
 @dataclass(frozen=True)
@@ -799,9 +808,7 @@ class Scenario:
             else a
             for a in self.archetypes
         )
-        return dataclasses.replace(
-            self, name=f"{self.name} + {what_if.name}", archetypes=new
-        )
+        return dataclasses.replace(self, name=f"{self.name} + {what_if.name}", archetypes=new)
 
     def scaled(self, *, shops: int | None = None, days: int | None = None) -> Scenario:
         """The same scenario with fewer/more shops or days (for quick runs).
@@ -815,9 +822,7 @@ class Scenario:
         an = self.analysis
         if an.drilldown_shop is not None and an.drilldown_shop not in set(shop_ids(n)):
             an = dataclasses.replace(an, drilldown_shop=None)
-        return dataclasses.replace(
-            self, shops=n, period=Period(self.period.start, nd), analysis=an
-        )
+        return dataclasses.replace(self, shops=n, period=Period(self.period.start, nd), analysis=an)
 
 
 def _list(v: Any, source: str, path: str) -> list[Any]:
@@ -864,9 +869,7 @@ def _parse_satisfaction(v: Any, source: str) -> Satisfaction:
     return Satisfaction(**vals)
 
 
-def _parse_analysis(
-    v: Any, source: str, archetypes: tuple[Archetype, ...], shops: int
-) -> Analysis:
+def _parse_analysis(v: Any, source: str, archetypes: tuple[Archetype, ...], shops: int) -> Analysis:
     d = _mapping(v, source, "analysis")
     _check_keys(d, [f.name for f in fields(Analysis)], source, "analysis")
     out: dict[str, Any] = {}
