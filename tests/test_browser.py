@@ -1,0 +1,164 @@
+"""Reports opened in headless Chromium with all network blocked (run with ``pytest -m browser``).
+
+Needs ``/usr/bin/chromium`` (``bash .ci/install-browser.sh``). Without it these tests
+are skipped, unless ``CHATSIM_REQUIRE_BROWSER=1``, which turns the skip into a failure
+(set it in CI). Full-page screenshots go to ``test-artifacts/`` at the repo root.
+
+To check more reports, add a builder to ``REPORT_BUILDERS``: a function that takes a
+scratch folder and returns the path of a rendered HTML report.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from chatsim import render
+from chatsim.browser import CHROMIUM, CHROMIUM_ARGS, check_report_in_browser, chromium_path
+
+pytestmark = pytest.mark.browser
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+
+#: name -> builder(workdir) -> rendered HTML path. Extend with the real reports.
+REPORT_BUILDERS: dict[str, Callable[[Path], Path]] = {
+    "demo": render._build_demo_report,
+}
+
+
+def _require_browser() -> Path:
+    """The Chromium path, or skip (fail if CHATSIM_REQUIRE_BROWSER=1) when it is missing."""
+    exe = chromium_path()
+    problem = None
+    if exe is None:
+        problem = (
+            f"{os.environ.get('CHATSIM_CHROMIUM', CHROMIUM)} not found "
+            "(install it with: bash .ci/install-browser.sh)"
+        )
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "the playwright package is not installed (pip install -e '.[dev]')"
+    if problem:
+        if os.environ.get("CHATSIM_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"CHATSIM_REQUIRE_BROWSER=1 but {problem}")
+        pytest.skip(problem)
+    return exe
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    return _require_browser()
+
+
+class _LazyReports(dict):
+    """name -> HTML path; each report is built on first use, once per module."""
+
+    def __init__(self, factory: pytest.TempPathFactory) -> None:
+        super().__init__()
+        self._factory = factory
+
+    def __missing__(self, name: str) -> Path:
+        self[name] = REPORT_BUILDERS[name](self._factory.mktemp(name))
+        return self[name]
+
+
+@pytest.fixture(scope="module")
+def built_reports(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Built lazily, so one broken builder fails only its own test."""
+    return _LazyReports(tmp_path_factory)
+
+
+@pytest.mark.parametrize("name", sorted(REPORT_BUILDERS))
+def test_report_renders_offline(name: str, built_reports: dict[str, Path]) -> None:
+    html_path = built_reports[name]
+    result = check_report_in_browser(html_path, ARTIFACTS / f"{name}.png")
+    assert result["charts_expected"] == render.count_charts(html_path.read_text(encoding="utf-8"))
+    assert result["charts_expected"] > 0
+    assert result["charts_rendered"] == result["charts_expected"], result["problems"]
+    assert result["external_requests"] == []
+    assert result["console_errors"] == []
+    assert result["page_errors"] == []
+    assert result["dialogs"] == []
+    assert result["ok"], result["problems"]
+    shot = Path(result["screenshot"])
+    assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_demo_title_with_script_tag_is_drawn_as_text(built_reports: dict[str, Path]) -> None:
+    result = check_report_in_browser(built_reports["demo"], None)
+    assert result["ok"], result["problems"]
+    assert any(render._DEMO_TITLE in text for text in result["chart_texts"])
+
+
+def test_code_toggle_and_no_network(built_reports: dict[str, Path], chromium: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    html_path = built_reports["demo"]
+    blocked: list[str] = []
+
+    def _route(route) -> None:
+        if route.request.url.startswith(("file:", "data:", "blob:")):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), args=list(CHROMIUM_ARGS))
+        try:
+            page = browser.new_page()
+            page.route("**/*", _route)
+            page.goto(html_path.as_uri(), wait_until="load")
+            code = page.locator(".jp-CodeCell .jp-Cell-inputWrapper").first
+            button = page.locator("#chatsim-toggle-code")
+            markdown = page.locator(".jp-MarkdownCell").first
+            assert markdown.is_visible()  # prose stays visible with code hidden
+            assert not code.is_visible()
+            assert button.inner_text() == "Show code"
+            button.click()
+            assert code.is_visible()
+            assert button.inner_text() == "Hide code"
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "demo-code-shown.png"), full_page=True)
+            button.click()
+            assert not code.is_visible()
+        finally:
+            browser.close()
+    assert blocked == []
+
+
+def test_index_page_offline(built_reports: dict[str, Path], tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    (reports / "demo").mkdir(parents=True)
+    (reports / "demo" / "demo.html").write_bytes(built_reports["demo"].read_bytes())
+    index = render.write_index(reports)
+    result = check_report_in_browser(index, ARTIFACTS / "index.png")
+    assert result["ok"], result["problems"]
+    assert result["charts_expected"] == 0
+    # the linked report, opened from the index folder, still draws its charts offline
+    linked = check_report_in_browser(reports / "demo" / "demo.html", None)
+    assert linked["ok"], linked["problems"]
+
+
+def test_harness_catches_network_and_missing_charts(chromium: Path, tmp_path: Path) -> None:
+    """The check itself: a page that wants the network, and a chart with no bundle, both fail."""
+    page = tmp_path / "bad.html"
+    page.write_text(
+        "<!DOCTYPE html><html><head>"
+        '<link rel="stylesheet" href="https://cdn.example.invalid/style.css">'
+        '<script src="https://cdn.example.invalid/vega-embed.js"></script></head><body>'
+        + render.chart_html({"mark": "bar", "data": {"values": [{"a": 1}]}}, "c1")
+        + "</body></html>"
+    )
+    result = check_report_in_browser(page, None, timeout_ms=1500)
+    assert not result["ok"]
+    assert result["charts_expected"] == 1 and result["charts_rendered"] == 0
+    assert "https://cdn.example.invalid/vega-embed.js" in result["external_requests"]
+    assert "https://cdn.example.invalid/style.css" in result["external_requests"]
+    assert "bundle is missing" in result["chart_texts"][0]
