@@ -313,6 +313,20 @@ def _holiday_mode(
     return _Intervals(shop, start, end)
 
 
+def _after_holiday(
+    hol: _Intervals, cal: _Calendar, shop: np.ndarray, t: np.ndarray, delay: np.ndarray
+) -> np.ndarray:
+    """Move seller messages due inside a holiday-mode interval to after it (plus ``delay``)."""
+    for _ in range(8):  # the new time may fall into the shop's next holiday-mode interval
+        finite = np.isfinite(t)
+        inside, end = hol.lookup(shop, np.where(finite, t, 0.0))
+        inside &= finite
+        if not inside.any():
+            break
+        t = np.where(inside, cal.add(np.nan_to_num(end), delay), t)
+    return t
+
+
 @dataclass
 class _GroupOut:
     hol_shop: np.ndarray
@@ -344,7 +358,8 @@ def _simulate_group(
     profile = _arrival_profile(arch.buyer_tz, sc.period.start, days, sc.campaigns)
     ns = shops.size
     sig = arch.volume_sigma
-    lam = arch.chats_per_day * np.exp(sig * rng.standard_normal(ns) - sig * sig / 2.0)
+    size = np.exp(sig * rng.standard_normal(ns) - sig * sig / 2.0)  # mean-1 shop size factor
+    lam = arch.chats_per_day * size
     hol = _holiday_mode(rng, arch, shops, period_s, days)
 
     # ---- buyer-initiated chats: Poisson counts per (shop, UTC hour)
@@ -402,10 +417,11 @@ def _simulate_group(
     delay = _lognormal_minutes(rng, arch.delay_median_minutes, arch.delay_sigma, n)
     idx = np.flatnonzero(answered)
     a = cal.work(ready[idx])
-    order = np.lexsort((a, shop[idx]))
-    a_s, sh_s = a[order], shop[idx][order].astype(float)
+    order = np.lexsort((a, local[idx]))
+    a_s, sh_s = a[order], local[idx][order].astype(float)
     k = np.arange(idx.size) - _first_index(sh_s)
-    svc = _HOUR / arch.capacity_per_hour
+    # staff capacity scales with the shop's size: big shops have more staff
+    svc = (_HOUR / (arch.capacity_per_hour * size))[sh_s.astype(np.int64)]
     # Lindley recursion S_k = max(A_k, S_{k-1} + s) as a running maximum per shop
     g = np.maximum.accumulate(a_s - k * svc + sh_s * _BIG_W) - sh_s * _BIG_W
     start_w = np.empty(idx.size)
@@ -413,13 +429,13 @@ def _simulate_group(
     t_reply = np.full(n, np.inf)
     t_reply[idx] = cal.time_at(start_w + delay[idx])
     # an answer due while the shop is in holiday mode waits until the shop is back
-    h2, h2_end = hol.lookup(shop, np.where(np.isfinite(t_reply), t_reply, 0.0))
-    h2 &= np.isfinite(t_reply)
-    t_reply = np.where(h2, cal.add(np.nan_to_num(h2_end), delay), t_reply)
+    t_reply = _after_holiday(hol, cal, shop, t_reply, delay)
 
     small_talk = answered & (rng.random(n) < arch.small_talk_share)
     delay2 = _lognormal_minutes(rng, arch.delay_median_minutes, arch.delay_sigma, n)
-    t_answer = np.where(small_talk, cal.add(t_reply, delay2), t_reply)
+    t_answer = np.where(
+        small_talk, _after_holiday(hol, cal, shop, cal.add(t_reply, delay2), delay2), t_reply
+    )
     has_answer = np.isfinite(t_answer)
 
     # ---- ratings on the closing message (the answer, or the auto reply of a resolved chat)
@@ -450,7 +466,7 @@ def _simulate_group(
     parts.add(shop[fu], buyer[fu], t_fu, _BUYER, _choice(rng, _FOLLOWUP_KIND, fu.size))
     fa = rng.random(fu.size) < arch.followup_answer_prob
     fa_delay = _lognormal_minutes(rng, arch.delay_median_minutes, arch.delay_sigma, fu.size)
-    t_fa = cal.add(t_fu[fa], fa_delay[fa])
+    t_fa = _after_holiday(hol, cal, shop[fu][fa], cal.add(t_fu[fa], fa_delay[fa]), fa_delay[fa])
     parts.add(shop[fu][fa], buyer[fu][fa], t_fa, _SELLER, _choice(rng, _SELLER_KIND, t_fa.size))
 
     # ---- seller-initiated threads (new conversations) and broadcasts to followers
@@ -459,6 +475,8 @@ def _simulate_group(
     th_local = np.repeat(np.arange(ns), n_thr)
     th_t = cal.time_at(rng.uniform(w0, w1, th_local.size)) if th_local.size else np.empty(0)
     th_buyer = n_buyers[th_local] + (np.arange(th_local.size) - _first_index(th_local))
+    off = ~hol.lookup(shops[th_local], th_t)[0]  # no new threads while on holiday
+    th_local, th_t, th_buyer = th_local[off], th_t[off], th_buyer[off]
     parts.add(shops[th_local], th_buyer, th_t, _SELLER, _choice(rng, _THREAD_KIND, th_t.size))
     rep = rng.random(th_t.size) < arch.seller_thread_reply_rate
     t_rep = th_t[rep] + np.minimum(rng.exponential(2 * _HOUR, int(rep.sum())), 23 * _HOUR)
@@ -469,6 +487,8 @@ def _simulate_group(
     n_bc = rng.poisson(arch.broadcasts_per_week * days / 7.0, ns) if w1 > w0 else np.zeros(ns, int)
     bc_local = np.repeat(np.arange(ns), n_bc)
     bc_t = cal.time_at(rng.uniform(w0, w1, bc_local.size)) if bc_local.size else np.empty(0)
+    off = ~hol.lookup(shops[bc_local], bc_t)[0]  # no broadcasts while on holiday
+    bc_local, bc_t = bc_local[off], bc_t[off]
     followers = max(1, int(math.ceil(4 * arch.broadcast_recipients)))
     n_rec = np.minimum(rng.poisson(arch.broadcast_recipients, bc_local.size), followers)
     bc_kind = _choice(rng, _BROADCAST_KIND, bc_local.size)
@@ -736,7 +756,7 @@ def log_hash(log: ChatLog) -> str:
             s = df[col]
             h.update(f"{col}:{s.dtype}:".encode())
             if s.dtype == pl.String:
-                s = s.hash(seed=0, seed_1=1, seed_2=2, seed_3=3)
+                s = pl.concat([s.hash(seed=0), s.hash(seed=1)])  # 128 bits per value
             s = s.to_physical()
             h.update(s.is_null().to_numpy().tobytes())
             h.update(s.fill_null(0).to_numpy().tobytes())
