@@ -1,0 +1,396 @@
+"""The traffic simulator: schema validity, reproducibility and model sanity checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from chatsim.scenario import Scenario, load_scenario
+from chatsim.schema import ChatLog, read_log
+from chatsim.simulate import SHARD_SIZE, log_hash, simulate, simulate_shard, simulate_to_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+
+QUIET = {  # switch off everything but plain buyer chats and answers
+    "volume_sigma": 0.0,
+    "burst_mean": 1.0,
+    "followup_prob": 0.0,
+    "auto_reply_rate": 0.0,
+    "seller_threads_per_day": 0.0,
+    "broadcasts_per_week": 0.0,
+    "blocked_share": 0.0,
+    "holiday_mode_per_month": 0.0,
+    "small_talk_share": 0.0,
+    "system_message_share": 0.0,
+}
+
+
+def scenario(archetypes: dict[str, dict[str, Any]], **kw: Any) -> Scenario:
+    d: dict[str, Any] = {
+        "name": "test",
+        "seed": kw.pop("seed", 5),
+        "period": {"start": kw.pop("start", "2025-08-15"), "days": kw.pop("days", 14)},
+        "shops": kw.pop("shops", 20),
+        "archetypes": archetypes,
+    }
+    d.update(kw)
+    return Scenario.from_dict(d)
+
+
+def with_shops(log: ChatLog) -> pl.DataFrame:
+    return log.messages.join(log.shops, on="shop_id", how="left")
+
+
+def first_answers(log: ChatLog) -> pl.DataFrame:
+    """Each buyer message with the next human, non-system, non-broadcast seller message
+    of its conversation (``hours`` null when none)."""
+    m = log.messages
+    buyer = m.filter(pl.col("sender") == "buyer").sort("conversation_id", "sent_at")
+    seller = (
+        m.filter(
+            (pl.col("sender") == "seller") & (pl.col("kind") != "system") & ~pl.col("is_broadcast")
+        )
+        .select("conversation_id", pl.col("sent_at").alias("answer_at"))
+        .sort("conversation_id", "answer_at")
+    )
+    j = buyer.join_asof(
+        seller,
+        left_on="sent_at",
+        right_on="answer_at",
+        by="conversation_id",
+        strategy="forward",
+        check_sortedness=False,
+    )
+    return j.with_columns(
+        ((pl.col("answer_at") - pl.col("sent_at")).dt.total_seconds() / 3600).alias("hours")
+    )
+
+
+@pytest.fixture(scope="module")
+def baseline_log() -> ChatLog:
+    return simulate(load_scenario(ROOT / "scenarios" / "baseline.yaml").scaled(shops=60, days=10))
+
+
+# ------------------------------------------------------------------------------ schema
+
+
+def test_output_validates_against_the_schema(baseline_log: ChatLog) -> None:
+    log = baseline_log
+    checked = ChatLog.from_frames(log.messages, log.shops, log.holiday_mode, log.blocked)
+    assert checked.n_messages == log.n_messages
+    assert checked.messages.schema == log.messages.schema
+    assert checked.shops.schema == log.shops.schema
+    assert log.messages["message_id"].is_sorted()
+    assert log.messages["message_id"].n_unique() == log.n_messages
+    assert set(log.shops.columns) >= {
+        "shop_id",
+        "timezone",
+        "chatbot_enabled",
+        "archetype",
+        "country",
+    }
+    assert log.shops.height == 60
+
+
+def test_everything_the_model_promises_appears(baseline_log: ChatLog) -> None:
+    m = baseline_log.messages
+    assert set(m["sender"].unique().to_list()) == {"buyer", "seller", "auto"}
+    assert set(m["kind"].unique().to_list()) == {
+        "text", "sticker", "emoji", "image", "video", "order_card", "product_card", "system",
+    }  # fmt: skip
+    assert m.filter(pl.col("is_broadcast"))["sender"].unique().to_list() == ["seller"]
+    invalid = m.filter(~pl.col("valid_reply"))
+    assert invalid.height > 0 and invalid["sender"].unique().to_list() == ["seller"]
+    assert invalid.height < 0.1 * m.filter(pl.col("sender") == "seller").height
+    rated = m.filter(pl.col("rating").is_not_null())
+    assert set(rated["rating"].unique().to_list()) == {"satisfied", "unsatisfied"}
+    assert set(rated["sender"].unique().to_list()) <= {"seller", "auto"}
+    # seller-initiated conversations (seller speaks first), some with buyer replies
+    firsts = m.sort("sent_at").group_by("conversation_id").agg(pl.col("sender").first())
+    assert firsts.filter(pl.col("sender") == "seller").height > 0
+    assert baseline_log.holiday_mode.height > 0 and baseline_log.blocked.height > 0
+
+
+def test_period_bounds(baseline_log: ChatLog) -> None:
+    start = dt.datetime(2025, 8, 15, tzinfo=dt.UTC)
+    m = baseline_log.messages
+    assert m["sent_at"].min() >= start
+    assert m["sent_at"].max() < start + dt.timedelta(days=10)
+
+
+# ------------------------------------------------------------------------------ reproducibility
+
+
+def test_same_seed_same_data_and_different_seed_differs() -> None:
+    sc = load_scenario(ROOT / "scenarios" / "baseline.yaml").scaled(shops=30, days=4)
+    h = log_hash(simulate(sc))
+    assert h == log_hash(simulate(sc))
+    other = Scenario.from_dict(sc.to_dict() | {"seed": sc.seed + 1})
+    assert log_hash(simulate(other)) != h
+
+
+def test_worker_count_does_not_change_the_data(tmp_path: Path) -> None:
+    sc = load_scenario(ROOT / "scenarios" / "baseline.yaml").scaled(
+        shops=2 * SHARD_SIZE + 5, days=2
+    )
+    one = simulate(sc, workers=1)
+    assert log_hash(one) == log_hash(simulate(sc, workers=2))
+    out = simulate_to_dir(sc, tmp_path / "log", workers=2, progress=False)
+    shards = sorted(p.name for p in (out / "messages").glob("*.parquet"))
+    assert shards == ["shard=00000.parquet", "shard=00001.parquet", "shard=00002.parquet"]
+    back = read_log(out)
+    assert log_hash(back) == log_hash(one)
+    assert load_scenario(out / "scenario.yaml") == sc
+
+
+def test_a_shard_depends_only_on_its_own_shops() -> None:
+    # with one archetype the shop -> archetype assignment does not move with the shop count
+    sc = scenario({"small_team": {"share": 1.0}}, shops=SHARD_SIZE + 3, days=2)
+    bigger = sc.scaled(shops=3 * SHARD_SIZE)
+    a, _, _ = simulate_shard(sc, 0)
+    b, _, _ = simulate_shard(bigger, 0)
+    assert a.equals(b)
+
+
+def test_simulate_to_dir_removes_stale_shards(tmp_path: Path) -> None:
+    sc = scenario({"small_team": {"share": 1.0}}, shops=SHARD_SIZE + 1, days=1)
+    simulate_to_dir(sc, tmp_path, workers=1, progress=False)
+    simulate_to_dir(sc.scaled(shops=3), tmp_path, workers=1, progress=False)
+    assert len(list((tmp_path / "messages").glob("*.parquet"))) == 1
+    assert read_log(tmp_path).shops.height == 3
+
+
+# ------------------------------------------------------------------------------ model sanity
+
+
+def test_volumes_match_the_configured_means() -> None:
+    sc = scenario(
+        {
+            "a": {"use": "small_team", "share": 0.5, "chats_per_day": 20, **QUIET},
+            "b": {"use": "agency_247", "share": 0.5, "chats_per_day": 60, **QUIET},
+        },
+        shops=20,
+        days=14,
+    )
+    m = with_shops(simulate(sc)).filter(pl.col("sender") == "buyer")
+    per = dict(m.group_by("archetype").len().iter_rows())
+    for name, mean in (("a", 20), ("b", 60)):
+        expected = mean * 10 * 14
+        assert abs(per[name] / expected - 1) < 0.04, (name, per[name], expected)
+
+
+def test_volume_heterogeneity_keeps_the_mean() -> None:
+    params = {**QUIET, "volume_sigma": 0.8, "chats_per_day": 10}
+    sc = scenario({"x": {"use": "small_team", "share": 1.0, **params}}, shops=200, days=7)
+    m = simulate(sc).messages
+    per_shop = m.filter(pl.col("sender") == "buyer").group_by("shop_id").len()["len"]
+    assert abs(per_shop.sum() / (200 * 7 * 10) - 1) < 0.12
+    assert per_shop.std() / per_shop.mean() > 0.5  # shops really differ
+
+
+def test_campaign_day_triples_the_volume() -> None:
+    sc = scenario(
+        {"agency_247": {"share": 1.0, **QUIET, "chats_per_day": 40}},
+        shops=30,
+        days=9,
+        start="2025-08-18",
+        campaigns=[{"date": "2025-08-21", "multiplier": 3.0}],
+    )
+    m = simulate(sc).messages.filter(pl.col("sender") == "buyer")
+    per_day = (
+        m.group_by(pl.col("sent_at").dt.convert_time_zone("Asia/Jakarta").dt.date().alias("d"))
+        .len()
+        .sort("d")
+    )
+    day = dt.date(2025, 8, 21)
+    spike = per_day.filter(pl.col("d") == day)["len"][0]
+    others = per_day.filter(
+        (pl.col("d") != day)
+        & (pl.col("d") > dt.date(2025, 8, 18))
+        & (pl.col("d") < dt.date(2025, 8, 26))
+    )["len"].mean()
+    assert 2.7 < spike / others < 3.3
+
+
+def test_weekends_off_means_no_human_seller_messages_on_weekends() -> None:
+    sc = scenario({"solo_weekdays": {"share": 1.0}}, shops=25, days=14)
+    log = simulate(sc)
+    tz = log.shops["timezone"].unique().to_list()
+    assert tz == ["Asia/Ho_Chi_Minh"]
+    seller = log.messages.filter((pl.col("sender") == "seller") & (pl.col("kind") != "system"))
+    local = seller["sent_at"].dt.convert_time_zone("Asia/Ho_Chi_Minh")
+    assert seller.height > 500
+    assert (local.dt.weekday() >= 6).sum() == 0
+    # ... while buyers do write on weekends, and wait for Monday
+    buyer = log.messages.filter(pl.col("sender") == "buyer")
+    assert (buyer["sent_at"].dt.convert_time_zone("Asia/Ho_Chi_Minh").dt.weekday() >= 6).sum() > 100
+    # and no human messages outside the working hours either
+    hm = local.dt.hour().cast(pl.Int32) * 60 + local.dt.minute()
+    assert ((hm < 9 * 60) | (hm >= 18 * 60)).sum() == 0
+
+
+def test_public_holidays_are_off_unless_works_holidays() -> None:
+    # 2 Sep 2025 is National Day in Viet Nam (a Tuesday)
+    off = scenario({"solo_weekdays": {"share": 1.0}}, shops=10, days=7, start="2025-08-30")
+    on = scenario(
+        {"solo_weekdays": {"share": 1.0, "works_holidays": True}},
+        shops=10,
+        days=7,
+        start="2025-08-30",
+    )
+
+    def on_holiday(log: ChatLog) -> int:
+        s = log.messages.filter((pl.col("sender") == "seller") & (pl.col("kind") != "system"))
+        d = s["sent_at"].dt.convert_time_zone("Asia/Ho_Chi_Minh").dt.date()
+        return int(d.is_in([dt.date(2025, 9, 1), dt.date(2025, 9, 2)]).sum())
+
+    assert on_holiday(simulate(off)) == 0
+    assert on_holiday(simulate(on)) > 20
+
+
+def test_agency_answers_nearly_everything_fast() -> None:
+    sc = scenario({"agency_247": {"share": 1.0}}, shops=20, days=7)
+    j = first_answers(simulate(sc))
+    answered = j.filter(pl.col("hours").is_not_null())
+    assert answered.height / j.height > 0.85
+    assert (answered["hours"] <= 1).mean() > 0.9
+    assert answered["hours"].median() < 0.25
+
+
+def test_solo_sellers_are_slower_and_less_satisfying_than_agencies() -> None:
+    sc = scenario({"solo_weekdays": {"share": 0.5}, "agency_247": {"share": 0.5}}, shops=40)
+    log = simulate(sc)
+    j = first_answers(log).join(log.shops, on="shop_id")
+    med = dict(j.group_by("archetype").agg(pl.col("hours").median()).iter_rows())
+    assert med["solo_weekdays"] > 5 * med["agency_247"]
+    sat = dict(
+        with_shops(log)
+        .filter(pl.col("rating").is_not_null())
+        .group_by("archetype")
+        .agg((pl.col("rating") == "satisfied").mean())
+        .iter_rows()
+    )
+    assert sat["agency_247"] > sat["solo_weekdays"] + 0.15
+
+
+def test_capacity_builds_a_backlog() -> None:
+    common = {**QUIET, "chats_per_day": 200, "delay_median_minutes": 1, "delay_sigma": 0.1}
+    fast = scenario(
+        {"agency_247": {"share": 1.0, **common, "capacity_per_hour": 100}}, shops=5, days=4
+    )
+    slow = scenario(
+        {"agency_247": {"share": 1.0, **common, "capacity_per_hour": 7}}, shops=5, days=4
+    )
+    h_fast = first_answers(simulate(fast))["hours"]
+    h_slow = first_answers(simulate(slow))["hours"]
+    assert h_fast.median() < 0.1
+    # 200 chats/day against 168/day of capacity: the queue grows
+    assert h_slow.drop_nulls().median() > 2 or h_slow.null_count() > 0.1 * h_slow.len()
+
+
+def test_auto_reply_heavy_has_many_auto_messages_and_faq_resolutions() -> None:
+    sc = scenario({"auto_reply_heavy": {"share": 0.5}, "solo_weekdays": {"share": 0.5}}, shops=20)
+    log = simulate(sc)
+    m = with_shops(log)
+    stats = dict(
+        m.group_by("archetype")
+        .agg(
+            (pl.col("sender") == "auto").sum()
+            / (pl.col("sender") == "buyer").sum().cast(pl.Float64)
+        )
+        .iter_rows()
+    )
+    assert stats["auto_reply_heavy"] > 0.3 and stats["solo_weekdays"] < 0.1
+    assert log.shops.filter(pl.col("archetype") == "auto_reply_heavy")["chatbot_enabled"].all()
+    # resolved by the auto reply: the auto reply is the conversation's last message
+    last = (
+        m.filter(pl.col("archetype") == "auto_reply_heavy")
+        .sort("message_id")
+        .group_by("conversation_id")
+        .agg(pl.col("sender").last())
+    )
+    assert (last["sender"] == "auto").mean() > 0.2
+
+
+def test_cross_border_replies_cluster_in_staff_hours() -> None:
+    sc = scenario({"cross_border": {"share": 1.0}}, shops=20, days=14)
+    log = simulate(sc)
+    assert log.shops["timezone"].unique().to_list() == ["Europe/London"]
+    s = log.messages.filter((pl.col("sender") == "seller") & (pl.col("kind") != "system"))
+    staff = s["sent_at"].dt.convert_time_zone("Asia/Shanghai")
+    hm = staff.dt.hour().cast(pl.Int32) * 60 + staff.dt.minute()
+    assert ((hm >= 9 * 60) & (hm < 18 * 60)).all()
+    assert (staff.dt.weekday() == 7).sum() == 0
+    # in the shop's (and buyers') own time that is night and morning
+    shop_hour = s["sent_at"].dt.convert_time_zone("Europe/London").dt.hour()
+    assert (shop_hour < 12).mean() > 0.95
+    buyer_hour = (
+        log.messages.filter(pl.col("sender") == "buyer")["sent_at"]
+        .dt.convert_time_zone("Europe/London")
+        .dt.hour()
+    )
+    assert (buyer_hour >= 12).mean() > 0.5
+
+
+def test_holiday_mode_and_blocked_buyers() -> None:
+    sc = scenario(
+        {"holiday_prone": {"share": 1.0, "holiday_mode_per_month": 3.0, "blocked_share": 0.05}},
+        shops=20,
+        days=21,
+    )
+    log = simulate(sc)
+    hol = log.holiday_mode
+    assert hol.height >= 20
+    assert (hol["end"] > hol["start"]).all()
+    # traffic during holiday mode exists and is mostly unanswered
+    j = first_answers(log).join(hol, on="shop_id", how="inner")
+    inside = j.filter((pl.col("sent_at") >= pl.col("start")) & (pl.col("sent_at") < pl.col("end")))
+    assert inside.height > 50
+    assert inside["hours"].null_count() / inside.height > 0.5
+    # no human answers while a shop is in holiday mode
+    s = log.messages.filter((pl.col("sender") == "seller") & (pl.col("kind") != "system"))
+    during = s.join(hol, on="shop_id").filter(
+        (pl.col("sent_at") >= pl.col("start")) & (pl.col("sent_at") < pl.col("end"))
+    )
+    assert during.height == 0
+    # blocked buyers: rows exist and some of those buyers write after being blocked
+    blk = log.blocked
+    assert blk.height > 10
+    after = log.messages.filter(pl.col("sender") == "buyer").join(blk, on=["shop_id", "buyer_id"])
+    assert after.filter(pl.col("sent_at") >= pl.col("blocked_at")).height > 0
+
+
+def test_seller_threads_and_broadcasts() -> None:
+    sc = scenario(
+        {"small_team": {"share": 1.0, "broadcasts_per_week": 3, "broadcast_reply_rate": 0.2}},
+        shops=10,
+        days=14,
+    )
+    m = simulate(sc).messages.sort("message_id")
+    bc = m.filter(pl.col("is_broadcast"))
+    assert bc.height > 10 * 2 * 30
+    conv = m.group_by("conversation_id").agg(
+        pl.col("sender").first().alias("first"), pl.col("sender").alias("all")
+    )
+    seller_first = conv.filter(pl.col("first") == "seller")
+    assert seller_first.height > 0
+    replied = seller_first.filter(pl.col("all").list.contains("buyer"))
+    assert 0 < replied.height < seller_first.height
+
+
+def test_small_talk_replies_are_followed_by_a_valid_answer() -> None:
+    sc = scenario({"agency_247": {"share": 1.0, "small_talk_share": 0.3}}, shops=5, days=3)
+    m = simulate(sc).messages.sort("message_id")
+    s = m.filter(pl.col("sender") == "seller")
+    share = (~s["valid_reply"]).mean()
+    assert 0.1 < share < 0.4
+    nxt = m.with_columns(
+        pl.col("sender").shift(-1).over("conversation_id", order_by="message_id").alias("next"),
+        pl.col("valid_reply").shift(-1).over("conversation_id", order_by="message_id").alias("nv"),
+    ).filter(~pl.col("valid_reply") & pl.col("next").is_not_null())
+    # mostly the next message is the seller's real answer
+    assert ((nxt["next"] == "seller") & nxt["nv"]).mean() > 0.5
