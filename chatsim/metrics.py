@@ -217,42 +217,52 @@ def _merge_intervals(hol: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _judge(chats: pl.DataFrame, log: ChatLog, rule: Rule, as_of: dt.datetime) -> pl.DataFrame:
-    """Status, deadline and response time of each chat under one rule."""
-    zones = sorted(log.shops["timezone"].unique().to_list())
+def _features(chats: pl.DataFrame, log: ChatLog, as_of: dt.datetime) -> pl.DataFrame:
+    """Rule-independent facts of each chat: shop time zone, holiday mode, blocked buyer.
+
+    Computed once per chat definition and shared by every rule judged on it; the row
+    order of ``chats`` is kept.
+    """
     c = chats.join(
-        log.shops.select("shop_id", "timezone", "chatbot_enabled"), on="shop_id", how="left"
+        log.shops.select("shop_id", "timezone", "chatbot_enabled"),
+        on="shop_id",
+        how="left",
+        maintain_order="left",
     )
-    # --- exclusions -------------------------------------------------------------------
     hol = _merge_intervals(log.holiday_mode)
-    if "holiday_mode" in rule.exclusions and hol.height:
-        c = (
-            c.sort("open_at")
-            .join_asof(
-                hol.sort("start"),
-                left_on="open_at",
-                right_on="start",
-                by="shop_id",
-                strategy="backward",
-                check_sortedness=False,
-            )
-            .with_columns(
-                (pl.col("end").is_not_null() & (pl.col("open_at") < pl.col("end"))).alias("_hol")
-            )
-            .drop("start", "end")
+    if hol.height:
+        # only chats of shops with holiday intervals are matched against them
+        idx = c.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), "shop_id", "open_at")
+        hits = (
+            idx.join(hol, on="shop_id", how="inner")
+            .filter((pl.col("open_at") >= pl.col("start")) & (pl.col("open_at") < pl.col("end")))
+            .select("_row")
+            .unique()
         )
+        flag = pl.Series("_hol", [False] * c.height, dtype=pl.Boolean)
+        if hits.height:
+            flag = flag.scatter(hits["_row"], True)
+        c = c.with_columns(flag)
     else:
         c = c.with_columns(pl.lit(False).alias("_hol"))
     blocked = (
         log.blocked.filter(pl.col("blocked_at") <= as_of).select("shop_id", "buyer_id").unique()
     )
-    if "blocked" in rule.exclusions and blocked.height:
+    if blocked.height:
         c = c.join(
-            blocked.with_columns(pl.lit(True).alias("_blk")), on=["shop_id", "buyer_id"], how="left"
-        )
-        c = c.with_columns(pl.col("_blk").fill_null(False))
+            blocked.with_columns(pl.lit(True).alias("_blk")),
+            on=["shop_id", "buyer_id"],
+            how="left",
+            maintain_order="left",
+        ).with_columns(pl.col("_blk").fill_null(False))
     else:
         c = c.with_columns(pl.lit(False).alias("_blk"))
+    return c
+
+
+def _judge(c: pl.DataFrame, log: ChatLog, rule: Rule, as_of: dt.datetime) -> pl.DataFrame:
+    """Status, deadline and response time of each chat (with :func:`_features`) under one rule."""
+    zones = sorted(log.shops["timezone"].unique().to_list())
     flags = {
         "holiday_mode": pl.col("_hol"),
         "blocked": pl.col("_blk"),
@@ -324,10 +334,8 @@ def _judge(chats: pl.DataFrame, log: ChatLog, rule: Rule, as_of: dt.datetime) ->
         .otherwise(pl.lit("unanswered"))
         .cast(STATUS_DTYPE)
     )
-    return (
-        c.with_columns(status.alias("status"), pl.lit(rule.name).alias("rule"))
-        .drop("_hol", "_blk", "_in_period", "timezone", "chatbot_enabled")
-        .sort("conversation_id", "chat_seq")
+    return c.with_columns(status.alias("status"), pl.lit(rule.name).alias("rule")).drop(
+        "_hol", "_blk", "_in_period", "timezone", "chatbot_enabled"
     )
 
 
@@ -440,18 +448,22 @@ def compare(
     n_after = int((msgs["sent_at"] > cutoff).sum())
     if n_after:
         msgs = msgs.filter(pl.col("sent_at") <= cutoff)
-    ordered = msgs.lazy().sort("conversation_id", "sent_at", "message_id").collect()
+    ordered = msgs.sort("conversation_id", "sent_at", "message_id")
     chats_by_key: dict[tuple, pl.DataFrame] = {}
     chat_frames, shop_frames = [], []
     for rule in rules:
         key = rule.chat_key()
         if key not in chats_by_key:
-            chats_by_key[key] = build_chats(
-                ordered,
-                auto_reply=rule.auto_reply,
-                valid_replies_only=rule.valid_replies_only,
-                session_hours=rule.session_hours,
-                presorted=True,
+            chats_by_key[key] = _features(
+                build_chats(
+                    ordered,
+                    auto_reply=rule.auto_reply,
+                    valid_replies_only=rule.valid_replies_only,
+                    session_hours=rule.session_hours,
+                    presorted=True,
+                ),
+                log,
+                cutoff,
             )
         judged = _judge(chats_by_key[key], log, rule, cutoff)
         chat_frames.append(judged)

@@ -1,0 +1,252 @@
+"""Rule-comparison analysis: flips, segment pass rates, target/window sweeps, what-ifs.
+
+Everything here takes an :class:`~chatsim.metrics.Evaluation` (or a log) and returns
+small polars DataFrames that notebooks chart directly.
+
+Flip categories, for a shop rated under both rules:
+
+* ``passes_both``; ``loses_under_new`` (met the old rule, misses the new one);
+  ``gains_under_new``; ``fails_both``; ``not_rated`` (no counted chats under a rule).
+
+Example:
+    >>> from chatsim.sample import sample_log
+    >>> from chatsim.metrics import compare
+    >>> f = flips(compare(sample_log()))
+    >>> sorted(f["flip"].unique().to_list())
+    ['fails_both', 'not_rated', 'passes_both']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from chatsim.errors import RuleError
+from chatsim.metrics import Evaluation, compare
+from chatsim.rules import LEGACY_24H, NEW_12H, Rule
+from chatsim.schema import ChatLog
+
+if TYPE_CHECKING:
+    from chatsim.scenario import Scenario
+
+FLIPS: tuple[str, ...] = (
+    "passes_both",
+    "loses_under_new",
+    "gains_under_new",
+    "fails_both",
+    "not_rated",
+)
+FLIP_DTYPE = pl.Enum(list(FLIPS))
+
+
+def _segment_cols(ev: Evaluation) -> list[str]:
+    core = {"rule", "shop_id", "timezone", "chatbot_enabled", "window_hours", "target"}
+    first_rule = ev.shops.filter(pl.col("rule") == ev.rules[0].name)
+    return [
+        c
+        for c, t in first_rule.schema.items()
+        if c not in core and t in (pl.String, pl.Categorical) and c not in ("tier",)
+    ]
+
+
+def flips(ev: Evaluation, old: str | None = None, new: str | None = None) -> pl.DataFrame:
+    """Per shop: rates and pass/fail under the old and the new rule, and the flip category.
+
+    ``old``/``new`` default to the first and second rule of the evaluation. Segment
+    columns of the shops table (e.g. ``archetype``) are kept.
+    """
+    if len(ev.rules) < 2 and (old is None or new is None):
+        raise RuleError("flips() needs two rules: evaluate at least an old and a new rule.")
+    old = old or ev.rules[0].name
+    new = new or ev.rules[1].name
+    ev.rule(old), ev.rule(new)  # validate names
+    seg = _segment_cols(ev)
+    base = ev.shops.filter(pl.col("rule") == old).select(
+        "shop_id",
+        *seg,
+        pl.col("response_rate").alias("rate_old"),
+        pl.col("meets_target").alias("pass_old"),
+        pl.col("counted").alias("counted_old"),
+    )
+    nxt = ev.shops.filter(pl.col("rule") == new).select(
+        "shop_id",
+        pl.col("response_rate").alias("rate_new"),
+        pl.col("meets_target").alias("pass_new"),
+        pl.col("counted").alias("counted_new"),
+    )
+    f = base.join(nxt, on="shop_id", how="full", coalesce=True)
+    po, pn = pl.col("pass_old"), pl.col("pass_new")
+    flip = (
+        pl.when(po.is_null() | pn.is_null())
+        .then(pl.lit("not_rated"))
+        .when(po & pn)
+        .then(pl.lit("passes_both"))
+        .when(po & pn.not_())
+        .then(pl.lit("loses_under_new"))
+        .when(po.not_() & pn)
+        .then(pl.lit("gains_under_new"))
+        .otherwise(pl.lit("fails_both"))
+        .cast(FLIP_DTYPE)
+    )
+    return f.with_columns(
+        flip.alias("flip"),
+        (pl.col("rate_new") - pl.col("rate_old")).alias("rate_delta"),
+        pl.lit(old).alias("old_rule"),
+        pl.lit(new).alias("new_rule"),
+    ).sort("shop_id")
+
+
+def flip_counts(f: pl.DataFrame, by: str | None = None) -> pl.DataFrame:
+    """Shops per flip category (and per segment ``by``), with shares; all categories present.
+
+    Example:
+        >>> flip_counts(pl.DataFrame({"flip": ["passes_both"]}, schema={"flip": FLIP_DTYPE}))["shops"].to_list()
+        [1, 0, 0, 0, 0]
+    """
+    keys = [by] if by else []
+    cats = pl.DataFrame({"flip": list(FLIPS)}, schema={"flip": FLIP_DTYPE})
+    if by:
+        cats = f.select(by).unique().join(cats, how="cross")
+    counts = f.group_by(keys + ["flip"]).agg(pl.len().alias("shops"))
+    out = cats.join(counts, on=keys + ["flip"], how="left").with_columns(
+        pl.col("shops").fill_null(0).cast(pl.Int64)
+    )
+    total = pl.col("shops").sum().over(by) if by else pl.col("shops").sum()
+    out = out.with_columns((pl.col("shops") / total).fill_nan(None).alias("share"))
+    return out.sort(keys + ["flip"])
+
+
+def pass_rates(ev: Evaluation, by: str | None = None) -> pl.DataFrame:
+    """Share of rated shops meeting each rule's target, per rule (and segment ``by``).
+
+    Example:
+        >>> from chatsim.sample import sample_log
+        >>> pass_rates(compare(sample_log()))["shops_rated"].to_list()
+        [3, 3]
+    """
+    keys = ["rule"] + ([by] if by else [])
+    if by and by not in ev.shops.columns:
+        raise RuleError(f"no segment column '{by}' in the shops table; have {ev.shops.columns}.")
+    order = {r.name: i for i, r in enumerate(ev.rules)}
+    return (
+        ev.shops.filter(pl.col("response_rate").is_not_null())
+        .group_by(keys)
+        .agg(
+            pl.len().alias("shops_rated"),
+            pl.col("meets_target").sum().alias("shops_passing"),
+            pl.col("response_rate").median().alias("median_rate"),
+        )
+        .with_columns(
+            (pl.col("shops_passing") / pl.col("shops_rated")).alias("share_passing"),
+            pl.col("rule").replace_strict(order, return_dtype=pl.Int32).alias("_o"),
+        )
+        .sort(["_o"] + keys[1:])
+        .drop("_o")
+    )
+
+
+def sweep(
+    log: ChatLog,
+    targets: Sequence[float],
+    windows_hours: Sequence[float],
+    *,
+    base: Rule = NEW_12H,
+    as_of: str | None = None,
+    by: str | None = None,
+) -> pl.DataFrame:
+    """Share of shops passing for every (window, target) pair, derived from ``base``.
+
+    All windows are evaluated in one :func:`~chatsim.metrics.compare` call (the chats are
+    built once); targets are then applied to the shop rates without recomputing.
+
+    Example:
+        >>> from chatsim.sample import sample_log
+        >>> s = sweep(sample_log(), [0.8, 0.9], [12, 24])
+        >>> s.select("window_hours", "target").rows()
+        [(12.0, 0.8), (12.0, 0.9), (24.0, 0.8), (24.0, 0.9)]
+    """
+    if not targets or not windows_hours:
+        raise RuleError("sweep() needs at least one target and one window.")
+    for t in targets:
+        if not 0 < t <= 1:
+            raise RuleError(f"sweep target {t!r} must be in (0, 1] (write 85 % as 0.85).")
+    rules = [base.replace(name=f"{base.name}@{w:g}h", window_hours=float(w)) for w in windows_hours]
+    ev = compare(log, rules, as_of=as_of)
+    keys = [by] if by else []
+    rates = ev.shops.filter(pl.col("response_rate").is_not_null()).select(
+        "window_hours", *keys, "response_rate"
+    )
+    grid = pl.DataFrame({"target": [float(t) for t in targets]})
+    return (
+        rates.join(grid, how="cross")
+        .group_by(["window_hours", *keys, "target"])
+        .agg(
+            pl.len().alias("shops_rated"),
+            (pl.col("response_rate") >= pl.col("target")).sum().alias("shops_passing"),
+        )
+        .with_columns((pl.col("shops_passing") / pl.col("shops_rated")).alias("share_passing"))
+        .sort(["window_hours", *keys, "target"])
+    )
+
+
+def what_if(
+    scenario: Scenario,
+    *,
+    rules: Sequence[Rule] = (LEGACY_24H, NEW_12H),
+    simulate_fn: Callable[[Scenario], ChatLog] | None = None,
+    baseline: Evaluation | None = None,
+) -> pl.DataFrame:
+    """Re-run the scenario once per ``analysis.what_if`` variant and count rescued shops.
+
+    A shop is *rescued* by a variant when it fails the last rule (the new one) in the
+    baseline and meets it in the variant. The same seed drives every run, so the shops
+    and their buyers are the same; only the changed behaviour differs.
+
+    Returns one row per variant: failing shops in the baseline, rescued, newly failing,
+    and the share passing before and after.
+    """
+    from chatsim.simulate import simulate
+
+    sim = simulate_fn or (lambda sc: simulate(sc, workers=1))
+    rules = list(rules)
+    new = rules[-1].name
+    if baseline is None:
+        baseline = compare(sim(scenario), rules)
+    base_new = baseline.shops.filter(pl.col("rule") == new).select(
+        "shop_id", pl.col("meets_target").alias("before")
+    )
+    rows = []
+    for variant in scenario.analysis.what_if:
+        ev = compare(sim(scenario.with_change(variant)), rules)
+        after = ev.shops.filter(pl.col("rule") == new).select(
+            "shop_id", pl.col("meets_target").alias("after")
+        )
+        j = base_new.join(after, on="shop_id", how="full", coalesce=True)
+        failing = j.filter(pl.col("before") == False)  # noqa: E712
+        rows.append(
+            {
+                "what_if": variant.name,
+                "archetype": variant.archetype or "all",
+                "rule": new,
+                "failing_before": failing.height,
+                "rescued": failing.filter(pl.col("after") == True).height,  # noqa: E712
+                "newly_failing": j.filter(
+                    (pl.col("before") == True) & (pl.col("after") == False)
+                ).height,  # noqa: E712
+                "share_passing_before": j["before"].drop_nulls().mean(),
+                "share_passing_after": j["after"].drop_nulls().mean(),
+            }
+        )
+    schema = {
+        "what_if": pl.String,
+        "archetype": pl.String,
+        "rule": pl.String,
+        "failing_before": pl.Int64,
+        "rescued": pl.Int64,
+        "newly_failing": pl.Int64,
+        "share_passing_before": pl.Float64,
+        "share_passing_after": pl.Float64,
+    }
+    return pl.DataFrame(rows, schema=schema)
