@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import math
 import multiprocessing
 import os
@@ -65,6 +66,7 @@ __all__ = [
     "simulate_to_dir",
     "shops_table",
     "log_hash",
+    "shutdown_workers",
 ]
 
 #: Shops per shard (fixed: the shard layout, hence the data, never depends on workers).
@@ -272,7 +274,14 @@ def _lognormal_minutes(
 
 def _first_index(sorted_keys: np.ndarray) -> np.ndarray:
     """For a sorted array, the index of the first element equal to each element."""
-    return np.searchsorted(sorted_keys, sorted_keys, side="left")
+    n = sorted_keys.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    return np.repeat(starts, np.diff(np.append(starts, n)))
 
 
 class _Intervals:
@@ -549,12 +558,13 @@ def simulate_shard(sc: Scenario, shard: int) -> tuple[pl.DataFrame, pl.DataFrame
         outs.append(_simulate_group(rng, sc, sc.archetypes[int(ai)], local, parts))
     c = parts.concat()
     period_s = sc.period.days * _DAY
-    keep = (c["t"] >= 0.0) & (c["t"] < period_s)
-    c = {k: v[keep] for k, v in c.items()}
-    t_us = np.round(c["t"] * 1e6).astype(np.int64)
-    order = np.argsort(c["shop"] * (1 << 46) + t_us, kind="stable")
-    c = {k: v[order] for k, v in c.items()}
+    keep = np.flatnonzero((c["t"] >= 0.0) & (c["t"] < period_s))
+    t_us = np.round(c["t"][keep] * 1e6).astype(np.int64)
+    # one stable sort by (shop, time); ties keep the generation order
+    order = np.argsort(c["shop"][keep] * (1 << 46) + t_us, kind="stable")
     t_us = t_us[order]
+    take = keep[order]
+    c = {k: v[take] for k, v in c.items() if k != "t"}
     shop_g = c["shop"] + lo
     rank = np.arange(shop_g.size) - _first_index(shop_g)
     origin_us = int(sc.period.start_utc.timestamp()) * 1_000_000
@@ -597,12 +607,10 @@ def simulate_shard(sc: Scenario, shard: int) -> tuple[pl.DataFrame, pl.DataFrame
 def _enum(codes: np.ndarray, dtype: pl.Enum, offset: int = 0) -> pl.Series:
     """Integer codes -> Enum (codes below ``offset`` become null)."""
     phys = codes.astype(np.int64) - offset
-    s = pl.Series(phys, dtype=pl.Int64)
+    s = pl.Series(np.maximum(phys, 0).astype(np.uint32), dtype=pl.UInt32)
     if offset:
-        s = pl.when(s >= 0).then(s).otherwise(None)  # type: ignore[assignment]
-        s = pl.select(s).to_series()
-    cats = list(dtype.categories)
-    return s.replace_strict(list(range(len(cats))), cats, return_dtype=dtype)
+        s = s.scatter(np.flatnonzero(phys < 0), None)
+    return s.cat.to(dtype)
 
 
 def shops_table(sc: Scenario) -> pl.DataFrame:
@@ -647,13 +655,38 @@ def _write_shard(
     return shard, msgs.height, hol, blk
 
 
-def _in_memory(sc: Scenario, shard: int) -> tuple[int, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def _in_memory(sc: Scenario, shard: int) -> tuple[int, bytes, pl.DataFrame, pl.DataFrame]:
+    msgs, hol, blk = simulate_shard(sc, shard)
+    buf = io.BytesIO()  # Arrow IPC: cheaper to ship between processes than a pickle
+    msgs.write_ipc(buf, compression="uncompressed")
+    return shard, buf.getvalue(), hol, blk
+
+
+def _direct(sc: Scenario, shard: int) -> tuple[int, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     return (shard, *simulate_shard(sc, shard))
 
 
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+
+
 def _executor(workers: int) -> ProcessPoolExecutor:
-    # spawn: polars' thread pool does not survive fork() safely
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    """A process pool of ``workers`` processes, started on first use and then reused.
+
+    Processes are spawned (not forked): polars' thread pool does not survive fork().
+    """
+    pool = _POOLS.get(workers)
+    if pool is None or getattr(pool, "_broken", False):
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+        )
+        _POOLS[workers] = pool
+    return pool
+
+
+def shutdown_workers() -> None:
+    """Stop the worker processes kept for reuse by :func:`simulate` (they also stop at exit)."""
+    while _POOLS:
+        _POOLS.popitem()[1].shutdown()
 
 
 def _results(sc: Scenario, fn, extra: tuple, workers: int, progress: bool, desc: str) -> Iterator:
@@ -670,12 +703,16 @@ def _results(sc: Scenario, fn, extra: tuple, workers: int, progress: bool, desc:
                 if bar is not None:
                     bar.update(1)
         else:
-            with _executor(min(workers, n)) as ex:
-                futs: list[Future] = [ex.submit(fn, sc, k, *extra) for k in range(n)]
+            ex = _executor(min(workers, n))
+            futs: list[Future] = [ex.submit(fn, sc, k, *extra) for k in range(n)]
+            try:
                 for f in as_completed(futs):
                     yield f.result()
                     if bar is not None:
                         bar.update(1)
+            finally:
+                for f in futs:
+                    f.cancel()
     finally:
         if bar is not None:
             bar.close()
@@ -690,10 +727,12 @@ def simulate(scenario: Scenario, *, workers: int = 1, progress: bool = False) ->
         >>> from chatsim.scenario import load_scenario
         >>> log = simulate(load_scenario("scenarios/baseline.yaml").scaled(shops=10, days=3))  # doctest: +SKIP
     """
-    got = sorted(
-        _results(scenario, _in_memory, (), workers, progress, "simulating"), key=lambda r: r[0]
+    fn = _in_memory if workers > 1 else _direct
+    got = sorted(_results(scenario, fn, (), workers, progress, "simulating"), key=lambda r: r[0])
+    msgs = pl.concat(
+        [r[1] if isinstance(r[1], pl.DataFrame) else pl.read_ipc(r[1]) for r in got],
+        rechunk=False,
     )
-    msgs = pl.concat([r[1] for r in got], rechunk=False)
     hol = pl.concat([r[2] for r in got])
     blk = pl.concat([r[3] for r in got])
     return ChatLog(msgs, shops_table(scenario), hol, blk, source=f"<simulated {scenario.name}>")
