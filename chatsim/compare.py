@@ -250,3 +250,32 @@ def what_if(
         "share_passing_after": pl.Float64,
     }
     return pl.DataFrame(rows, schema=schema)
+
+
+def pick_drilldown_shop(ev: Evaluation, shop_id: str | None = None) -> str:
+    """The shop to drill into: ``shop_id`` if given (validated), else the shop that loses
+    status under the new rule with the largest rate drop, else the lowest-rated shop.
+
+    Example:
+        >>> from chatsim.sample import sample_log
+        >>> pick_drilldown_shop(compare(sample_log()))
+        'shop_b'
+    """
+    shops = ev.shops["shop_id"].unique()
+    if shop_id is not None:
+        if shop_id not in shops.to_list():
+            raise RuleError(
+                f"drilldown shop '{shop_id}' is not in the log; e.g. {shops.sort().head(5).to_list()}."
+            )
+        return shop_id
+    f = flips(ev) if len(ev.rules) > 1 else None
+    if f is not None:
+        losers = f.filter(pl.col("flip") == "loses_under_new").sort("rate_delta", "shop_id")
+        if losers.height:
+            return str(losers["shop_id"][0])
+    new = ev.shops.filter(
+        (pl.col("rule") == ev.rules[-1].name) & pl.col("response_rate").is_not_null()
+    )
+    if new.height == 0:
+        return str(shops.sort()[0])
+    return str(new.sort("response_rate", "shop_id")["shop_id"][0])

@@ -147,8 +147,17 @@ class Evaluation:
         )
 
 
-def _local(ts: pl.Expr, zones: Sequence[str]) -> pl.Expr:
-    """UTC timestamps -> naive local wall-clock time in each row's ``timezone``."""
+def local_time(ts: pl.Expr, zones: Sequence[str]) -> pl.Expr:
+    """UTC timestamps -> naive local wall-clock time in each row's ``timezone`` column.
+
+    ``zones`` lists the zones that occur (one conversion per zone, no per-row Python).
+
+    Example:
+        >>> import datetime as dt
+        >>> df = pl.DataFrame({"t": [dt.datetime(2025, 8, 1, tzinfo=dt.UTC)], "timezone": ["Asia/Tokyo"]})
+        >>> df.select(local_time(pl.col("t"), ["Asia/Tokyo"]))["t"].dt.hour().to_list()
+        [9]
+    """
     if len(zones) == 1:
         return ts.dt.convert_time_zone(zones[0]).dt.replace_time_zone(None)
     return pl.coalesce(
@@ -296,15 +305,15 @@ def _judge(c: pl.DataFrame, log: ChatLog, rule: Rule, as_of: dt.datetime) -> pl.
     open_at = pl.col("open_at")
     if rule.clock == "business":
         iv = schedule_minutes(rule.business_schedule)
-        b_open = _business_seconds(_local(open_at, zones), iv)
-        b_ans = _business_seconds(_local(pl.col("answer_at"), zones), iv)
+        b_open = _business_seconds(local_time(open_at, zones), iv)
+        b_ans = _business_seconds(local_time(pl.col("answer_at"), zones), iv)
         deadline = _from_local(_business_deadline(b_open + rule.window_seconds, iv), zones)
         response = (b_ans - b_open).clip(lower_bound=0).cast(pl.Float64)
     else:
         deadline = open_at + pl.duration(seconds=rule.window_seconds)
         response = pl.col("response_s")
         if rule.chatbot_weekend_deadline:
-            local_open = _local(open_at, zones)
+            local_open = local_time(open_at, zones)
             wd = local_open.dt.weekday()  # Monday=1 .. Sunday=7
             monday_noon = local_open.dt.truncate("1d") + pl.duration(days=8 - wd, hours=12)
             weekend = pl.col("chatbot_enabled") & (wd >= 6)
