@@ -224,17 +224,17 @@ def what_if(
             "shop_id", pl.col("meets_target").alias("after")
         )
         j = base_new.join(after, on="shop_id", how="full", coalesce=True)
-        failing = j.filter(pl.col("before") == False)  # noqa: E712
+        failing = j.filter(pl.col("before").not_())
         rows.append(
             {
                 "what_if": variant.name,
                 "archetype": variant.archetype or "all",
                 "rule": new,
                 "failing_before": failing.height,
-                "rescued": failing.filter(pl.col("after") == True).height,  # noqa: E712
+                "rescued": failing.filter(pl.col("after").fill_null(False)).height,
                 "newly_failing": j.filter(
-                    (pl.col("before") == True) & (pl.col("after") == False)
-                ).height,  # noqa: E712
+                    pl.col("before").fill_null(False) & pl.col("after").not_().fill_null(False)
+                ).height,
                 "share_passing_before": j["before"].drop_nulls().mean(),
                 "share_passing_after": j["after"].drop_nulls().mean(),
             }

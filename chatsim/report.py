@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import os
@@ -188,10 +189,8 @@ def prepare_log(
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=cache.parent))
         simulate_to_dir(sc, tmp / "log", workers=1, progress=False)
-        try:
+        with contextlib.suppress(OSError):  # another process got there first: same content
             os.replace(tmp / "log", cache)
-        except OSError:  # another process got there first: same content
-            pass
         shutil.rmtree(tmp, ignore_errors=True)
     return str(cache)
 
