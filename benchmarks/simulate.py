@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import bisect
 import math
+import os
 import random
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from chatsim.simulate import (  # noqa: E402
     _Calendar,
     _calendar,
     simulate,
+    simulate_to_dir,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -242,9 +245,18 @@ def main(argv: list[str] | None = None) -> None:
         t0 = time.perf_counter()
         log = simulate(sc, workers=workers)
         el = time.perf_counter() - t0
-        rows.append(("vectorised (numpy/polars)", workers, shops, log.n_messages, el))
+        n_messages = log.n_messages
+        rows.append(("vectorised, in memory", workers, shops, n_messages, el))
         print(f"  {workers} worker(s): {log.n_messages:,} messages in {el:.2f} s", flush=True)
         del log
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for workers in (1, 2):
+            t0 = time.perf_counter()
+            simulate_to_dir(sc, Path(tmp) / f"w{workers}", workers=workers, progress=False)
+            el = time.perf_counter() - t0
+            rows.append(("vectorised -> Parquet folder", workers, shops, n_messages, el))
+            print(f"  simulate_to_dir, {workers} worker(s): {el:.2f} s", flush=True)
 
     n_simpy = min(args.simpy_shops, shops)
     # SimPy on the first shops of the mix (each archetype once if possible)
@@ -256,12 +268,14 @@ def main(argv: list[str] | None = None) -> None:
 
     simpy_rate = n / el
     print()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{os.cpu_count()} CPUs, load average {load} (other load skews the figures)")
     print(
-        f"{'engine':<28}{'workers':>8}{'shops':>8}{'messages':>13}{'seconds':>10}{'msgs/s':>14}{'vs SimPy':>10}"
+        f"{'engine':<30}{'workers':>8}{'shops':>8}{'messages':>13}{'seconds':>10}{'msgs/s':>14}{'vs SimPy':>10}"
     )
     for name, w, s, m, e in rows:
         rate = m / e
-        print(f"{name:<28}{w:>8}{s:>8}{m:>13,}{e:>10.2f}{rate:>14,.0f}{rate / simpy_rate:>9.0f}x")
+        print(f"{name:<30}{w:>8}{s:>8}{m:>13,}{e:>10.2f}{rate:>14,.0f}{rate / simpy_rate:>9.0f}x")
 
 
 if __name__ == "__main__":

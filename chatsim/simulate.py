@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import math
 import multiprocessing
 import os
@@ -545,6 +544,14 @@ def simulate_shard(sc: Scenario, shard: int) -> tuple[pl.DataFrame, pl.DataFrame
         >>> simulate_shard(sc, 0)[0]["shop_id"].unique().sort().to_list()
         ['shop_00000', 'shop_00001']
     """
+    arrays, hol, blk = _shard_arrays(sc, shard)
+    return _messages_frame(sc, shard, arrays), hol, blk
+
+
+def _shard_arrays(
+    sc: Scenario, shard: int
+) -> tuple[dict[str, np.ndarray], pl.DataFrame, pl.DataFrame]:
+    """One shard as compact numpy columns sorted by (shop, time), plus its side tables."""
     n_shards = _shard_count(sc)
     if not 0 <= shard < n_shards:
         raise ValueError(f"shard {shard} out of range 0..{n_shards - 1}")
@@ -562,28 +569,19 @@ def simulate_shard(sc: Scenario, shard: int) -> tuple[pl.DataFrame, pl.DataFrame
     t_us = np.round(c["t"][keep] * 1e6).astype(np.int64)
     # one stable sort by (shop, time); ties keep the generation order
     order = np.argsort(c["shop"][keep] * (1 << 46) + t_us, kind="stable")
-    t_us = t_us[order]
     take = keep[order]
-    c = {k: v[take] for k, v in c.items() if k != "t"}
-    shop_g = c["shop"] + lo
-    rank = np.arange(shop_g.size) - _first_index(shop_g)
-    origin_us = int(sc.period.start_utc.timestamp()) * 1_000_000
-    names = pl.Series("shop_id", shop_ids(sc.shops)[lo:hi], dtype=pl.String)
-    conv = shop_g * CONVERSATION_STRIDE + c["buyer"]
-    msgs = pl.DataFrame(
-        {
-            "message_id": shop_g * MESSAGE_ID_STRIDE + rank,
-            "shop_id": names.gather(c["shop"]),
-            "conversation_id": conv,
-            "buyer_id": conv + BUYER_ID_BASE,
-            "sent_at": pl.Series(t_us + origin_us, dtype=pl.Int64).cast(UTC_DATETIME),
-            "sender": _enum(c["sender"], SENDER_DTYPE),
-            "kind": _enum(c["kind"], KIND_DTYPE),
-            "is_broadcast": c["bcast"],
-            "rating": _enum(c["rating"], RATING_DTYPE, offset=1),
-            "valid_reply": c["valid"],
-        }
-    )
+    arrays = {
+        "shop": c["shop"][take].astype(np.int16),
+        "buyer": c["buyer"][take].astype(np.int32),
+        "t_us": t_us[order],
+        "sender": c["sender"][take],
+        "kind": c["kind"][take],
+        "rating": c["rating"][take],
+        "bcast": c["bcast"][take],
+        "valid": c["valid"][take],
+    }
+    origin_us = _origin_us(sc)
+    names = _names(sc, shard)
     hol_shop = np.concatenate([o.hol_shop for o in outs])
     hol = pl.DataFrame(
         {
@@ -601,7 +599,37 @@ def simulate_shard(sc: Scenario, shard: int) -> tuple[pl.DataFrame, pl.DataFrame
             "blocked_at": _utc(np.concatenate([o.blk_at for o in outs]), origin_us),
         }
     ).sort("shop_id", "buyer_id")
-    return msgs, hol, blk
+    return arrays, hol, blk
+
+
+def _origin_us(sc: Scenario) -> int:
+    return int(sc.period.start_utc.timestamp()) * 1_000_000
+
+
+def _names(sc: Scenario, shard: int) -> pl.Series:
+    lo, hi = shard * SHARD_SIZE, min((shard + 1) * SHARD_SIZE, sc.shops)
+    return pl.Series("shop_id", shop_ids(sc.shops)[lo:hi], dtype=pl.String)
+
+
+def _messages_frame(sc: Scenario, shard: int, c: dict[str, np.ndarray]) -> pl.DataFrame:
+    """The messages table of a shard from its compact columns."""
+    shop_g = c["shop"].astype(np.int64) + shard * SHARD_SIZE
+    rank = np.arange(shop_g.size) - _first_index(shop_g)
+    conv = shop_g * CONVERSATION_STRIDE + c["buyer"]
+    return pl.DataFrame(
+        {
+            "message_id": shop_g * MESSAGE_ID_STRIDE + rank,
+            "shop_id": _names(sc, shard).gather(c["shop"]),
+            "conversation_id": conv,
+            "buyer_id": conv + BUYER_ID_BASE,
+            "sent_at": pl.Series(c["t_us"] + _origin_us(sc), dtype=pl.Int64).cast(UTC_DATETIME),
+            "sender": _enum(c["sender"], SENDER_DTYPE),
+            "kind": _enum(c["kind"], KIND_DTYPE),
+            "is_broadcast": c["bcast"],
+            "rating": _enum(c["rating"], RATING_DTYPE, offset=1),
+            "valid_reply": c["valid"],
+        }
+    )
 
 
 def _enum(codes: np.ndarray, dtype: pl.Enum, offset: int = 0) -> pl.Series:
@@ -655,11 +683,11 @@ def _write_shard(
     return shard, msgs.height, hol, blk
 
 
-def _in_memory(sc: Scenario, shard: int) -> tuple[int, bytes, pl.DataFrame, pl.DataFrame]:
-    msgs, hol, blk = simulate_shard(sc, shard)
-    buf = io.BytesIO()  # Arrow IPC: cheaper to ship between processes than a pickle
-    msgs.write_ipc(buf, compression="uncompressed")
-    return shard, buf.getvalue(), hol, blk
+def _in_memory(
+    sc: Scenario, shard: int
+) -> tuple[int, dict[str, np.ndarray], pl.DataFrame, pl.DataFrame]:
+    # compact numpy columns travel between processes far cheaper than the finished table
+    return (shard, *_shard_arrays(sc, shard))
 
 
 def _direct(sc: Scenario, shard: int) -> tuple[int, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -730,7 +758,10 @@ def simulate(scenario: Scenario, *, workers: int = 1, progress: bool = False) ->
     fn = _in_memory if workers > 1 else _direct
     got = sorted(_results(scenario, fn, (), workers, progress, "simulating"), key=lambda r: r[0])
     msgs = pl.concat(
-        [r[1] if isinstance(r[1], pl.DataFrame) else pl.read_ipc(r[1]) for r in got],
+        [
+            r[1] if isinstance(r[1], pl.DataFrame) else _messages_frame(scenario, r[0], r[1])
+            for r in got
+        ],
         rechunk=False,
     )
     hol = pl.concat([r[2] for r in got])
