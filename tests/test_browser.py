@@ -25,8 +25,29 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 
 #: name -> builder(workdir) -> rendered HTML path. Extend with the real reports.
+_BUILT: dict[str, Path] = {}
+
+
+def _real_report(notebook: str) -> Callable[[Path], Path]:
+    """Builder of one page of the baseline scenario's report (small), built once per session."""
+
+    def build(workdir: Path) -> Path:
+        if "dir" not in _BUILT:
+            from chatsim.report import build_reports
+
+            build_reports(REPO_ROOT / "scenarios" / "baseline.yaml", out_dir=workdir, small=True,
+                          progress=False)
+            _BUILT["dir"] = workdir / "baseline"
+        return _BUILT["dir"] / f"{notebook}.html"
+
+    return build
+
+
 REPORT_BUILDERS: dict[str, Callable[[Path], Path]] = {
     "demo": render._build_demo_report,
+    "rule_comparison": _real_report("rule_comparison"),
+    "sensitivity": _real_report("sensitivity"),
+    "shop_drilldown": _real_report("shop_drilldown"),
 }
 
 

@@ -1,0 +1,108 @@
+"""Flips, pass rates, sweeps and what-ifs."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chatsim.compare import (
+    FLIPS,
+    flip_counts,
+    flips,
+    pass_rates,
+    pick_drilldown_shop,
+    sweep,
+    what_if,
+)
+from chatsim.errors import RuleError
+from chatsim.metrics import compare
+from chatsim.rules import LEGACY_24H, NEW_12H
+from chatsim.sample import sample_log
+from chatsim.scenario import Scenario
+from tests.logbuilder import at, log_of, msgs
+
+
+def four_shops():
+    """Shop a: 2 h answers (passes both); b: 13 h (passes 24 h, fails 12 h); c: 30 h (fails both);
+    d: only seller threads (not rated)."""
+    rows = []
+    for shop, delay in (("a", 2), ("b", 13), ("c", 30)):
+        for i in range(3):
+            rows += [(f"{shop}{i}", at(days=i), "buyer", "text", {"shop": shop}),
+                     (f"{shop}{i}", at(days=i, hours=delay), "seller", "text", {"shop": shop})]
+    rows.append(("d0", at(0), "seller", "text", {"shop": "d"}))
+    rows.append(("z", at(days=20), "seller", "system", {"shop": "a"}))
+    return log_of(msgs(*rows))
+
+
+def test_flip_categories():
+    ev = compare(four_shops(), [LEGACY_24H, NEW_12H])
+    f = flips(ev)
+    got = dict(zip(f["shop_id"], f["flip"].cast(pl.String), strict=True))
+    assert got == {"a": "passes_both", "b": "loses_under_new", "c": "fails_both", "d": "not_rated"}
+    b = f.filter(pl.col("shop_id") == "b").row(0, named=True)
+    assert (b["rate_old"], b["rate_new"], b["rate_delta"]) == (1.0, 0.0, -1.0)
+    counts = flip_counts(f)
+    assert counts["flip"].cast(pl.String).to_list() == list(FLIPS)
+    assert counts["shops"].to_list() == [1, 1, 0, 1, 1]
+    assert counts["share"].sum() == pytest.approx(1.0)
+    assert pick_drilldown_shop(ev) == "b"
+    with pytest.raises(RuleError, match="not in the log"):
+        pick_drilldown_shop(ev, "nope")
+
+
+def test_flips_need_two_rules():
+    with pytest.raises(RuleError, match="two rules"):
+        flips(compare(four_shops(), [NEW_12H]))
+
+
+def test_pass_rates_by_segment_and_unknown_segment():
+    ev = compare(sample_log())
+    pr = pass_rates(ev, by="segment")
+    assert set(pr.columns) >= {"rule", "segment", "shops_rated", "shops_passing", "share_passing"}
+    assert pr["rule"].to_list()[0] == "legacy-24h"
+    with pytest.raises(RuleError, match="no segment column 'archetype'"):
+        pass_rates(ev, by="archetype")
+
+
+def test_sweep_grid_and_values():
+    s = sweep(four_shops(), [0.5, 1.0], [12, 24, 48])
+    assert s.height == 6
+    at24 = s.filter(pl.col("window_hours") == 24)
+    assert at24["shops_passing"].to_list() == [2, 2]  # a and b answer within 24 h
+    assert s.filter(pl.col("window_hours") == 48)["shops_passing"].to_list() == [3, 3]
+    with pytest.raises(RuleError, match=r"\(0, 1\]"):
+        sweep(four_shops(), [1.2], [12])
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.floats(0.05, 1.0), min_size=2, max_size=5, unique=True),
+       st.lists(st.floats(1, 72), min_size=2, max_size=4, unique=True))
+def test_sweep_is_monotone(targets, windows):
+    s = sweep(sample_log(), targets, windows)
+    for _, g in s.group_by("window_hours"):
+        shares = g.sort("target")["share_passing"].to_list()
+        assert all(a >= b for a, b in zip(shares, shares[1:], strict=False))
+    for _, g in s.group_by("target"):
+        shares = g.sort("window_hours")["share_passing"].to_list()
+        assert all(a <= b for a, b in zip(shares, shares[1:], strict=False))
+
+
+def test_what_if_counts_rescued_shops():
+    sc = Scenario.from_dict({
+        "name": "wi", "seed": 3, "shops": 12, "period": {"start": "2025-08-15", "days": 10},
+        "archetypes": {"solo_weekdays": {"share": 1.0}},
+        "analysis": {"what_if": [
+            {"name": "247 cover", "set": {"schedule": {d: ["00:00-24:00"] for d in
+                                                       ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+                                          "delay_median_minutes": 5}},
+        ]},
+    })
+    out = what_if(sc)
+    row = out.row(0, named=True)
+    assert row["what_if"] == "247 cover" and row["rule"] == "new-12h"
+    assert row["failing_before"] > 0
+    assert row["rescued"] > 0
+    assert row["share_passing_after"] > row["share_passing_before"]

@@ -1,0 +1,63 @@
+"""The notebooks: committed clean, parameterized, and runnable with every scenario's parameters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import papermill as pm
+import pytest
+
+from chatsim.render import count_charts
+from chatsim.report import NOTEBOOKS_DIR, SMALL_DAYS, notebook_parameters, prepare_log
+from chatsim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+
+def test_there_are_notebooks_and_scenarios():
+    assert {p.stem for p in NOTEBOOKS} >= {"rule_comparison", "sensitivity", "shop_drilldown"}
+    assert "baseline.yaml" in {p.name for p in SCENARIOS}
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_without_outputs(nb):
+    data = json.loads(nb.read_text())
+    for i, cell in enumerate(data["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        assert cell.get("outputs") == [], f"{nb.name} cell {i} has outputs: run `make strip-notebooks`"
+        assert cell.get("execution_count") is None, f"{nb.name} cell {i} has an execution count"
+    assert "papermill" not in data["metadata"], f"{nb.name} carries papermill metadata"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_has_one_parameters_cell_with_every_report_parameter(nb):
+    data = json.loads(nb.read_text())
+    tagged = [c for c in data["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1
+    src = "".join(tagged[0]["source"])
+    for name in notebook_parameters(ROOT / "scenarios" / "baseline.yaml", log_path="x"):
+        assert f"{name} =" in src, f"{nb.name}: parameter {name} missing from the parameters cell"
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_runs_with_each_scenarios_parameters(nb, scenario, tmp_path):
+    sc = load_scenario(scenario).scaled(shops=18, days=SMALL_DAYS)
+    log = prepare_log(str(scenario), "", shops=sc.shops, days=sc.period.days)
+    params = notebook_parameters(sc, log_path=log, small=True)
+    params.update(shops=sc.shops, days=sc.period.days, run_what_if=False)
+    out = tmp_path / nb.name
+    pm.execute_notebook(str(nb), str(out), parameters=params, kernel_name="python3",
+                        language="python", progress_bar=False, cwd=str(nb.parent))
+    data = json.loads(out.read_text())
+    injected = [c for c in data["cells"] if "injected-parameters" in c.get("metadata", {}).get("tags", [])]
+    assert injected and f"log_path = \"{log}\"" in "".join(injected[0]["source"])
+    html = "".join(
+        "".join(o.get("data", {}).get("text/html", "")) for c in data["cells"] for o in c.get("outputs", [])
+    )
+    assert count_charts(html) >= 2
+    assert load_scenario(scenario).name in html
