@@ -1,0 +1,345 @@
+"""A plain pandas implementation of chatsim's definitions: the benchmark baseline.
+
+This is what a competent analyst would write with pandas: one sort, then
+``groupby(...).ffill()`` / ``groupby(...).shift()`` to carry the conversation state,
+boolean masks, one ``groupby().agg()`` per chat, ``merge_asof`` for holiday mode, a
+merge for blocked buyers, ``tz_convert`` for the chatbot-weekend deadline and
+``groupby().size().unstack()`` for the shop table. Everything is vectorised pandas;
+there is no Python loop over messages or chats (only over rules and time zones).
+
+It follows exactly the definitions of :mod:`chatsim.chats` (chat grouping with the
+three automatic-reply modes, valid replies, seller-opened threads, resolution by
+automatic reply) and :mod:`chatsim.metrics` (exclusions in order, evaluation period,
+calendar-clock deadline incl. the chatbot-weekend Monday 12:00 local deadline,
+pending chats, the shop table). ``tests/test_pandas_baseline.py`` checks that its
+shop table equals ``chatsim.metrics.compare(log).shops``.
+
+Not covered: the business-hours clock (``rule.clock == "business"`` raises
+``NotImplementedError``); the shop table's ``meets_target``/``tier`` columns.
+
+Example:
+    >>> from chatsim.sample import sample_log
+    >>> from chatsim.rules import NEW_12H
+    >>> pandas_compare(sample_log(), [NEW_12H])["counted"].sum() > 0
+    True
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from chatsim.rules import EXCLUSIONS, LEGACY_24H, NEW_12H, Rule
+from chatsim.schema import TABLES, ChatLog
+
+# states of the conversation (what the latest buyer / answering message was)
+NONE, BUYER, HUMAN, AUTO = 0, 1, 2, 3
+
+STATUSES = (
+    "answered_in_time",
+    "answered_late",
+    "unanswered",
+    "pending",
+    "excluded",
+    "outside_period",
+)
+COUNT_COLUMNS = (
+    "chats",
+    "counted",
+    "answered_in_time",
+    "answered_late",
+    "unanswered",
+    "pending",
+    "outside_period",
+    *(f"excluded_{r}" for r in EXCLUSIONS),
+    "rated",
+    "satisfied",
+)
+
+
+@dataclass
+class PandasLog:
+    """The four tables of a chat log as pandas DataFrames."""
+
+    messages: pd.DataFrame
+    shops: pd.DataFrame
+    holiday_mode: pd.DataFrame
+    blocked: pd.DataFrame
+
+
+def to_pandas_log(log: ChatLog) -> PandasLog:
+    """Convert a validated :class:`ChatLog` to pandas (enums become categoricals)."""
+    return PandasLog(*(getattr(log, name).to_pandas() for name in TABLES))
+
+
+def _prev(values: pd.Series, conv: pd.Series) -> pd.Series:
+    """The latest non-null value strictly before each row in the same conversation."""
+    return values.groupby(conv, sort=False).ffill().groupby(conv, sort=False).shift(1)
+
+
+def pandas_chats(
+    messages: pd.DataFrame,
+    *,
+    auto_reply: str = "exclude_resolved",
+    valid_replies_only: bool = False,
+    session_hours: float = 24.0,
+) -> pd.DataFrame:
+    """Group messages into chats (same definitions as :func:`chatsim.chats.build_chats`)."""
+    session = pd.Timedelta(microseconds=round(session_hours * 3_600_000_000))
+    m = messages.sort_values(["conversation_id", "sent_at", "message_id"], ignore_index=True)
+    conv = m["conversation_id"]
+    t = m["sent_at"]
+
+    not_system = m["kind"] != "system"
+    buyer = (m["sender"] == "buyer") & not_system
+    seller = (m["sender"] == "seller") & not_system
+    auto = (m["sender"] == "auto") & not_system
+    broadcast = seller & m["is_broadcast"]
+    human = seller & ~m["is_broadcast"]
+    if valid_replies_only:
+        human &= m["valid_reply"]
+    if auto_reply == "count_as_answer":
+        human |= auto
+
+    # is a chat waiting? (state of the latest buyer / answering message)
+    bh = pd.Series(np.select([buyer, human], [BUYER, HUMAN], np.nan))
+    prev_bh = _prev(bh, conv).fillna(NONE)
+    if auto_reply == "exclude_resolved":
+        auto_to_waiting = auto & (prev_bh == BUYER)
+    else:
+        auto_to_waiting = pd.Series(False, index=m.index)
+    state = pd.Series(np.select([buyer, human, auto_to_waiting], [BUYER, HUMAN, AUTO], np.nan))
+    prev_state = _prev(state, conv).fillna(NONE)
+    prev_t = _prev(t.where(state.notna()), conv)
+    last_buyer = _prev(t.where(buyer), conv)
+
+    waiting = prev_state.isin([BUYER, AUTO])
+    opens = buyer & (
+        prev_state.isin([NONE, HUMAN]) | ((prev_state == AUTO) & (t - prev_t > session))
+    )
+    opener = broadcast | (seller & ~waiting & (last_buyer.isna() | (t - last_buyer > session)))
+    last_opener = _prev(t.where(opener), conv)
+    seller_initiated = (
+        opens
+        & last_opener.notna()
+        & (t - last_opener <= session)
+        & (last_buyer.isna() | (last_buyer < last_opener))
+    )
+    answer = human & waiting
+
+    m["chat"] = opens.cumsum()
+    m["chat_seq"] = opens.groupby(conv, sort=False).cumsum()
+    m["answer_at"] = t.where(answer)
+    m["answer_by_auto"] = answer & (m["sender"] == "auto")
+    m["auto_at"] = t.where(auto_to_waiting)
+    m["buyer_at"] = t.where(buyer)
+    m["is_buyer"] = buyer
+    m["seller_initiated"] = seller_initiated
+
+    chats = (
+        m[opens | waiting]
+        .groupby("chat", sort=False)
+        .agg(
+            shop_id=("shop_id", "first"),
+            conversation_id=("conversation_id", "first"),
+            buyer_id=("buyer_id", "first"),
+            chat_seq=("chat_seq", "first"),
+            open_at=("sent_at", "first"),
+            answer_at=("answer_at", "min"),
+            answered_by_auto=("answer_by_auto", "any"),
+            first_auto_at=("auto_at", "min"),
+            last_buyer_at=("buyer_at", "max"),
+            n_buyer_messages=("is_buyer", "sum"),
+            seller_initiated=("seller_initiated", "first"),
+        )
+    )
+    # the latest rating given in the conversation while this chat was the latest one
+    rated = m[m["rating"].notna() & (m["chat_seq"] > 0)]
+    chats["rating"] = rated.groupby("chat", sort=False)["rating"].last()
+    chats["auto_resolved"] = (
+        chats["first_auto_at"].notna()
+        & chats["answer_at"].isna()
+        & (chats["last_buyer_at"] < chats["first_auto_at"])
+    )
+    chats["response_s"] = (chats["answer_at"] - chats["open_at"]).dt.total_seconds()
+    return chats.reset_index(drop=True)
+
+
+def _merge_intervals(hol: pd.DataFrame) -> pd.DataFrame:
+    """Merge overlapping holiday-mode intervals per shop."""
+    h = hol.sort_values(["shop_id", "start"], ignore_index=True)
+    prev_end = h.groupby("shop_id")["end"].cummax().groupby(h["shop_id"]).shift(1)
+    h["grp"] = (prev_end.isna() | (h["start"] > prev_end)).cumsum()
+    return h.groupby(["shop_id", "grp"], as_index=False).agg(
+        start=("start", "min"), end=("end", "max")
+    )
+
+
+def _weekend_deadline(c: pd.DataFrame, deadline: pd.Series) -> pd.Series:
+    """Chats of chatbot shops opened on a local Saturday/Sunday: due Monday 12:00 local."""
+    deadline = deadline.copy()
+    bot = c["chatbot_enabled"].astype(bool)
+    for zone in c.loc[bot, "timezone"].unique():
+        mask = bot & (c["timezone"] == zone)
+        local = c.loc[mask, "open_at"].dt.tz_convert(zone).dt.tz_localize(None)
+        weekday = local.dt.day_of_week  # Monday = 0
+        monday_noon = (
+            local.dt.normalize() + pd.to_timedelta(7 - weekday, unit="D") + pd.Timedelta(hours=12)
+        )
+        # earliest reading of an ambiguous wall-clock time (True = the DST one)
+        monday_noon = monday_noon.dt.tz_localize(
+            zone, ambiguous=np.ones(len(monday_noon), dtype=bool), nonexistent="NaT"
+        ).dt.tz_convert("UTC")
+        d = deadline[mask]
+        later = (weekday >= 5) & (monday_noon > d)
+        deadline.loc[later[later].index] = monday_noon[later]
+    return deadline
+
+
+def pandas_judge(
+    chats: pd.DataFrame, log: PandasLog, rule: Rule, as_of: pd.Timestamp
+) -> pd.DataFrame:
+    """Status of every chat under ``rule`` (same definitions as chatsim's ``_judge``)."""
+    if rule.clock != "calendar":
+        raise NotImplementedError("the pandas baseline implements the calendar clock only")
+    c = chats.merge(log.shops[["shop_id", "timezone", "chatbot_enabled"]], on="shop_id", how="left")
+    # exclusions
+    flags: dict[str, pd.Series] = {}
+    if "holiday_mode" in rule.exclusions and len(log.holiday_mode):
+        c = pd.merge_asof(
+            c.sort_values("open_at"),
+            _merge_intervals(log.holiday_mode)[["shop_id", "start", "end"]].sort_values("start"),
+            left_on="open_at",
+            right_on="start",
+            by="shop_id",
+            direction="backward",
+        )
+        flags["holiday_mode"] = c["end"].notna() & (c["open_at"] < c["end"])
+    else:
+        flags["holiday_mode"] = pd.Series(False, index=c.index)
+    blocked = log.blocked.loc[log.blocked["blocked_at"] <= as_of, ["shop_id", "buyer_id"]]
+    if "blocked" in rule.exclusions and len(blocked):
+        hit = c.merge(
+            blocked.drop_duplicates(), on=["shop_id", "buyer_id"], how="left", indicator=True
+        )
+        flags["blocked"] = pd.Series((hit["_merge"] == "both").to_numpy(), index=c.index)
+    else:
+        flags["blocked"] = pd.Series(False, index=c.index)
+    flags["seller_initiated"] = c["seller_initiated"].astype(bool)
+    flags["auto_resolved"] = c["auto_resolved"].astype(bool)
+    # the first matching reason, in the order of EXCLUSIONS
+    reason = pd.Series(None, index=c.index, dtype=object)
+    for name in reversed(EXCLUSIONS):
+        if name in rule.exclusions:
+            reason = reason.mask(flags[name], name)
+
+    # period
+    if rule.period_start is not None:
+        p_start = pd.Timestamp(rule.period_start, tz="UTC")
+        p_end = pd.Timestamp(rule.period_end, tz="UTC")
+        in_period = (c["open_at"] >= p_start) & (c["open_at"] < p_end)
+    else:
+        p_start = as_of - pd.Timedelta(days=rule.period_days)
+        in_period = (c["open_at"] > p_start) & (c["open_at"] <= as_of)
+
+    # calendar-clock deadline
+    deadline = c["open_at"] + pd.Timedelta(seconds=rule.window_seconds)
+    if rule.chatbot_weekend_deadline:
+        deadline = _weekend_deadline(c, deadline)
+
+    answered = c["answer_at"].notna()
+    status = np.select(
+        [
+            reason.notna(),
+            ~in_period,
+            answered & (c["answer_at"] <= deadline),
+            answered,
+            deadline > as_of,
+        ],
+        ["excluded", "outside_period", "answered_in_time", "answered_late", "pending"],
+        default="unanswered",
+    )
+    c["excluded_reason"] = reason
+    c["deadline"] = deadline
+    c["status"] = status
+    c["rule"] = rule.name
+    return c
+
+
+def pandas_shop_table(judged: pd.DataFrame, log: PandasLog, rule: Rule) -> pd.DataFrame:
+    """Per-shop counts and rates under one rule (the columns chatsim's shop table has)."""
+    status = judged["status"]
+    counted = status.isin(["answered_in_time", "answered_late", "unanswered"])
+    answered_counted = status.isin(["answered_in_time", "answered_late"])
+    by_status = (
+        judged.groupby(["shop_id", "status"])
+        .size()
+        .unstack(fill_value=0)
+        .reindex(columns=STATUSES, fill_value=0)
+    )
+    by_reason = (
+        judged.groupby(["shop_id", "excluded_reason"])
+        .size()
+        .unstack(fill_value=0)
+        .reindex(columns=list(EXCLUSIONS), fill_value=0)
+        .add_prefix("excluded_")
+    )
+    judged = judged.assign(
+        _rated=judged["rating"].notna() & (counted | (status == "pending")),
+        _satisfied=(judged["rating"] == "satisfied") & (counted | (status == "pending")),
+    )
+    per_shop = judged.groupby("shop_id").agg(
+        chats=("status", "size"), rated=("_rated", "sum"), satisfied=("_satisfied", "sum")
+    )
+    times = (
+        judged.loc[answered_counted].groupby("shop_id")["response_s"].agg(["mean", "median"]) / 3600
+    )
+    times.columns = ["avg_response_hours", "median_response_hours"]
+    per_shop = per_shop.join([by_status.drop(columns="excluded"), by_reason, times])
+    per_shop["counted"] = per_shop[["answered_in_time", "answered_late", "unanswered"]].sum(axis=1)
+
+    out = log.shops.merge(per_shop, left_on="shop_id", right_index=True, how="left")
+    for col in COUNT_COLUMNS:
+        out[col] = out[col].fillna(0).astype("int64")
+    out["response_rate"] = (out["answered_in_time"] / out["counted"]).where(out["counted"] > 0)
+    out["satisfaction_rate"] = (out["satisfied"] / out["rated"]).where(out["rated"] > 0)
+    out.insert(0, "rule", rule.name)
+    return out.sort_values("shop_id", ignore_index=True)
+
+
+def pandas_compare(
+    log: ChatLog | PandasLog,
+    rules: Sequence[Rule] = (LEGACY_24H, NEW_12H),
+    *,
+    as_of: dt.datetime | None = None,
+) -> pd.DataFrame:
+    """The shop table of every rule, like ``chatsim.metrics.compare(log, rules).shops``.
+
+    Columns: ``rule, shop_id``, the shop attributes, ``chats, counted, answered_in_time,
+    answered_late, unanswered, pending, outside_period, excluded_<reason>`` for each
+    reason, ``rated, satisfied, avg_response_hours, median_response_hours,
+    response_rate, satisfaction_rate``. Chats are built once per chat definition
+    (automatic-reply mode, valid replies, session bound), as chatsim does.
+    """
+    plog = to_pandas_log(log) if isinstance(log, ChatLog) else log
+    msgs = plog.messages
+    cutoff = msgs["sent_at"].max() if as_of is None else pd.Timestamp(as_of).tz_convert("UTC")
+    msgs = msgs[msgs["sent_at"] <= cutoff]
+    chats_by_key: dict[tuple, pd.DataFrame] = {}
+    tables = []
+    for rule in rules:
+        key = rule.chat_key()
+        if key not in chats_by_key:
+            chats_by_key[key] = pandas_chats(
+                msgs,
+                auto_reply=rule.auto_reply,
+                valid_replies_only=rule.valid_replies_only,
+                session_hours=rule.session_hours,
+            )
+        judged = pandas_judge(chats_by_key[key], plog, rule, cutoff)
+        tables.append(pandas_shop_table(judged, plog, rule))
+    return pd.concat(tables, ignore_index=True)

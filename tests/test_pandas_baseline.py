@@ -1,0 +1,126 @@
+"""The pandas benchmark baseline computes exactly chatsim's shop table (same definitions).
+
+This keeps ``benchmarks/metrics.py`` honest: the speed ratio compares two
+implementations of the same metrics. It also checks the synthetic generator's output
+validates unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from benchmarks.pandas_baseline import pandas_compare, to_pandas_log
+from benchmarks.synthetic import synthetic_log
+from chatsim.metrics import compare
+from chatsim.rules import EXCLUSIONS, LEGACY_24H, NEW_12H
+from chatsim.sample import sample_log
+from chatsim.schema import ChatLog
+
+COLUMNS = [
+    "rule",
+    "shop_id",
+    "chats",
+    "counted",
+    "answered_in_time",
+    "answered_late",
+    "unanswered",
+    "pending",
+    "outside_period",
+    *(f"excluded_{r}" for r in EXCLUSIONS),
+    "rated",
+    "satisfied",
+    "response_rate",
+    "satisfaction_rate",
+    "avg_response_hours",
+    "median_response_hours",
+]
+
+RULES = [
+    LEGACY_24H,
+    NEW_12H,
+    # the other chat definitions: automatic replies answer / are ignored, shorter sessions
+    NEW_12H.replace(name="auto-answers", auto_reply="count_as_answer"),
+    NEW_12H.replace(
+        name="auto-ignored", auto_reply="ignore", valid_replies_only=True, session_hours=6.0
+    ),
+    # explicit period, some exclusions off, weekend deadline on the 12-hour window
+    NEW_12H.replace(
+        name="aug-weekend",
+        period_start=dt.date(2025, 8, 1),
+        period_end=dt.date(2025, 8, 20),
+        exclusions=frozenset({"holiday_mode", "auto_resolved"}),
+        chatbot_weekend_deadline=True,
+    ),
+]
+
+
+def _ordered(df: pd.DataFrame) -> pd.DataFrame:
+    out = df[COLUMNS].copy()
+    out["shop_id"] = out["shop_id"].astype(str)
+    return out.sort_values(["rule", "shop_id"], ignore_index=True)
+
+
+def assert_same_shop_table(log: ChatLog, rules=RULES) -> None:
+    expected = _ordered(compare(log, rules).shops.to_pandas())
+    got = _ordered(pandas_compare(log, rules))
+    assert len(expected) == log.shops.height * len(rules)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False, rtol=1e-9)
+
+
+def test_sample_log_matches_chatsim():
+    assert_same_shop_table(sample_log())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_synthetic_logs_match_chatsim(seed):
+    log = synthetic_log(20_000, seed=seed, n_shops=40)
+    assert_same_shop_table(log)
+
+
+def test_explicit_cutoff_matches_chatsim():
+    log = synthetic_log(20_000, seed=5, n_shops=20)
+    as_of = dt.datetime(2025, 8, 20, 12, tzinfo=dt.UTC)
+    expected = _ordered(compare(log, RULES[:2], as_of=as_of).shops.to_pandas())
+    got = _ordered(pandas_compare(to_pandas_log(log), RULES[:2], as_of=as_of))
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False, rtol=1e-9)
+
+
+def test_synthetic_log_exercises_every_feature():
+    log = synthetic_log(20_000, seed=0, n_shops=40)
+    shops = compare(log, RULES[:2]).shops
+    totals = shops.select(
+        pl.col(c).sum()
+        for c in ("answered_in_time", "answered_late", "unanswered", "pending", "outside_period")
+        + tuple(f"excluded_{r}" for r in EXCLUSIONS)
+    ).row(0, named=True)
+    assert all(v > 0 for v in totals.values()), totals
+    m = log.messages
+    assert m["is_broadcast"].any() and not m["valid_reply"].all()
+    assert (m["kind"] == "system").any() and m["rating"].is_not_null().any()
+    assert log.shops["chatbot_enabled"].any() and log.shops["timezone"].n_unique() > 3
+
+
+def test_synthetic_log_validates_unchanged():
+    log = synthetic_log(100_000, seed=7)
+    assert log.n_messages == 100_000
+    assert log.messages.schema["message_id"] == pl.Int64
+    assert log.messages.schema["conversation_id"] == pl.Int64
+    valid = ChatLog.from_frames(log.messages, log.shops, log.holiday_mode, log.blocked)
+    for name in ("messages", "shops", "holiday_mode", "blocked"):
+        assert_frame_equal(getattr(valid, name), getattr(log, name))
+
+
+def test_synthetic_log_is_reproducible():
+    a, b = synthetic_log(5_000, seed=3), synthetic_log(5_000, seed=3)
+    assert a.messages.equals(b.messages) and a.blocked.equals(b.blocked)
+    assert not a.messages.equals(synthetic_log(5_000, seed=4).messages)
+
+
+def test_business_clock_is_not_in_the_baseline():
+    with pytest.raises(NotImplementedError):
+        pandas_compare(sample_log(), [NEW_12H.replace(name="biz", clock="business")])
