@@ -20,7 +20,7 @@ Not covered: the business-hours clock (``rule.clock == "business"`` raises
 Example:
     >>> from chatsim.sample import sample_log
     >>> from chatsim.rules import NEW_12H
-    >>> pandas_compare(sample_log(), [NEW_12H])["counted"].sum() > 0
+    >>> int(pandas_compare(sample_log(), [NEW_12H])["counted"].sum()) > 0
     True
 """
 
