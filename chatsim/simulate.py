@@ -756,16 +756,15 @@ def simulate(scenario: Scenario, *, workers: int = 1, progress: bool = False) ->
         >>> log = simulate(load_scenario("scenarios/baseline.yaml").scaled(shops=10, days=3))  # doctest: +SKIP
     """
     fn = _in_memory if workers > 1 else _direct
-    got = sorted(_results(scenario, fn, (), workers, progress, "simulating"), key=lambda r: r[0])
-    msgs = pl.concat(
-        [
-            r[1] if isinstance(r[1], pl.DataFrame) else _messages_frame(scenario, r[0], r[1])
-            for r in got
-        ],
-        rechunk=False,
-    )
-    hol = pl.concat([r[2] for r in got])
-    blk = pl.concat([r[3] for r in got])
+    got: dict[int, tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]] = {}
+    for shard, msgs, hol, blk in _results(scenario, fn, (), workers, progress, "simulating"):
+        if not isinstance(msgs, pl.DataFrame):  # built while the workers go on
+            msgs = _messages_frame(scenario, shard, msgs)
+        got[shard] = (msgs, hol, blk)
+    parts = [got[k] for k in sorted(got)]
+    msgs = pl.concat([p[0] for p in parts], rechunk=False)
+    hol = pl.concat([p[1] for p in parts])
+    blk = pl.concat([p[2] for p in parts])
     return ChatLog(msgs, shops_table(scenario), hol, blk, source=f"<simulated {scenario.name}>")
 
 
