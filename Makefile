@@ -19,7 +19,7 @@ report: $(STAMP)
 
 test: $(STAMP)
 	./.ci/install-browser.sh
-	CHATSIM_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow" \
+	CHATSIM_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow" \
 		tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
 test-fast: $(STAMP)
