@@ -143,6 +143,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         show_code=args.show_code,
         notebooks=args.notebook,
         progress=not args.quiet,
+        shops=args.shops,
+        days=args.days,
     )
     for p in paths:
         print(f"report: {p}")
@@ -200,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--log", help="use this real chat log instead of simulating")
     r.add_argument("--out", default="reports", help="reports folder (default: reports/)")
     r.add_argument("--small", action="store_true", help="scale the scenario down (quick check)")
+    r.add_argument("--shops", type=int, help="scale the scenario to this many shops")
+    r.add_argument("--days", type=int, help="scale the scenario to this many days")
     r.add_argument("--show-code", action="store_true", help="show notebook code cells in the HTML")
     r.add_argument("--notebook", action="append", help="only this notebook (repeatable)")
     r.add_argument("--quiet", action="store_true", help="no progress output")

@@ -366,10 +366,13 @@ def build_reports(
     notebooks_dir: Path = NOTEBOOKS_DIR,
     progress: bool = True,
     timeout: int = 1800,
+    shops: int | None = None,
+    days: int | None = None,
 ) -> list[Path]:
     """Run the report notebooks for a scenario (or a real ``log``) into ``out_dir``.
 
-    Returns the written HTML paths (``out_dir/<scenario>/<notebook>.html``); also
+    ``small`` scales the scenario down to a quick check; ``shops``/``days`` scale it to
+    any size. Returns the written HTML paths (``out_dir/<scenario>/<notebook>.html``); also
     writes the executed notebooks beside them and refreshes ``out_dir/index.html``.
     """
     from chatsim.render import notebook_to_html, write_index
@@ -378,6 +381,8 @@ def build_reports(
     sc = load_scenario(scenario)  # ScenarioError before anything runs
     if small:
         sc = sc.scaled(shops=min(sc.shops, SMALL_SHOPS), days=min(sc.period.days, SMALL_DAYS))
+    if shops or days:
+        sc = sc.scaled(shops=shops, days=days)
     nbs = report_notebooks(notebooks_dir, notebooks)
     out_root = Path(out_dir)
     out_root.mkdir(parents=True, exist_ok=True)
@@ -395,7 +400,7 @@ def build_reports(
             log_dir = Path(log)
             read_log(log_dir)  # SchemaError before any notebook runs
         params = notebook_parameters(sc, log_path=log_dir, small=small, real_log=log is not None)
-        if small:
+        if small or shops or days:
             params["shops"], params["days"] = sc.shops, sc.period.days
         written = []
         for i, nb in enumerate(nbs, 1):
