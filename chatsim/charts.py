@@ -190,35 +190,22 @@ def rate_distribution(ev: Evaluation) -> alt.Chart:
 def flip_matrix(flips_df: pl.DataFrame, old: str, new: str) -> alt.Chart:
     """The 2x2 flip matrix: shops passing/failing under the old and the new rule."""
     rated = flips_df.filter(pl.col("flip") != "not_rated")
-    data = (
-        rated.group_by("pass_old", "pass_new")
-        .agg(pl.len().alias("shops"))
-        .with_columns(
-            pl.when(pl.col("pass_old"))
-            .then(pl.lit(f"meets {old}"))
-            .otherwise(pl.lit(f"misses {old}"))
-            .alias("old"),
-            pl.when(pl.col("pass_new"))
-            .then(pl.lit(f"meets {new}"))
-            .otherwise(pl.lit(f"misses {new}"))
-            .alias("new"),
-            (pl.col("shops") / max(rated.height, 1)).alias("share"),
-        )
-    )
+    counts = rated.group_by("pass_old", "pass_new").agg(pl.len().alias("shops"))
     grid = pl.DataFrame(
         {"pass_old": [True, True, False, False], "pass_new": [True, False, True, False]}
     )
-    data = grid.join(data, on=["pass_old", "pass_new"], how="left").with_columns(
-        pl.col("shops").fill_null(0),
-        pl.col("share").fill_null(0.0),
-        pl.when(pl.col("pass_old"))
-        .then(pl.lit(f"meets {old}"))
-        .otherwise(pl.lit(f"misses {old}"))
-        .alias("old"),
-        pl.when(pl.col("pass_new"))
-        .then(pl.lit(f"meets {new}"))
-        .otherwise(pl.lit(f"misses {new}"))
-        .alias("new"),
+
+    def label(col: str, rule: str) -> pl.Expr:
+        return pl.when(pl.col(col)).then(pl.lit(f"meets {rule}")).otherwise(pl.lit(f"misses {rule}"))
+
+    data = (
+        grid.join(counts, on=["pass_old", "pass_new"], how="left")
+        .with_columns(pl.col("shops").fill_null(0))
+        .with_columns(
+            label("pass_old", old).alias("old"),
+            label("pass_new", new).alias("new"),
+            (pl.col("shops") / max(rated.height, 1)).alias("share"),
+        )
     )
     base = alt.Chart(data).encode(
         x=alt.X("new:N", title=f"New rule ({new})", sort=[f"meets {new}", f"misses {new}"]),
