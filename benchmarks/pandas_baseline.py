@@ -97,7 +97,7 @@ def pandas_chats(
     not_system = m["kind"] != "system"
     buyer = (m["sender"] == "buyer") & not_system
     seller = (m["sender"] == "seller") & not_system
-    auto = (m["sender"] == "auto") & not_system
+    auto = (m["sender"] == "auto") & not_system & ~m["is_broadcast"]
     broadcast = seller & m["is_broadcast"]
     human = seller & ~m["is_broadcast"]
     if valid_replies_only:
@@ -121,7 +121,7 @@ def pandas_chats(
     opens = buyer & (
         prev_state.isin([NONE, HUMAN]) | ((prev_state == AUTO) & (t - prev_t > session))
     )
-    opener = broadcast | (seller & ~waiting & (last_buyer.isna() | (t - last_buyer > session)))
+    opener = seller & ~waiting & (broadcast | last_buyer.isna() | (t - last_buyer > session))
     last_opener = _prev(t.where(opener), conv)
     seller_initiated = (
         opens
@@ -152,6 +152,7 @@ def pandas_chats(
             answer_at=("answer_at", "min"),
             answered_by_auto=("answer_by_auto", "any"),
             first_auto_at=("auto_at", "min"),
+            last_auto_at=("auto_at", "max"),
             last_buyer_at=("buyer_at", "max"),
             n_buyer_messages=("is_buyer", "sum"),
             seller_initiated=("seller_initiated", "first"),
@@ -163,7 +164,7 @@ def pandas_chats(
     chats["auto_resolved"] = (
         chats["first_auto_at"].notna()
         & chats["answer_at"].isna()
-        & (chats["last_buyer_at"] < chats["first_auto_at"])
+        & (chats["last_buyer_at"] < chats["last_auto_at"])
     )
     chats["response_s"] = (chats["answer_at"] - chats["open_at"]).dt.total_seconds()
     return chats.reset_index(drop=True)

@@ -11,9 +11,10 @@ The definitions (``docs/metrics.md`` has them in full, with examples):
 * With ``auto_reply == "exclude_resolved"`` an automatic reply to a waiting chat
   does not answer it: a buyer message within ``session_hours`` of that reply
   continues the chat; a chat that got an automatic reply, no human answer, and no
-  further buyer message is **resolved by automatic reply** (an exclusion).
-* A seller message (or broadcast) sent while no chat is waiting and the buyer has
-  not written in the conversation for ``session_hours`` **opens a seller thread**;
+  buyer message after its last automatic reply is **resolved by automatic reply**
+  (an exclusion). Broadcasts are never automatic replies, whatever the sender.
+* A seller message sent while no chat is waiting **opens a seller thread** if it is a
+  broadcast or the buyer has not written in the conversation for ``session_hours``;
   a chat opened by the buyer within ``session_hours`` of it (with no buyer message
   in between) is **seller-initiated** (an exclusion).
 
@@ -90,7 +91,8 @@ def build_chats(
     human = is_seller & pl.col("is_broadcast").not_()
     if valid_replies_only:
         human = human & pl.col("valid_reply")
-    is_auto = (sender == "auto") & not_system
+    # broadcasts never answer and are never automatic replies, whatever the sender
+    is_auto = (sender == "auto") & not_system & pl.col("is_broadcast").not_()
     if auto_reply == "count_as_answer":
         human = human | is_auto
 
@@ -137,10 +139,10 @@ def build_chats(
         prev.is_in([NONE, HUMAN]) | ((prev == AUTO) & (t - pl.col("_prev_t") > session_us))
     )
     last_buyer = pl.col("_last_buyer")
-    opener = pl.col("_bcast") | (
+    opener = (
         pl.col("_seller")
         & waiting.not_()
-        & ((last_buyer == _NO_TIME) | (t - last_buyer > session_us))
+        & (pl.col("_bcast") | (last_buyer == _NO_TIME) | (t - last_buyer > session_us))
     )
     lf = lf.with_columns(
         is_open.alias("_open"),
@@ -179,6 +181,7 @@ def build_chats(
             pl.col("_t").filter(pl.col("_answer")).first().alias("answer_us"),
             pl.col("_sent_by_auto").filter(pl.col("_answer")).first().alias("_ans_auto"),
             pl.col("_t").filter(pl.col("_u")).first().alias("auto_us"),
+            pl.col("_t").filter(pl.col("_u")).last().alias("last_auto_us"),
             pl.col("_t").filter(pl.col("_buyer")).last().alias("last_buyer_us"),
             pl.col("_buyer").sum().cast(pl.Int32).alias("n_buyer_messages"),
             pl.col("_sinit").first().alias("seller_initiated"),
@@ -205,7 +208,7 @@ def build_chats(
             (
                 pl.col("auto_us").is_not_null()
                 & pl.col("answer_us").is_null()
-                & (pl.col("last_buyer_us") < pl.col("auto_us"))
+                & (pl.col("last_buyer_us") < pl.col("last_auto_us"))
             ).alias("auto_resolved"),
             ((pl.col("answer_us") - pl.col("open_us")) / 1e6).alias("response_s"),
             pl.col("rating").cast(RATING_DTYPE),
