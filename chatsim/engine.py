@@ -10,9 +10,10 @@ the per-rule judging (:func:`judge`) and the shop aggregation (:func:`shop_frame
 An :class:`Backend` supplies what is engine-specific, and nothing that is rule logic:
 
 * how to reach "the previous row of the same conversation" (:class:`Window`):
-  a globally sorted frame with a row index on polars (``GlobalOrder``, fast, one
-  ordered pass), partitioned windows on Spark (``PerConversation``, scales out);
-  both give the same values, and the tests run the rule logic with both on polars;
+  ordered passes over the globally sorted frame on polars (``GlobalOrder``),
+  windows partitioned by conversation on Spark (``PerConversation``, narwhals,
+  scales out); both give the same values, and the tests run the rule logic with
+  both on polars;
 * epoch microseconds of ``sent_at`` and back to timestamps;
 * the shop-local weekday and "next Monday 12:00 local" of a UTC instant;
 * the business-hours clock (polars only);
@@ -92,35 +93,38 @@ class Window:
 
 
 class GlobalOrder(Window):
-    """Rows sorted by conversation, time, message id, with a global row index ``_r``.
+    """Polars: rows sorted by conversation, time, message id, with a global row index ``_r``.
 
-    One ordered pass per column; conversation starts reset the carried values.
+    The carried values are plain ordered passes over the sorted frame (``shift``,
+    ``forward_fill``, ``cum_sum``), reset at conversation starts: the one place where
+    the polars engine uses native expressions, because narwhals spells an ordered pass
+    as a window over a constant partition, which polars evaluates with a sort.
+    ``value`` itself is still the narwhals expression of the rule logic.
     """
 
     row_key = ["_r"]
     chat_key = ["_chat"]
 
-    def _o(self, e: nw.Expr) -> nw.Expr:
-        return e.over(order_by="_r")
-
     def start(self, lf: nw.LazyFrame) -> nw.LazyFrame:
-        c = nw.col(CONV)
-        return lf.with_columns(_cs=(c != self._o(c.shift(1))).fill_null(True))
+        c = pl.col(CONV)
+        return nw.from_native(lf.to_native().with_columns(_cs=c.ne_missing(c.shift(1))))
 
     def prev(self, lf: nw.LazyFrame, name: str, value: nw.Expr, reset: object) -> nw.LazyFrame:
-        lf = lf.with_columns(
-            nw.when(nw.col("_cs"))
-            .then(nw.lit(reset))
-            .otherwise(self._o(value.shift(1)))
-            .alias(name)
+        native = lf.with_columns(value.alias(name)).to_native()
+        carried = (
+            pl.when(pl.col("_cs"))
+            .then(pl.lit(reset))
+            .otherwise(pl.col(name).shift(1))
+            .forward_fill()
         )
-        return lf.with_columns(self._o(nw.col(name).fill_null(strategy="forward")).alias(name))
+        return nw.from_native(native.with_columns(carried.alias(name)))
 
     def number(self, lf: nw.LazyFrame, flag: str) -> nw.LazyFrame:
-        lf = lf.with_columns(_chat=self._o(nw.col(flag).cast(nw.Int64).cum_sum()))
-        base = nw.when(nw.col("_cs")).then(nw.col("_chat") - nw.col(flag).cast(nw.Int64))
-        lf = lf.with_columns(_base=self._o(base.fill_null(strategy="forward")))
-        return lf.with_columns(_seq=nw.col("_chat") - nw.col("_base")).drop("_base")
+        f = pl.col(flag).cast(pl.Int64)
+        chat = f.cum_sum()
+        base = pl.when(pl.col("_cs")).then(chat - f).forward_fill()
+        native = lf.to_native().with_columns(_chat=chat, _seq=chat - base)
+        return nw.from_native(native)
 
 
 class PerConversation(Window):
