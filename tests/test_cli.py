@@ -49,3 +49,26 @@ def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, capsys):
 def test_console_script_runs():
     r = subprocess.run([sys.executable, "-m", "chatsim.cli", "rules"], capture_output=True, text=True)
     assert r.returncode == 0 and "new-12h" in r.stdout
+
+
+def test_simulate_then_metrics(tmp_path, capsys):
+    from pathlib import Path
+
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
+    out = tmp_path / "log"
+    assert main(["simulate", str(scenario), "--out", str(out), "--shops", "12", "--days", "5",
+                 "--workers", "1", "--quiet"]) == 0
+    assert sorted(p.name for p in (out / "messages").glob("*.parquet"))[0].startswith("shard=")
+    for table in ("shops.parquet", "holiday_mode.parquet", "blocked.parquet"):
+        assert (out / table).exists()
+    capsys.readouterr()
+    assert main(["metrics", str(out), "--out", str(tmp_path / "s.parquet")]) == 0
+    assert pl.read_parquet(tmp_path / "s.parquet").height == 2 * 12
+
+
+def test_bad_scenario_in_simulate(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nshops: -3\nperiod: {start: 2025-08-01, days: 3}\n"
+                   "archetypes: {small_team: {share: 1}}\n")
+    assert main(["simulate", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert "shops" in capsys.readouterr().err
