@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chatsim.scenario import Archetype, Scenario, load_scenario  # noqa: E402
@@ -28,7 +30,8 @@ from chatsim.simulate import (  # noqa: E402
     SHARD_SIZE,
     _arrival_profile,
     _Calendar,
-    _calendar,
+    _day_plan,
+    _shop_calendars,
     simulate,
     simulate_to_dir,
 )
@@ -67,11 +70,22 @@ class ScalarCalendar:
         return self.time_at(self.work(t) + delay)
 
 
+def shop_calendar(rng: np.random.Generator, a: Archetype, sc: Scenario) -> ScalarCalendar:
+    """One shop's working calendar (its own shift times, days off covered, absent days)."""
+    plan = _day_plan(
+        a.schedule, a.staff_tz, a.holiday_country, a.works_holidays, sc.period.start, sc.period.days
+    )
+    cals = _shop_calendars(rng, a, plan, 1)
+    c = cals.cal
+    return ScalarCalendar(_Calendar(c.start - cals.offset, c.end - cals.offset, c.cum, c.cum_end))
+
+
 def simpy_run(sc: Scenario, n_shops: int, seed: int = 0) -> int:
     """Simulate ``n_shops`` shops of ``sc`` event by event; returns the message count."""
     import simpy
 
     rnd = random.Random(seed)
+    rng = np.random.default_rng(seed)  # per-shop calendars
     env = simpy.Environment()
     period = sc.period.days * DAY
     sat = sc.satisfaction
@@ -86,10 +100,17 @@ def simpy_run(sc: Scenario, n_shops: int, seed: int = 0) -> int:
         return median_min * 60.0 * math.exp(sigma * rnd.gauss(0.0, 1.0))
 
     def chat(
-        shop: int, buyer: int, a: Archetype, cal: ScalarCalendar, staff: simpy.Resource, size: float
+        shop: int,
+        buyer: int,
+        a: Archetype,
+        cal: ScalarCalendar,
+        staff: simpy.Resource,
+        size: float,
+        pace: float,
+        adopts: bool,
     ):
         t_open = env.now
-        auto = rnd.random() < a.auto_reply_rate
+        auto = adopts and rnd.random() < a.auto_reply_rate
         resolved = auto and rnd.random() < a.faq_resolution
         n_burst = 1 if resolved else 1 + _poisson(rnd, a.burst_mean - 1.0)
         log(shop, buyer, env.now, "buyer", "text")
@@ -118,14 +139,14 @@ def simpy_run(sc: Scenario, n_shops: int, seed: int = 0) -> int:
                 return
             yield env.timeout(cal.add(start, svc) - env.now)
             t_start = start
-        delay = lognormal(a.delay_median_minutes, a.delay_sigma)
+        delay = lognormal(a.delay_median_minutes, a.delay_sigma) * pace
         t_reply = cal.add(t_start, delay)
         if not math.isfinite(t_reply) or t_reply >= period:
             return
         yield env.timeout(max(t_reply - env.now, 0.0))
         if rnd.random() < a.small_talk_share:
             log(shop, buyer, env.now, "seller", "text", valid=False)
-            t2 = cal.add(env.now, lognormal(a.delay_median_minutes, a.delay_sigma))
+            t2 = cal.add(env.now, lognormal(a.delay_median_minutes, a.delay_sigma) * pace)
             if not math.isfinite(t2):
                 return
             yield env.timeout(t2 - env.now)
@@ -137,22 +158,15 @@ def simpy_run(sc: Scenario, n_shops: int, seed: int = 0) -> int:
             yield env.timeout(lognormal(10.0, 1.0))
             log(shop, buyer, env.now, "buyer", "emoji")
             if rnd.random() < a.followup_answer_prob:
-                t3 = cal.add(env.now, lognormal(a.delay_median_minutes, a.delay_sigma))
+                t3 = cal.add(env.now, lognormal(a.delay_median_minutes, a.delay_sigma) * pace)
                 if math.isfinite(t3):
                     yield env.timeout(t3 - env.now)
                     log(shop, buyer, env.now, "seller", "text")
 
     def shop_proc(shop: int, a: Archetype):
-        cal = ScalarCalendar(
-            _calendar(
-                a.schedule,
-                a.staff_tz,
-                a.holiday_country,
-                a.works_holidays,
-                sc.period.start,
-                sc.period.days,
-            )  # fmt: skip
-        )
+        cal = shop_calendar(rng, a, sc)
+        pace = math.exp(a.delay_shop_sigma * rnd.gauss(0, 1))
+        adopts = rnd.random() < a.auto_reply_adoption
         profile = _arrival_profile(a.buyer_tz, sc.period.start, sc.period.days, sc.campaigns)
         size = math.exp(a.volume_sigma * rnd.gauss(0, 1) - a.volume_sigma**2 / 2)
         rate_max = a.chats_per_day * size / 24.0 * float(profile.max()) / HOUR
@@ -165,7 +179,8 @@ def simpy_run(sc: Scenario, n_shops: int, seed: int = 0) -> int:
                 return
             h = int(env.now // HOUR)
             if rnd.random() * float(profile.max()) < profile[h]:
-                env.process(chat(shop, rnd.randrange(n_buyers), a, cal, staff, size))
+                buyer = rnd.randrange(n_buyers)
+                env.process(chat(shop, buyer, a, cal, staff, size, pace, adopts))
 
     def seller_side(shop: int, a: Archetype, cal: ScalarCalendar, n_buyers: int):
         w0, w1 = cal.work(0.0), cal.work(period)

@@ -283,7 +283,12 @@ class Archetype:
     followup_answer_prob: float = 0.7
     delay_median_minutes: float = 20.0
     delay_sigma: float = 1.0
+    delay_shop_sigma: float = 0.7
     capacity_per_hour: float = 20.0
+    schedule_jitter_minutes: float = 30.0
+    absence_rate: float = 0.03
+    off_day_cover: float = 0.1
+    auto_reply_adoption: float = 1.0
     auto_reply_rate: float = 0.0
     faq_resolution: float = 0.3
     chatbot_enabled: bool = False
@@ -323,6 +328,9 @@ ARCHETYPE_PARAMS: tuple[str, ...] = tuple(f.name for f in fields(Archetype) if f
 _PROBS = {
     "followup_prob",
     "followup_answer_prob",
+    "absence_rate",
+    "off_day_cover",
+    "auto_reply_adoption",
     "auto_reply_rate",
     "faq_resolution",
     "seller_thread_reply_rate",
@@ -338,11 +346,14 @@ _NONNEG = {
     "chats_per_day",
     "volume_sigma",
     "delay_sigma",
+    "delay_shop_sigma",
     "seller_threads_per_day",
     "broadcasts_per_week",
     "broadcast_recipients",
     "holiday_mode_per_month",
 }
+#: Upper bound of ``schedule_jitter_minutes`` (shifts are clipped to 3 standard deviations).
+MAX_SCHEDULE_JITTER = 240.0
 _POSITIVE = {"delay_median_minutes", "capacity_per_hour", "holiday_mode_days"}
 
 BUILTIN_ARCHETYPES: dict[str, dict[str, Any]] = {
@@ -353,10 +364,16 @@ BUILTIN_ARCHETYPES: dict[str, dict[str, Any]] = {
         "schedule": _days("mon,tue,wed,thu,fri", "09:00-12:00", "13:30-18:00"),
         "chats_per_day": 12.0,
         "volume_sigma": 0.6,
-        "delay_median_minutes": 25.0,
+        "delay_median_minutes": 20.0,
         "delay_sigma": 1.1,
-        "capacity_per_hour": 8.0,
-        "auto_reply_rate": 0.1,
+        "delay_shop_sigma": 0.8,
+        "capacity_per_hour": 10.0,
+        "schedule_jitter_minutes": 120.0,  # owners keep very different hours
+        "absence_rate": 0.04,
+        "off_day_cover": 0.35,  # a third also answer on weekends and holidays
+        "auto_reply_adoption": 0.35,  # ... and a third switched the chatbot on
+        "auto_reply_rate": 0.7,
+        "chatbot_enabled": True,
         "seller_threads_per_day": 0.5,
         "broadcasts_per_week": 0.5,
         "broadcast_recipients": 30.0,
@@ -369,10 +386,14 @@ BUILTIN_ARCHETYPES: dict[str, dict[str, Any]] = {
         "holiday_country": "TH",
         "schedule": _every_day("09:00-21:00"),
         "chats_per_day": 40.0,
-        "delay_median_minutes": 15.0,
+        "delay_median_minutes": 12.0,
         "delay_sigma": 1.0,
+        "delay_shop_sigma": 0.6,
         "capacity_per_hour": 25.0,
-        "auto_reply_rate": 0.2,
+        "schedule_jitter_minutes": 30.0,
+        "absence_rate": 0.02,
+        "auto_reply_adoption": 0.5,
+        "auto_reply_rate": 0.4,
         "broadcasts_per_week": 1.5,
         "broadcast_recipients": 60.0,
     },
@@ -386,8 +407,12 @@ BUILTIN_ARCHETYPES: dict[str, dict[str, Any]] = {
         "volume_sigma": 0.5,
         "delay_median_minutes": 4.0,
         "delay_sigma": 0.8,
+        "delay_shop_sigma": 0.6,
         "capacity_per_hour": 80.0,
-        "auto_reply_rate": 0.3,
+        "schedule_jitter_minutes": 0.0,  # shifts hand over around the clock
+        "absence_rate": 0.0,
+        "auto_reply_adoption": 0.7,
+        "auto_reply_rate": 0.4,
         "faq_resolution": 0.2,
         "seller_threads_per_day": 2.0,
         "broadcasts_per_week": 2.0,
@@ -399,11 +424,16 @@ BUILTIN_ARCHETYPES: dict[str, dict[str, Any]] = {
         "timezone": "Asia/Kuala_Lumpur",
         "country": "MY",
         "holiday_country": "MY",
-        "schedule": _days("mon,tue,wed,thu,fri,sat", "10:00-19:00"),
+        "schedule": _days("mon,tue,wed,thu,fri,sat", "09:00-21:00"),
         "chats_per_day": 60.0,
-        "delay_median_minutes": 40.0,
+        "delay_median_minutes": 25.0,
         "delay_sigma": 1.2,
+        "delay_shop_sigma": 0.7,
         "capacity_per_hour": 15.0,
+        "schedule_jitter_minutes": 60.0,
+        "absence_rate": 0.02,
+        "off_day_cover": 0.5,
+        "auto_reply_adoption": 1.0,
         "auto_reply_rate": 0.9,
         "faq_resolution": 0.55,
         "chatbot_enabled": True,
@@ -415,22 +445,30 @@ BUILTIN_ARCHETYPES: dict[str, dict[str, Any]] = {
         "staff_timezone": "Asia/Shanghai",
         "country": "GB",
         "holiday_country": "CN",
-        "schedule": _days("mon,tue,wed,thu,fri,sat", "09:00-18:00"),
+        "schedule": _days("mon,tue,wed,thu,fri,sat", "09:00-20:00"),
         "chats_per_day": 25.0,
-        "delay_median_minutes": 30.0,
+        "delay_median_minutes": 20.0,
         "delay_sigma": 1.0,
         "capacity_per_hour": 12.0,
-        "auto_reply_rate": 0.3,
+        "schedule_jitter_minutes": 60.0,
+        "absence_rate": 0.03,
+        "off_day_cover": 0.4,
+        "auto_reply_adoption": 0.5,
+        "auto_reply_rate": 0.6,
         "faq_resolution": 0.25,
+        "chatbot_enabled": True,
     },
     "holiday_prone": {
         "timezone": "Asia/Manila",
         "country": "PH",
         "holiday_country": "PH",
-        "schedule": _days("mon,tue,wed,thu,fri,sat", "08:00-17:00"),
+        "schedule": _days("mon,tue,wed,thu,fri,sat", "08:00-19:00"),
         "chats_per_day": 15.0,
-        "delay_median_minutes": 30.0,
+        "delay_median_minutes": 20.0,
         "capacity_per_hour": 10.0,
+        "schedule_jitter_minutes": 60.0,
+        "absence_rate": 0.03,
+        "off_day_cover": 0.4,
         "holiday_mode_per_month": 1.2,
         "holiday_mode_days": 4.0,
         "holiday_mode_answer_rate": 0.1,
@@ -468,6 +506,8 @@ def _parse_archetype_params(
             vals[key] = _float(v, source, p, lo=0.0, lo_open=True)
         elif key == "burst_mean":
             vals[key] = _float(v, source, p, lo=1.0)
+        elif key == "schedule_jitter_minutes":
+            vals[key] = _float(v, source, p, lo=0.0, hi=MAX_SCHEDULE_JITTER)
         else:  # pragma: no cover - every parameter is handled above
             raise _err(source, p, "unhandled parameter.")
     return dataclasses.replace(base, **vals)

@@ -2,7 +2,9 @@
 
 The model (documented in ``docs/simulator.md``) is generated with numpy array
 operations only: buyer arrivals are a non-homogeneous Poisson process on hourly
-bins, sellers answer in working time through a vectorised FIFO queue, and the
+bins, sellers answer in their own working time (per-shop calendars with shifted
+shift times, covered days off and absent days; per-shop pace and auto-reply
+adoption) through a vectorised FIFO queue, and the
 auto replies, follow-ups, ratings, seller-initiated threads, broadcasts, blocked
 buyers and holiday-mode periods are drawn per chat or per shop. Shops are cut
 into fixed shards of :data:`SHARD_SIZE`; shard ``k`` draws from
@@ -112,6 +114,9 @@ _DAY = 86400.0
 _CAL_PAD_DAYS = 45  # working calendar extends past the period so late answers exist
 _BIG_T = 1e9  # seconds: per-shop offset for (shop, time) keys
 _BIG_W = 1e13  # per-shop offset for the queue's running maximum
+_MIN_SHIFT = 15 * 60.0  # a working range shortened by the jitter below this is dropped
+_SHOP_AXIS_OFFSET = 8 * _DAY  # stacked shop calendars: room before a shop's first day
+_ABSENCE_CONCENTRATION = 4.0  # Beta(4m, 4(1-m)): shop-level absence rates around m
 
 
 # --------------------------------------------------------------------------------------
@@ -151,15 +156,33 @@ class _Calendar:
         return self.time_at(self.work(t) + working_seconds)
 
 
+@dataclass(frozen=True)
+class _DayPlan:
+    """An archetype's working ranges, one row per range and staff-local day (not merged).
+
+    ``cover`` rows are the ranges a shop that covers its days off (weekly days off and,
+    unless the archetype works them anyway, public holidays) works on them: the
+    archetype's first working weekday's ranges.
+    """
+
+    start: np.ndarray  # seconds since the period start
+    end: np.ndarray
+    day: np.ndarray  # staff-local day number
+    first: np.ndarray  # first range of its day (gets the start jitter)
+    last: np.ndarray  # last range of its day (gets the end jitter)
+    cover: np.ndarray
+    n_days: int
+
+
 @lru_cache(maxsize=64)
-def _calendar(
+def _day_plan(
     schedule: Schedule,
     staff_tz: str,
     holiday_country: str | None,
     works_holidays: bool,
     start: dt.date,
     days: int,
-) -> _Calendar:
+) -> _DayPlan:
     tz = ZoneInfo(staff_tz)
     origin = dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC).timestamp()
     first = start - dt.timedelta(days=2)
@@ -170,35 +193,118 @@ def _calendar(
 
         years = range(first.year, (first + dt.timedelta(days=n_days)).year + 1)
         off = set(holidays.country_holidays(holiday_country, years=years).keys())
-    starts: list[float] = []
-    ends: list[float] = []
+    template = next((r for r in schedule if r), ())
+    rows: list[tuple[float, float, int, bool, bool, bool]] = []
     for d in range(n_days):  # a loop over days x working ranges (not over messages)
         day = first + dt.timedelta(days=d)
-        if day in off:
-            continue
-        for r in schedule[day.weekday()]:
+        ranges, cover = schedule[day.weekday()], False
+        if day in off or not ranges:  # a day off: only shops covering their days off work
+            ranges, cover = template, True
+        base = dt.datetime.combine(day, dt.time())
+        for i, r in enumerate(ranges):
             m0, m1 = range_minutes(r)
-            base = dt.datetime.combine(day, dt.time())
             a = (base + dt.timedelta(minutes=m0)).replace(tzinfo=tz).timestamp()
             b = (base + dt.timedelta(minutes=m1)).replace(tzinfo=tz).timestamp()
             if b > a:
-                starts.append(a - origin)
-                ends.append(b - origin)
-    s = np.array(starts, dtype=float)
-    e = np.array(ends, dtype=float)
-    order = np.argsort(s, kind="stable")
-    s, e = s[order], e[order]
-    if s.size:
-        # merge touching/overlapping intervals (e.g. 24/7 days, DST edges)
-        run_end = np.maximum.accumulate(e)
-        new = np.ones(s.size, dtype=bool)
-        new[1:] = s[1:] > run_end[:-1]
-        idx = np.flatnonzero(new)
-        s = s[idx]
-        e = np.maximum.reduceat(e, idx)
-    lengths = e - s
+                rows.append((a - origin, b - origin, d, i == 0, i == len(ranges) - 1, cover))
+    cols = list(zip(*rows, strict=True)) if rows else [()] * 6
+    return _DayPlan(
+        np.array(cols[0], dtype=float),
+        np.array(cols[1], dtype=float),
+        np.array(cols[2], dtype=np.int64),
+        np.array(cols[3], dtype=bool),
+        np.array(cols[4], dtype=bool),
+        np.array(cols[5], dtype=bool),
+        n_days,
+    )
+
+
+class _ShopCalendars:
+    """Working calendars of several shops, stacked on one time axis.
+
+    Shop ``i``'s time ``t`` (seconds since the period start) sits at
+    ``i * span + offset + t``; working seconds accumulate over all shops, so the
+    arithmetic is the same two ``searchsorted`` calls as :class:`_Calendar`, and
+    results are converted back to shop-local time and shop-local working seconds.
+    """
+
+    def __init__(
+        self, shop: np.ndarray, start: np.ndarray, end: np.ndarray, n_shops: int, span: float
+    ) -> None:
+        # rows sorted by (shop, start), non-overlapping within a shop; every time lies
+        # in (-offset, span - offset)
+        self.span, self.offset = span, _SHOP_AXIS_OFFSET
+        base = shop * span + self.offset
+        self.cal = _Calendar(base + start, base + end, *_cum(end - start))
+        self.first = np.searchsorted(shop, np.arange(n_shops), side="left")
+        self.last = np.searchsorted(shop, np.arange(n_shops), side="right") - 1
+        # working seconds of all shops before shop i (also for shops without working time)
+        self.base_w = np.append(self.cal.cum, self.cal.cum_end[-1:].sum())[self.first]
+
+    def _axis(self, shop: np.ndarray) -> np.ndarray:
+        return shop * self.span + self.offset
+
+    def work(self, shop: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """Working seconds of each shop from its calendar start up to ``t`` (inf for inf)."""
+        finite = np.isfinite(t)
+        tt = np.clip(np.where(finite, t, 0.0), -self.offset, self.span - self.offset - 1.0)
+        w = self.cal.work(self._axis(shop) + tt) - self.base_w[shop]
+        return np.where(finite, w, np.inf)
+
+    def time_at(self, shop: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """The time at which shop ``shop`` has worked ``w`` seconds (inf past its calendar)."""
+        c = self.cal
+        if c.start.size == 0:
+            return np.full(w.shape, np.inf)
+        finite = np.isfinite(w)
+        gw = np.where(finite, w, 0.0) + self.base_w[shop]
+        j = np.maximum(np.searchsorted(c.cum_end, gw, side="left"), self.first[shop])
+        ok = finite & (j <= self.last[shop])
+        jc = np.minimum(j, c.start.size - 1)
+        t = c.start[jc] + (gw - c.cum[jc]) - self._axis(shop)
+        return np.where(ok, t, np.inf)
+
+    def add(self, shop: np.ndarray, t: np.ndarray, working_seconds: np.ndarray) -> np.ndarray:
+        """``t`` plus a delay counted in the shop's working time (waits for its next shift)."""
+        return self.time_at(shop, self.work(shop, t) + working_seconds)
+
+
+def _cum(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     cum_end = np.cumsum(lengths)
-    return _Calendar(s, e, cum_end - lengths, cum_end)
+    return cum_end - lengths, cum_end
+
+
+def _shop_calendars(
+    rng: np.random.Generator, arch: Archetype, plan: _DayPlan, ns: int
+) -> _ShopCalendars:
+    """Per-shop working calendars: the archetype's plan with per-shop start/end shifts,
+    off-day cover and absent days (one draw per shop, one per shop and day)."""
+    sd = arch.schedule_jitter_minutes * 60.0
+    z = np.clip(rng.standard_normal((2, ns)), -3.0, 3.0)
+    shift = np.round(z * sd / 60.0) * 60.0  # whole minutes
+    covers = rng.random(ns) < arch.off_day_cover
+    m = arch.absence_rate
+    if 0.0 < m < 1.0:  # each shop's own absence rate, Beta around the archetype's
+        rate = rng.beta(_ABSENCE_CONCENTRATION * m, _ABSENCE_CONCENTRATION * (1.0 - m), ns)
+    else:
+        rate = np.full(ns, m)
+    absent = rng.random((ns, plan.n_days)) < rate[:, None]
+    keep = ~absent[:, plan.day] & (~plan.cover[None, :] | covers[:, None])
+    shop, row = np.nonzero(keep)
+    s = plan.start[row] + np.where(plan.first[row], shift[0, shop], 0.0)
+    e = plan.end[row] + np.where(plan.last[row], shift[1, shop], 0.0)
+    ok = e - s >= _MIN_SHIFT
+    shop, s, e = shop[ok], s[ok], e[ok]
+    order = np.lexsort((s, shop))
+    shop, s, e = shop[order], s[order], e[order]
+    if shop.size:  # merge touching/overlapping ranges within a shop (24/7 days, jitter)
+        run_end = np.maximum.accumulate(e + shop * _BIG_T) - shop * _BIG_T
+        new = np.ones(shop.size, dtype=bool)
+        new[1:] = (shop[1:] != shop[:-1]) | (s[1:] > run_end[:-1])
+        idx = np.flatnonzero(new)
+        shop, s, e = shop[idx], s[idx], np.maximum.reduceat(e, idx)
+    span = plan.n_days * _DAY + 2 * _SHOP_AXIS_OFFSET
+    return _ShopCalendars(shop, s, e, ns, span)
 
 
 @lru_cache(maxsize=64)
@@ -322,16 +428,24 @@ def _holiday_mode(
 
 
 def _after_holiday(
-    hol: _Intervals, cal: _Calendar, shop: np.ndarray, t: np.ndarray, delay: np.ndarray
+    hol: _Intervals,
+    cal: _ShopCalendars,
+    shop: np.ndarray,
+    local: np.ndarray,
+    t: np.ndarray,
+    delay: np.ndarray,
 ) -> np.ndarray:
-    """Move seller messages due inside a holiday-mode interval to after it (plus ``delay``)."""
+    """Move seller messages due inside a holiday-mode interval to after it (plus ``delay``).
+
+    ``shop`` is the shard-local shop index (holiday mode), ``local`` the index within the
+    archetype group (calendars)."""
     for _ in range(8):  # the new time may fall into the shop's next holiday-mode interval
         finite = np.isfinite(t)
         inside, end = hol.lookup(shop, np.where(finite, t, 0.0))
         inside &= finite
         if not inside.any():
             break
-        t = np.where(inside, cal.add(np.nan_to_num(end), delay), t)
+        t = np.where(inside, cal.add(local, np.nan_to_num(end), delay), t)
     return t
 
 
@@ -350,12 +464,16 @@ def _simulate_group(
     sc: Scenario,
     arch: Archetype,
     shops: np.ndarray,
+    adopts: np.ndarray,
     parts: _Parts,
 ) -> _GroupOut:
-    """Generate every message of the shops ``shops`` (shard-local indices) of one archetype."""
+    """Generate every message of the shops ``shops`` (shard-local indices) of one archetype.
+
+    ``adopts`` says which of them have automatic replies on (see :func:`_adoption`).
+    """
     days = sc.period.days
     period_s = days * _DAY
-    cal = _calendar(
+    plan = _day_plan(
         arch.schedule,
         arch.staff_tz,
         arch.holiday_country,
@@ -368,6 +486,9 @@ def _simulate_group(
     sig = arch.volume_sigma
     size = np.exp(sig * rng.standard_normal(ns) - sig * sig / 2.0)  # mean-1 shop size factor
     lam = arch.chats_per_day * size
+    # per-shop habits: a median-1 factor on the response delay and the shop's own calendar
+    pace = np.exp(arch.delay_shop_sigma * rng.standard_normal(ns))
+    cal = _shop_calendars(rng, arch, plan, ns)
     hol = _holiday_mode(rng, arch, shops, period_s, days)
 
     # ---- buyer-initiated chats: Poisson counts per (shop, UTC hour)
@@ -399,7 +520,7 @@ def _simulate_group(
     is_blocked_now = t_open >= blocked_at[pool_off[local] + buyer]
 
     # ---- the buyer's burst, the auto reply and FAQ resolution
-    auto = rng.random(n) < arch.auto_reply_rate
+    auto = adopts[local] & (rng.random(n) < arch.auto_reply_rate)
     resolved = auto & (rng.random(n) < arch.faq_resolution)
     nb = 1 + rng.poisson(arch.burst_mean - 1.0, n)
     nb[resolved] = 1
@@ -422,9 +543,9 @@ def _simulate_group(
     answered &= np.where(in_hol, rng.random(n) < arch.holiday_mode_answer_rate, True)
     answered &= np.where(is_blocked_now, rng.random(n) < arch.blocked_answer_rate, True)
     ready = np.where(in_hol, np.fmax(t_last, hol_end), t_last)
-    delay = _lognormal_minutes(rng, arch.delay_median_minutes, arch.delay_sigma, n)
+    delay = _lognormal_minutes(rng, arch.delay_median_minutes, arch.delay_sigma, n) * pace[local]
     idx = np.flatnonzero(answered)
-    a = cal.work(ready[idx])
+    a = cal.work(local[idx], ready[idx])
     order = np.lexsort((a, local[idx]))
     a_s, sh_s = a[order], local[idx][order].astype(float)
     k = np.arange(idx.size) - _first_index(sh_s)
@@ -435,14 +556,16 @@ def _simulate_group(
     start_w = np.empty(idx.size)
     start_w[order] = g + k * svc
     t_reply = np.full(n, np.inf)
-    t_reply[idx] = cal.time_at(start_w + delay[idx])
+    t_reply[idx] = cal.time_at(local[idx], start_w + delay[idx])
     # an answer due while the shop is in holiday mode waits until the shop is back
-    t_reply = _after_holiday(hol, cal, shop, t_reply, delay)
+    t_reply = _after_holiday(hol, cal, shop, local, t_reply, delay)
 
     small_talk = answered & (rng.random(n) < arch.small_talk_share)
-    delay2 = _lognormal_minutes(rng, arch.delay_median_minutes, arch.delay_sigma, n)
+    delay2 = _lognormal_minutes(rng, arch.delay_median_minutes, arch.delay_sigma, n) * pace[local]
     t_answer = np.where(
-        small_talk, _after_holiday(hol, cal, shop, cal.add(t_reply, delay2), delay2), t_reply
+        small_talk,
+        _after_holiday(hol, cal, shop, local, cal.add(local, t_reply, delay2), delay2),
+        t_reply,
     )
     has_answer = np.isfinite(t_answer)
 
@@ -474,14 +597,20 @@ def _simulate_group(
     parts.add(shop[fu], buyer[fu], t_fu, _BUYER, _choice(rng, _FOLLOWUP_KIND, fu.size))
     fa = rng.random(fu.size) < arch.followup_answer_prob
     fa_delay = _lognormal_minutes(rng, arch.delay_median_minutes, arch.delay_sigma, fu.size)
-    t_fa = _after_holiday(hol, cal, shop[fu][fa], cal.add(t_fu[fa], fa_delay[fa]), fa_delay[fa])
+    fa_delay *= pace[local[fu]]
+    lf = local[fu][fa]
+    t_fa = _after_holiday(
+        hol, cal, shop[fu][fa], lf, cal.add(lf, t_fu[fa], fa_delay[fa]), fa_delay[fa]
+    )
     parts.add(shop[fu][fa], buyer[fu][fa], t_fa, _SELLER, _choice(rng, _SELLER_KIND, t_fa.size))
 
     # ---- seller-initiated threads (new conversations) and broadcasts to followers
-    w0, w1 = float(cal.work(np.array([0.0]))[0]), float(cal.work(np.array([period_s]))[0])
-    n_thr = rng.poisson(arch.seller_threads_per_day * days, ns) if w1 > w0 else np.zeros(ns, int)
-    th_local = np.repeat(np.arange(ns), n_thr)
-    th_t = cal.time_at(rng.uniform(w0, w1, th_local.size)) if th_local.size else np.empty(0)
+    every = np.arange(ns)
+    w0, w1 = cal.work(every, np.zeros(ns)), cal.work(every, np.full(ns, period_s))
+    works = w1 > w0  # shops with working time in the period
+    n_thr = rng.poisson(arch.seller_threads_per_day * days * works)
+    th_local = np.repeat(every, n_thr)
+    th_t = cal.time_at(th_local, rng.uniform(w0[th_local], w1[th_local]))
     th_buyer = n_buyers[th_local] + (np.arange(th_local.size) - _first_index(th_local))
     off = ~hol.lookup(shops[th_local], th_t)[0]  # no new threads while on holiday
     th_local, th_t, th_buyer = th_local[off], th_t[off], th_buyer[off]
@@ -492,9 +621,9 @@ def _simulate_group(
         shops[th_local[rep]], th_buyer[rep], t_rep, _BUYER, _choice(rng, _REPLY_KIND, t_rep.size)
     )
 
-    n_bc = rng.poisson(arch.broadcasts_per_week * days / 7.0, ns) if w1 > w0 else np.zeros(ns, int)
-    bc_local = np.repeat(np.arange(ns), n_bc)
-    bc_t = cal.time_at(rng.uniform(w0, w1, bc_local.size)) if bc_local.size else np.empty(0)
+    n_bc = rng.poisson(arch.broadcasts_per_week * days / 7.0 * works)
+    bc_local = np.repeat(every, n_bc)
+    bc_t = cal.time_at(bc_local, rng.uniform(w0[bc_local], w1[bc_local]))
     off = ~hol.lookup(shops[bc_local], bc_t)[0]  # no broadcasts while on holiday
     bc_local, bc_t = bc_local[off], bc_t[off]
     followers = max(1, int(math.ceil(4 * arch.broadcast_recipients)))
@@ -560,9 +689,10 @@ def _shard_arrays(
     arch_of = np.asarray(sc.shop_archetypes()[lo:hi])
     parts = _Parts()
     outs: list[_GroupOut] = []
+    adopts = _adoption(sc, shard)
     for ai in np.unique(arch_of):  # a loop over archetypes present in the shard
         local = np.flatnonzero(arch_of == ai)
-        outs.append(_simulate_group(rng, sc, sc.archetypes[int(ai)], local, parts))
+        outs.append(_simulate_group(rng, sc, sc.archetypes[int(ai)], local, adopts[local], parts))
     c = parts.concat()
     period_s = sc.period.days * _DAY
     keep = np.flatnonzero((c["t"] >= 0.0) & (c["t"] < period_s))
@@ -600,6 +730,18 @@ def _shard_arrays(
         }
     ).sort("shop_id", "buyer_id")
     return arrays, hol, blk
+
+
+def _adoption(sc: Scenario, shard: int) -> np.ndarray:
+    """Which shops of a shard have automatic replies (and a chatbot, if enabled) on.
+
+    Drawn from ``SeedSequence(seed, spawn_key=(shard, 1))``, a stream of its own, so the
+    shops table can be built without simulating the messages.
+    """
+    lo, hi = shard * SHARD_SIZE, min((shard + 1) * SHARD_SIZE, sc.shops)
+    rng = np.random.default_rng(np.random.SeedSequence(sc.seed, spawn_key=(shard, 1)))
+    adoption = np.array([a.auto_reply_adoption for a in sc.archetypes])
+    return rng.random(hi - lo) < adoption[np.asarray(sc.shop_archetypes()[lo:hi], dtype=int)]
 
 
 def _origin_us(sc: Scenario) -> int:
@@ -642,21 +784,25 @@ def _enum(codes: np.ndarray, dtype: pl.Enum, offset: int = 0) -> pl.Series:
 
 
 def shops_table(sc: Scenario) -> pl.DataFrame:
-    """The shops table of a scenario (no randomness: ids, time zones, segments).
+    """The shops table of a scenario: ids, time zones, segments, and ``chatbot_enabled``
+    for the shops of a chatbot archetype that adopted automatic replies.
 
     Example:
         >>> from chatsim.scenario import Scenario
         >>> sc = Scenario.from_dict({"name": "d", "shops": 1, "period": {"start": "2025-08-15",
-        ...     "days": 1}, "archetypes": {"cross_border": {"share": 1.0}}})
+        ...     "days": 1}, "archetypes": {"cross_border": {"share": 1.0, "auto_reply_adoption": 0.0}}})
         >>> shops_table(sc).row(0)
         ('shop_00000', 'Europe/London', False, 'cross_border', 'GB')
     """
     arch = [sc.archetypes[i] for i in sc.shop_archetypes()]
+    adopts = np.concatenate([_adoption(sc, k) for k in range(_shard_count(sc))])
     return pl.DataFrame(
         {
             "shop_id": shop_ids(sc.shops),
             "timezone": [a.timezone for a in arch],
-            "chatbot_enabled": [a.chatbot_enabled for a in arch],
+            "chatbot_enabled": [
+                a.chatbot_enabled and bool(x) for a, x in zip(arch, adopts, strict=True)
+            ],
             "archetype": [a.name for a in arch],
             "country": [a.country for a in arch],
         },

@@ -100,6 +100,12 @@ def test_builtin_archetypes() -> None:
     cb = builtin_archetype("cross_border")
     assert cb.staff_tz != cb.timezone and cb.buyer_tz == cb.timezone
     assert builtin_archetype("holiday_prone").holiday_mode_per_month >= 1.0
+    # shop-to-shop heterogeneity is on by default; 24/7 agencies have no shift edges
+    for name in BUILTIN_ARCHETYPES:
+        assert builtin_archetype(name).delay_shop_sigma > 0, name
+    assert builtin_archetype("agency_247").schedule_jitter_minutes == 0
+    assert builtin_archetype("agency_247").absence_rate == 0
+    assert 0 < solo.off_day_cover < 0.5 and 0 < solo.auto_reply_adoption < 0.5
 
 
 def test_use_with_overrides_and_custom_archetype() -> None:
@@ -166,6 +172,20 @@ BAD_CASES = [
         ["archetypes.solo_weekdays.auto_reply_rate:", "<= 1"],
     ),
     ("archetypes.solo_weekdays.capacity_per_hour", 0, ["capacity_per_hour:", "> 0"]),
+    ("archetypes.solo_weekdays.delay_shop_sigma", -0.1, ["delay_shop_sigma:", ">= 0"]),
+    (
+        "archetypes.solo_weekdays.schedule_jitter_minutes",
+        300,
+        ["archetypes.solo_weekdays.schedule_jitter_minutes:", "<= 240"],
+    ),
+    ("archetypes.solo_weekdays.absence_rate", 1.2, ["absence_rate:", "<= 1"]),
+    ("archetypes.solo_weekdays.off_day_cover", "some", ["off_day_cover:", "number"]),
+    ("archetypes.solo_weekdays.auto_reply_adoption", -1, ["auto_reply_adoption:", ">= 0"]),
+    (
+        "archetypes.solo_weekdays.absense_rate",
+        0.1,
+        ["archetypes.solo_weekdays.absense_rate:", "'absence_rate'"],
+    ),
     ("archetypes.solo_weekdays.works_holidays", "yes", ["works_holidays:", "true or false"]),
     (
         "archetypes.solo_weekdays.timezone",

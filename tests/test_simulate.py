@@ -9,9 +9,19 @@ from typing import Any
 import polars as pl
 import pytest
 
+from chatsim.compare import FLIPS, flips, pass_rates
+from chatsim.metrics import compare
+from chatsim.rules import LEGACY_24H, NEW_12H
 from chatsim.scenario import Scenario, load_scenario
 from chatsim.schema import ChatLog, read_log
-from chatsim.simulate import SHARD_SIZE, log_hash, simulate, simulate_shard, simulate_to_dir
+from chatsim.simulate import (
+    SHARD_SIZE,
+    log_hash,
+    shops_table,
+    simulate,
+    simulate_shard,
+    simulate_to_dir,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,7 +36,15 @@ QUIET = {  # switch off everything but plain buyer chats and answers
     "holiday_mode_per_month": 0.0,
     "small_talk_share": 0.0,
     "system_message_share": 0.0,
+    **{  # ... and every shop alike
+        "delay_shop_sigma": 0.0,
+        "schedule_jitter_minutes": 0.0,
+        "absence_rate": 0.0,
+        "off_day_cover": 0.0,
+    },
 }
+#: the archetype's schedule exactly, for every shop
+FIXED_HOURS = {"schedule_jitter_minutes": 0.0, "absence_rate": 0.0, "off_day_cover": 0.0}
 
 
 def scenario(archetypes: dict[str, dict[str, Any]], **kw: Any) -> Scenario:
@@ -217,7 +235,7 @@ def test_campaign_day_triples_the_volume() -> None:
 
 
 def test_weekends_off_means_no_human_seller_messages_on_weekends() -> None:
-    sc = scenario({"solo_weekdays": {"share": 1.0}}, shops=25, days=14)
+    sc = scenario({"solo_weekdays": {"share": 1.0, **FIXED_HOURS}}, shops=25, days=14)
     log = simulate(sc)
     tz = log.shops["timezone"].unique().to_list()
     assert tz == ["Asia/Ho_Chi_Minh"]
@@ -235,9 +253,11 @@ def test_weekends_off_means_no_human_seller_messages_on_weekends() -> None:
 
 def test_public_holidays_are_off_unless_works_holidays() -> None:
     # 2 Sep 2025 is National Day in Viet Nam (a Tuesday)
-    off = scenario({"solo_weekdays": {"share": 1.0}}, shops=10, days=7, start="2025-08-30")
+    off = scenario(
+        {"solo_weekdays": {"share": 1.0, **FIXED_HOURS}}, shops=10, days=7, start="2025-08-30"
+    )
     on = scenario(
-        {"solo_weekdays": {"share": 1.0, "works_holidays": True}},
+        {"solo_weekdays": {"share": 1.0, **FIXED_HOURS, "works_holidays": True}},
         shops=10,
         days=7,
         start="2025-08-30",
@@ -293,7 +313,13 @@ def test_capacity_builds_a_backlog() -> None:
 
 
 def test_auto_reply_heavy_has_many_auto_messages_and_faq_resolutions() -> None:
-    sc = scenario({"auto_reply_heavy": {"share": 0.5}, "solo_weekdays": {"share": 0.5}}, shops=20)
+    sc = scenario(
+        {
+            "auto_reply_heavy": {"share": 0.5},
+            "solo_weekdays": {"share": 0.5, "auto_reply_adoption": 0.0},
+        },
+        shops=20,
+    )
     log = simulate(sc)
     m = with_shops(log)
     stats = dict(
@@ -304,7 +330,7 @@ def test_auto_reply_heavy_has_many_auto_messages_and_faq_resolutions() -> None:
         )
         .iter_rows()
     )
-    assert stats["auto_reply_heavy"] > 0.3 and stats["solo_weekdays"] < 0.1
+    assert stats["auto_reply_heavy"] > 0.3 and stats["solo_weekdays"] == 0
     assert log.shops.filter(pl.col("archetype") == "auto_reply_heavy")["chatbot_enabled"].all()
     # resolved by the auto reply: the auto reply is the conversation's last message
     last = (
@@ -317,17 +343,17 @@ def test_auto_reply_heavy_has_many_auto_messages_and_faq_resolutions() -> None:
 
 
 def test_cross_border_replies_cluster_in_staff_hours() -> None:
-    sc = scenario({"cross_border": {"share": 1.0}}, shops=20, days=14)
+    sc = scenario({"cross_border": {"share": 1.0, **FIXED_HOURS}}, shops=20, days=14)
     log = simulate(sc)
     assert log.shops["timezone"].unique().to_list() == ["Europe/London"]
     s = log.messages.filter((pl.col("sender") == "seller") & (pl.col("kind") != "system"))
     staff = s["sent_at"].dt.convert_time_zone("Asia/Shanghai")
     hm = staff.dt.hour().cast(pl.Int32) * 60 + staff.dt.minute()
-    assert ((hm >= 9 * 60) & (hm < 18 * 60)).all()
+    assert ((hm >= 9 * 60) & (hm < 20 * 60)).all()
     assert (staff.dt.weekday() == 7).sum() == 0
-    # in the shop's (and buyers') own time that is night and morning
+    # in the shop's (and buyers') own time that is night to early afternoon
     shop_hour = s["sent_at"].dt.convert_time_zone("Europe/London").dt.hour()
-    assert (shop_hour < 12).mean() > 0.95
+    assert (shop_hour < 13).mean() > 0.95
     buyer_hour = (
         log.messages.filter(pl.col("sender") == "buyer")["sent_at"]
         .dt.convert_time_zone("Europe/London")
@@ -394,3 +420,121 @@ def test_small_talk_replies_are_followed_by_a_valid_answer() -> None:
     ).filter(~pl.col("valid_reply") & pl.col("next").is_not_null())
     # mostly the next message is the seller's real answer
     assert ((nxt["next"] == "seller") & nxt["nv"]).mean() > 0.5
+
+
+# ------------------------------------------------------------------------------ shop-to-shop heterogeneity
+
+
+def per_shop_median_answer_hours(log: ChatLog) -> pl.Series:
+    j = first_answers(log).filter(pl.col("hours").is_not_null())
+    return j.group_by("shop_id").agg(pl.col("hours").median())["hours"]
+
+
+def test_shops_of_one_archetype_differ_in_response_speed() -> None:
+    common = {**QUIET, "chats_per_day": 40, "capacity_per_hour": 200}
+    alike = scenario({"agency_247": {"share": 1.0, **common}}, shops=30, days=5)
+    mixed = scenario(
+        {"agency_247": {"share": 1.0, **common, "delay_shop_sigma": 0.8}}, shops=30, days=5
+    )
+    a = per_shop_median_answer_hours(simulate(alike))
+    b = per_shop_median_answer_hours(simulate(mixed))
+    # the per-shop medians spread by about exp(0.8) = 2.2x, not just by sampling noise
+    assert (a.quantile(0.9) / a.quantile(0.1)) < 1.6
+    assert (b.quantile(0.9) / b.quantile(0.1)) > 3.0
+    # the factor has median 1: the typical shop keeps the archetype's median delay
+    assert 0.6 < b.median() / a.median() < 1.6
+
+
+def test_schedule_jitter_absence_and_off_day_cover() -> None:
+    params = {**QUIET, "chats_per_day": 40, "delay_median_minutes": 5, "delay_sigma": 0.3}
+    sc = scenario(
+        {
+            "solo_weekdays": {
+                "share": 1.0,
+                **params,
+                "schedule_jitter_minutes": 60,
+                "absence_rate": 0.15,
+                "off_day_cover": 0.5,
+            }
+        },
+        shops=40,
+        days=21,
+        start="2025-08-04",  # no public holiday in Viet Nam in these three weeks
+    )
+    log = simulate(sc)
+    s = log.messages.filter(pl.col("sender") == "seller").with_columns(
+        pl.col("sent_at").dt.convert_time_zone("Asia/Ho_Chi_Minh").alias("loc")
+    )
+    minute = pl.col("loc").dt.hour().cast(pl.Int32) * 60 + pl.col("loc").dt.minute()
+    per_shop = s.group_by("shop_id").agg(
+        minute.min().alias("first_min"),
+        minute.max().alias("last_min"),
+        (pl.col("loc").dt.weekday() >= 6).any().alias("weekends"),
+        pl.col("loc").dt.date().filter(pl.col("loc").dt.weekday() <= 5).n_unique().alias("days"),
+    )
+    # shifts start and end at different times of day, shop by shop
+    assert per_shop["first_min"].std() > 25 and per_shop["last_min"].std() > 25
+    assert per_shop["first_min"].min() < 8 * 60 and per_shop["last_min"].max() > 19 * 60
+    # about half the shops also answer on weekends, the others never do
+    assert 0.25 < per_shop["weekends"].mean() < 0.75
+    # absent days: fewer than the 15 weekdays with answers, and shops differ
+    assert per_shop["days"].mean() < 14.0 and per_shop["days"].min() < per_shop["days"].max()
+
+
+def test_auto_reply_adoption_splits_the_shops() -> None:
+    sc = scenario(
+        {"auto_reply_heavy": {"share": 1.0, "auto_reply_adoption": 0.4}}, shops=60, days=3
+    )
+    log = simulate(sc)
+    table = shops_table(sc)
+    assert table.equals(log.shops)
+    on = set(table.filter(pl.col("chatbot_enabled"))["shop_id"].to_list())
+    assert 0.2 < len(on) / 60 < 0.6
+    auto = set(log.messages.filter(pl.col("sender") == "auto")["shop_id"].unique().to_list())
+    assert auto == on  # only shops that adopted send automatic replies
+    # the draw is the shops table's own stream: it does not depend on the other parameters
+    other = scenario(
+        {"auto_reply_heavy": {"share": 1.0, "auto_reply_adoption": 0.4, "chats_per_day": 5}},
+        shops=60,
+        days=3,
+    )
+    assert shops_table(other).equals(table)
+
+
+# ------------------------------------------------------------------------------ sanity under the rules
+
+
+N24 = NEW_12H.replace(name="n24", window_hours=24)
+
+
+def test_weekends_off_rate_is_lower_in_12_hours_than_in_24() -> None:
+    sc = scenario({"solo_weekdays": {"share": 1.0, **FIXED_HOURS}}, shops=20, days=14)
+    log = simulate(sc)
+    ev = compare(log, [NEW_12H, N24])
+    rates = ev.shops.pivot(on="rule", index="shop_id", values="response_rate")
+    assert (rates["new-12h"] < rates["n24"]).all()
+    s = ev.summary()
+    r = dict(zip(s["rule"], s["overall_rate"], strict=True))
+    assert r["new-12h"] < r["n24"] - 0.1
+    # and no human seller message on a weekend, in shop-local time
+    seller = log.messages.filter((pl.col("sender") == "seller") & (pl.col("kind") != "system"))
+    assert (seller["sent_at"].dt.convert_time_zone("Asia/Ho_Chi_Minh").dt.weekday() >= 6).sum() == 0
+
+
+def test_agency_247_passes_both_builtin_rules() -> None:
+    sc = scenario({"agency_247": {"share": 1.0}}, shops=12, days=14)
+    pr = pass_rates(compare(simulate(sc), [LEGACY_24H, NEW_12H]))
+    assert pr["shops_rated"].to_list() == [12, 12]
+    assert pr["share_passing"].to_list() == [1.0, 1.0]
+
+
+def test_baseline_shops_spread_over_the_flip_categories() -> None:
+    sc = load_scenario(ROOT / "scenarios" / "baseline.yaml").scaled(shops=120, days=14)
+    f = flips(compare(simulate(sc)))
+    counts = dict(f.group_by("flip").len().iter_rows())
+    present = [c for c in FLIPS if c != "not_rated" and counts.get(c, 0) > 0]
+    assert len(present) >= 3, counts
+    assert counts.get("loses_under_new", 0) >= 0.1 * 120, counts
+    # no archetype moves as one block any more
+    by = f.group_by("archetype").agg(pl.col("flip").n_unique())
+    assert (by["flip"] >= 2).sum() >= 4, by
