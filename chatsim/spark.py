@@ -91,7 +91,9 @@ def get_spark(master: str | None = None, app_name: str = "chatsim") -> SparkSess
     try:
         return builder.getOrCreate()
     except Exception as exc:  # pragma: no cover - depends on the environment
-        raise EngineError(f"could not start a Spark session ({exc}); is Java 17+ installed?") from exc
+        raise EngineError(
+            f"could not start a Spark session ({exc}); is Java 17+ installed?"
+        ) from exc
 
 
 # --------------------------------------------------------------------------------------
