@@ -1,0 +1,214 @@
+"""Bucketed metrics over log folders (chatsim.scale) and byte-identical simulation shards."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from chatsim.errors import SchemaError
+from chatsim.metrics import Evaluation, compare
+from chatsim.rules import LEGACY_24H, NEW_12H
+from chatsim.scale import compare_dataset, plan_dataset
+from chatsim.scenario import load_scenario
+from chatsim.schema import read_log
+from chatsim.simulate import SHARD_SIZE, simulate_to_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+SIDE = ("shops.parquet", "holiday_mode.parquet", "blocked.parquet")
+
+
+@pytest.fixture(scope="module")
+def sim_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    sc = load_scenario(ROOT / "scenarios" / "baseline.yaml").scaled(shops=100, days=10)
+    return simulate_to_dir(sc, tmp_path_factory.mktemp("sim") / "log", workers=1, progress=False)
+
+
+@pytest.fixture(scope="module")
+def reference(sim_log: Path) -> Evaluation:
+    return compare(read_log(sim_log))
+
+
+def _sorted(df: pl.DataFrame) -> pl.DataFrame:
+    return df.sort("rule", "shop_id")
+
+
+def _same(ev: Evaluation, ref: Evaluation) -> None:
+    assert ev.as_of == ref.as_of
+    assert ev.messages_used == ref.messages_used
+    assert ev.messages_after_cutoff == ref.messages_after_cutoff
+    assert ev.dropped == ref.dropped
+    assert ev.shops.columns == ref.shops.columns
+    # integer and text columns exactly; means and medians to the last bits (a float sum's
+    # result may depend on how the rows are chunked)
+    assert_frame_equal(_sorted(ev.shops), _sorted(ref.shops), rel_tol=1e-12, abs_tol=0)
+    # rule order, then shop order, as compare() gives it
+    assert ev.shops.select("rule", "shop_id").equals(ref.shops.select("rule", "shop_id"))
+    assert ev.exclusions().equals(ref.exclusions())
+    assert_frame_equal(ev.summary(), ref.summary(), rel_tol=1e-12, abs_tol=0)
+
+
+def test_the_log_has_pending_chats_and_every_exclusion(reference: Evaluation) -> None:
+    # so that the equality tests below cover them
+    s = reference.shops
+    assert s["pending"].sum() > 0
+    for col in ("holiday_mode", "blocked", "seller_initiated", "auto_resolved"):
+        assert s[f"excluded_{col}"].sum() > 0, col
+
+
+def test_shard_files_as_buckets(sim_log: Path, reference: Evaluation) -> None:
+    plan = plan_dataset(sim_log)
+    assert plan.partitioned_by_shop and not plan.repartition
+    assert plan.id_check == {
+        "message_id": "disjoint bucket ranges",
+        "conversation_id": "disjoint bucket ranges",
+    }
+    ev = compare_dataset(sim_log, progress=False)
+    assert not ev.repartitioned
+    assert ev.chats.height == 0
+    _same(ev, reference)
+
+
+def test_small_budget_packs_files_and_splits_a_file_by_shop(
+    sim_log: Path, reference: Evaluation
+) -> None:
+    budget_gb = 20_000 * 700 / 1024**3  # ~20,000 messages a bucket: a shard file is split
+    ev = compare_dataset(sim_log, progress=False, memory_budget_gb=budget_gb)
+    assert ev.buckets > 2
+    assert not ev.repartitioned
+    assert sum(ev.bucket_messages) == reference.messages_used + reference.messages_after_cutoff
+    _same(ev, reference)
+
+
+def test_forced_repartition_into_three_buckets(
+    sim_log: Path, reference: Evaluation, tmp_path: Path
+) -> None:
+    ev = compare_dataset(sim_log, progress=False, buckets=3, work_dir=tmp_path)
+    assert ev.repartitioned and ev.buckets == 3
+    assert max(ev.bucket_messages) < 0.4 * sum(ev.bucket_messages)  # balanced
+    assert list(tmp_path.iterdir()) == []  # the bucket files are removed
+    _same(ev, reference)
+
+
+def test_chats_written_per_bucket_match(
+    sim_log: Path, reference: Evaluation, tmp_path: Path
+) -> None:
+    out = tmp_path / "chats"
+    ev = compare_dataset(sim_log, progress=False, buckets=2, chats_out=out, keep_chats=True)
+    assert len(list(out.glob("bucket=*.parquet"))) == 2
+    keys = ["rule", "conversation_id", "open_at"]
+    written = pl.read_parquet(out).sort(keys)
+    assert written.equals(reference.chats.sort(keys))
+    assert ev.chats.sort(keys).equals(written)
+
+
+def test_messages_split_by_time_are_repartitioned(
+    sim_log: Path, reference: Evaluation, tmp_path: Path
+) -> None:
+    log = tmp_path / "by_day"
+    (log / "messages").mkdir(parents=True)
+    for name in SIDE:
+        shutil.copy(sim_log / name, log / name)
+    msgs = pl.read_parquet(sim_log / "messages")
+    days = msgs.with_columns(pl.col("sent_at").dt.date().alias("_day"))
+    for (day,), part in days.group_by("_day"):
+        part.drop("_day").write_parquet(log / "messages" / f"day={day}.parquet")
+    plan = plan_dataset(log)
+    assert not plan.partitioned_by_shop
+    ev = compare_dataset(log, progress=False, memory_budget_gb=40_000 * 700 / 1024**3)
+    assert ev.repartitioned and ev.buckets >= 3
+    _same(ev, reference)
+
+
+def test_shops_without_messages_appear_once(sim_log: Path, tmp_path: Path) -> None:
+    log = tmp_path / "log"
+    shutil.copytree(sim_log, log)
+    shops = pl.read_parquet(log / "shops.parquet")
+    extra = shops.head(2).with_columns(pl.Series("shop_id", ["zz_quiet_1", "zz_quiet_2"]))
+    pl.concat([shops, extra]).write_parquet(log / "shops.parquet")
+    ref = compare(read_log(log))
+    for kw in ({}, {"buckets": 3}):
+        ev = compare_dataset(log, progress=False, **kw)
+        quiet = ev.shops.filter(pl.col("shop_id").str.starts_with("zz_"))
+        assert quiet.height == 4  # 2 shops x 2 rules
+        assert quiet["response_rate"].null_count() == 4
+        _same(ev, ref)
+
+
+def test_explicit_as_of_and_rules(sim_log: Path) -> None:
+    rules = [NEW_12H, LEGACY_24H.replace(name="legacy-36h", window_hours=36)]
+    as_of = "2025-08-22T00:00:00Z"
+    ref = compare(read_log(sim_log), rules, as_of=as_of)
+    ev = compare_dataset(sim_log, rules, as_of=as_of, buckets=2, progress=False)
+    assert ev.messages_after_cutoff > 0
+    _same(ev, ref)
+
+
+def test_duplicate_ids_across_buckets_are_found(sim_log: Path, tmp_path: Path) -> None:
+    log = tmp_path / "dup"
+    shutil.copytree(sim_log, log)
+    files = sorted((log / "messages").glob("*.parquet"))
+    first = pl.read_parquet(files[0])
+    last = pl.read_parquet(files[-1])
+    # a message of the last shard reuses an id of the first: different shops and files
+    last = last.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(first["message_id"][0])
+        .otherwise(pl.col("message_id"))
+        .alias("message_id")
+    )
+    last.write_parquet(files[-1])
+    with pytest.raises(SchemaError, match="message_id"):
+        read_log(log)
+    small = 80_000 * 700 / 1024**3  # one shard file a bucket
+    assert plan_dataset(log, memory_budget_gb=small).id_check["message_id"] == "streaming check"
+    # one bucket (found by its validation), two, and a check cut into 7 hash slices
+    for kw in (
+        {},
+        {"memory_budget_gb": small},
+        {"buckets": 2},
+        {"buckets": 3, "memory_budget_gb": 0.001},
+    ):
+        with pytest.raises(SchemaError, match="message_id"):
+            compare_dataset(log, progress=False, **kw)
+
+
+def test_conversation_under_two_shops_across_buckets_is_found(
+    sim_log: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "conv"
+    shutil.copytree(sim_log, log)
+    files = sorted((log / "messages").glob("*.parquet"))
+    first = pl.read_parquet(files[0])
+    last = pl.read_parquet(files[-1])
+    conv = last["conversation_id"][0]
+    last = last.with_columns(
+        pl.when(pl.col("conversation_id") == conv)
+        .then(first["conversation_id"][0])
+        .otherwise(pl.col("conversation_id"))
+        .alias("conversation_id")
+    )
+    last.write_parquet(files[-1])
+    small = 80_000 * 700 / 1024**3  # one shard file a bucket
+    assert plan_dataset(log, memory_budget_gb=small).id_check["conversation_id"] == (
+        "streaming check"
+    )
+    for kw in ({}, {"memory_budget_gb": small}, {"buckets": 2}):
+        with pytest.raises(SchemaError, match="conversation_id"):
+            compare_dataset(log, progress=False, **kw)
+
+
+def test_simulated_shards_are_byte_identical_for_any_worker_count(tmp_path: Path) -> None:
+    sc = load_scenario(ROOT / "scenarios" / "baseline.yaml").scaled(
+        shops=2 * SHARD_SIZE + 7, days=3
+    )
+    one = simulate_to_dir(sc, tmp_path / "one", workers=1, progress=False)
+    two = simulate_to_dir(sc, tmp_path / "two", workers=2, progress=False)
+    names = sorted(p.relative_to(one).as_posix() for p in one.rglob("*") if p.is_file())
+    assert names == sorted(p.relative_to(two).as_posix() for p in two.rglob("*") if p.is_file())
+    assert len([n for n in names if n.startswith("messages/shard=")]) == 3
+    for name in names:
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
