@@ -89,6 +89,24 @@ def cmd_metrics(args: argparse.Namespace) -> int:
             [resolve_rule(r) for r in (args.rule or ["legacy-24h", "new-12h"])],
             as_of=args.as_of,
         )
+    elif args.buckets is not None or _large_log(Path(args.log)):
+        from chatsim.scale import compare_dataset
+
+        if args.buckets is None:
+            print("large log: computing bucket by bucket in bounded memory (see docs/scaling.md)",
+                  file=sys.stderr)
+        rules = [resolve_rule(r) for r in (args.rule or ["legacy-24h", "new-12h"])]
+        ev = compare_dataset(
+            args.log, rules, as_of=args.as_of,
+            buckets=None if args.buckets in (None, "auto") else _positive_int(args.buckets, "--buckets"),
+            memory_budget_gb=args.memory_budget, work_dir=args.work_dir,
+            chats_out=args.chats_out, lenient=args.lenient, progress=True,
+        )
+        if args.chats_out:
+            print(f"chat tables: {args.chats_out}/bucket=*.parquet")
+        args.chats_out = None  # written bucket by bucket already
+        if ev.dropped:
+            print(f"lenient read dropped {sum(ev.dropped.values()):,} row(s): {ev.dropped}", file=sys.stderr)
     else:
         log = read_log(args.log, lenient=args.lenient)
         rules = [resolve_rule(r) for r in (args.rule or ["legacy-24h", "new-12h"])]
@@ -117,6 +135,28 @@ def cmd_metrics(args: argparse.Namespace) -> int:
             _write_table(ev.chats, Path(args.chats_out))
             print(f"chat table: {args.chats_out}")
     return 0
+
+
+#: Parquet message data above this size is evaluated bucket by bucket (bounded memory).
+LARGE_LOG_BYTES = 2 * 1024**3
+
+
+def _large_log(path: Path) -> bool:
+    """True for a log folder whose Parquet message files exceed :data:`LARGE_LOG_BYTES`."""
+    if not path.is_dir():
+        return False
+    msgs = path / "messages" if (path / "messages").is_dir() else path
+    return sum(p.stat().st_size for p in msgs.rglob("*.parquet")) > LARGE_LOG_BYTES
+
+
+def _positive_int(value: str, flag: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ChatsimError(f"{flag} takes 'auto' or a whole number >= 1, not {value!r}.")
+    return n
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -177,13 +217,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument("--as-of", help="data cutoff, ISO-8601 with zone (default: latest message)")
     m.add_argument("--out", help="shop table output (.parquet or .csv)")
-    m.add_argument("--chats-out", help="also write the chat table (.parquet or .csv)")
+    m.add_argument("--chats-out", help="also write the chat table (.parquet or .csv; a folder in larger-than-memory mode)")
     m.add_argument(
         "--lenient",
         action="store_true",
         help="drop rows with null keys / duplicate ids (counted and reported) instead of failing",
     )
-    m.add_argument("--engine", choices=["polars", "spark"], default="polars")
+    m.add_argument("--engine", choices=["polars", "spark"], default="polars",
+                   help="spark: run the same rules on a Spark session (docs/spark.md)")
+    m.add_argument("--buckets", help="larger-than-memory mode: 'auto' or a number of shop buckets "
+                   "(automatic for logs over 2 GiB of Parquet; docs/scaling.md)")
+    m.add_argument("--memory-budget", type=float, help="GiB per bucket in larger-than-memory mode")
+    m.add_argument("--work-dir", help="scratch folder for repartitioning in larger-than-memory mode")
     m.set_defaults(func=cmd_metrics)
 
     s = sub.add_parser("simulate", help="generate a synthetic chat log from a scenario file")

@@ -72,3 +72,21 @@ def test_bad_scenario_in_simulate(tmp_path, capsys):
                    "archetypes: {small_team: {share: 1}}\n")
     assert main(["simulate", str(bad), "--out", str(tmp_path / "o")]) == 2
     assert "shops" in capsys.readouterr().err
+
+
+def test_metrics_in_buckets_matches_in_memory(tmp_path, capsys):
+    from pathlib import Path
+
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
+    log = tmp_path / "log"
+    assert main(["simulate", str(scenario), "--out", str(log), "--shops", "20", "--days", "5",
+                 "--workers", "1", "--quiet"]) == 0
+    assert main(["metrics", str(log), "--out", str(tmp_path / "a.parquet")]) == 0
+    assert main(["metrics", str(log), "--buckets", "3", "--out", str(tmp_path / "b.parquet"),
+                 "--chats-out", str(tmp_path / "chats")]) == 0
+    a = pl.read_parquet(tmp_path / "a.parquet").drop("avg_response_hours", "median_response_hours")
+    b = pl.read_parquet(tmp_path / "b.parquet").drop("avg_response_hours", "median_response_hours")
+    assert a.sort("rule", "shop_id").equals(b.sort("rule", "shop_id"))
+    assert list((tmp_path / "chats").glob("bucket=*.parquet"))
+    assert main(["metrics", str(log), "--buckets", "zero"]) == 2
+    assert "--buckets" in capsys.readouterr().err
