@@ -801,6 +801,28 @@ def polars_backend(zones: Sequence[str], window: Window | None = None) -> Backen
     )
 
 
+def canonical_order(messages: pl.DataFrame) -> pl.DataFrame:
+    """Messages sorted by conversation, ``sent_at``, ``message_id``.
+
+    Exports and simulated logs are usually already in time order within each
+    conversation: then a stable sort on the conversation alone gives the canonical
+    order at half the cost of the three-key sort (checked in one vectorised pass,
+    falling back to the full sort otherwise).
+
+    Example:
+        >>> df = pl.DataFrame({CONV: [2, 1, 2], "sent_at": [1, 2, 3], "message_id": [1, 2, 3]})
+        >>> canonical_order(df)["message_id"].to_list()
+        [2, 1, 3]
+    """
+    by_conv = messages.sort(CONV, maintain_order=True)
+    t, mid, conv = by_conv["sent_at"], by_conv["message_id"], by_conv[CONV]
+    same = conv == conv.shift(1)
+    in_order = same.not_() | (t > t.shift(1)) | ((t == t.shift(1)) & (mid > mid.shift(1)))
+    if in_order.fill_null(True).all():
+        return by_conv
+    return messages.sort(CONV, "sent_at", "message_id")
+
+
 def run_polars(
     messages: pl.DataFrame,
     shops: pl.DataFrame,
@@ -814,7 +836,7 @@ def run_polars(
     """Run the rule logic on polars: ``(rule, chat table, shop table)`` per rule."""
     be = polars_backend(shops["timezone"].unique().to_list(), window)
     if isinstance(be.window, GlobalOrder):
-        ordered = messages.sort(CONV, "sent_at", "message_id").with_row_index("_r")
+        ordered = canonical_order(messages).with_row_index("_r")
         lookup = nw.from_native(ordered.lazy().select("_r", CONV, "shop_id", "buyer_id"))
     else:
         ordered, lookup = messages, None
