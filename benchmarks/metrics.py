@@ -10,8 +10,8 @@ What it does:
 1. builds a synthetic log (:func:`benchmarks.synthetic.synthetic_log`) and reports its
    in-memory size (``DataFrame.estimated_size()`` of the four tables);
 2. times ``compare(log, [LEGACY_24H, NEW_12H])`` (best of ``--runs``) -> messages/s;
-3. times each stage of ``compare`` (sort, ``build_chats`` per chat definition,
-   ``_judge`` and ``_shop_table`` per rule);
+3. times each stage of ``compare`` (canonical sort, chat state machine per chat
+   definition, judging and shop table per rule: see :func:`stage_breakdown`);
 4. measures peak memory of one ``compare`` in a fresh subprocess that loads the log
    from Parquet files in a temporary folder: the resident-set high-water mark
    (``VmHWM``, reset just before the compute through ``/proc/self/clear_refs``;
@@ -95,52 +95,51 @@ def best_of(fn: Callable[[], object], runs: int) -> tuple[float, list[float], ob
     return min(times), times, result
 
 
-#: functions ``compare`` calls, timed by wrapping them in the chatsim.metrics namespace
-STAGE_FUNCTIONS = ("build_chats", "_features", "_judge", "_shop_table")
-
-
 def stage_breakdown(log: ChatLog, rules: list[Rule]) -> list[tuple[str, float]]:
-    """Seconds spent in each stage of one ``compare`` run.
+    """Seconds spent in each stage of ``compare``, running the engine's steps one by one.
 
-    The functions of :data:`STAGE_FUNCTIONS` are wrapped with timers (so this follows
-    whatever ``compare`` calls); the message sort is timed on its own, and ``other``
-    is the rest of ``compare`` (cutoff, sort, concatenation) minus the sort.
+    Mirrors :func:`chatsim.engine.run_polars` (the rule logic is lazy narwhals code, so
+    each stage is collected before the next is timed): canonical sort, the shared
+    per-message columns, then per chat definition the chat state machine and the chat
+    features, and per rule the judging, the shop aggregation and the finishing.
     """
-    import chatsim.metrics as cm
+    import narwhals as nw
 
-    spent: dict[str, float] = {}
-    calls: dict[str, int] = {}
-    originals = {name: getattr(cm, name) for name in STAGE_FUNCTIONS if hasattr(cm, name)}
+    from chatsim import engine as E
 
-    def timed(name: str, fn: Callable) -> Callable:
-        def wrapper(*args, **kwargs):
-            t0 = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                spent[name] = spent.get(name, 0.0) + time.perf_counter() - t0
-                calls[name] = calls.get(name, 0) + 1
+    stages: list[tuple[str, float]] = []
 
-        return wrapper
-
-    for name, fn in originals.items():
-        setattr(cm, name, timed(name, fn))
-    try:
+    def timed(label: str, fn: Callable):
         gc.collect()
         t0 = time.perf_counter()
-        cm.compare(log, rules)
-        total = time.perf_counter() - t0
-    finally:
-        for name, fn in originals.items():
-            setattr(cm, name, fn)
-    gc.collect()
-    t0 = time.perf_counter()
-    log.messages.sort("conversation_id", "sent_at", "message_id")
-    sort_s = time.perf_counter() - t0
-    stages = [("sort messages (separately)", sort_s)]
-    stages += [(f"{name} x{calls[name]}", spent[name]) for name in originals if name in spent]
-    stages.append(("other (cutoff, concat, ...)", total - sum(spent.values()) - sort_s))
-    stages.append(("total compare", total))
+        out = fn()
+        stages.append((label, time.perf_counter() - t0))
+        return out
+
+    as_of = log.data_end
+    be = E.polars_backend(log.shops["timezone"].unique().to_list())
+    ordered = timed("sort (canonical order)", lambda: E.canonical_order(log.messages).with_row_index("_r"))
+    lookup = nw.from_native(ordered.lazy().select("_r", "conversation_id", "shop_id", "buyer_id"))
+    base = timed("per-message columns", lambda: be.materialize(E.message_base(nw.from_native(ordered.lazy()), be)))
+    shops = nw.from_native(log.shops.lazy())
+    chats_by_key: dict[tuple, object] = {}
+    ids = {c: log.messages.schema[c] for c in ("shop_id", "conversation_id", "buyer_id")}
+    for rule in rules:
+        key = rule.chat_key()
+        if key not in chats_by_key:
+            ch = timed(f"chat state machine ({rule.name} definition)", lambda rule=rule: be.materialize(
+                E.chat_frame(base, lookup, be, auto_reply=rule.auto_reply,
+                             valid_replies_only=rule.valid_replies_only, session_hours=rule.session_hours)))
+            chats_by_key[key] = timed("chat features (holiday, blocked, zone)", lambda ch=ch: be.materialize(
+                E.with_features(ch, shops, nw.from_native(log.holiday_mode.lazy()),
+                                nw.from_native(log.blocked.lazy()), as_of)))
+        feats = chats_by_key[key]
+        judged = timed(f"judge ({rule.name})", lambda rule=rule, feats=feats: E._native(
+            be.add_timestamps(E.judge(feats, be, rule, as_of), {"deadline": "_deadline_us"})).collect())
+        timed(f"shop table ({rule.name})", lambda rule=rule, judged=judged: E._native(
+            E.shop_frame(nw.from_native(judged.lazy()), shops, rule)).collect())
+        timed(f"finish chat table ({rule.name})", lambda judged=judged: E.finish_chats(judged, ids))
+    stages.append(("total (sum of stages)", sum(sec for _, sec in stages)))
     return stages
 
 
