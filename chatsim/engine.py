@@ -39,7 +39,7 @@ from chatsim.rules import EXCLUSIONS, Rule
 NONE, BUYER, HUMAN, AUTO = 0, 1, 2, 3
 NO_TIME = -(2**62)  # sentinel: "no such earlier message in this conversation"
 US_PER_HOUR = 3_600_000_000
-ORDER = ["sent_at", "message_id"]
+ORDER = ["_t", "message_id"]  # sent_at as epoch microseconds, then the message id
 CONV = "conversation_id"
 
 STATUSES: tuple[str, ...] = (
@@ -199,12 +199,13 @@ def message_base(messages: nw.LazyFrame, be: Backend, carry: Sequence[str] = ())
     not_system = nw.col("kind") != "system"
     sender = nw.col("sender")
     bcast = nw.col("is_broadcast")
+    # the ordered pass needs no message id (rows are already in canonical order)
+    order_cols = [] if isinstance(w, GlobalOrder) else ["message_id"]
     lf = lf.select(
         *(["_r"] if "_r" in lf.columns else []),
         CONV,
         *carry,
-        "sent_at",
-        "message_id",
+        *order_cols,
         "_t",
         "valid_reply",
         "rating",
@@ -294,17 +295,15 @@ def chat_frame(
     )
     lf = lf.with_columns(_sinit=seller_init)
 
-    answer, u, sent_at = nw.col("_answer"), nw.col("_u"), nw.col("sent_at")
+    answer, u = nw.col("_answer"), nw.col("_u")
     aggs = [
         nw.col(w.pos).min().alias("_open_pos"),
         t.min().alias("_open_us"),
-        sent_at.min().alias("open_at"),
         nw.when(answer).then(t).min().alias("_answer_us"),
-        nw.when(answer).then(sent_at).min().alias("answer_at"),
         (answer & nw.col("_sent_by_auto")).any().alias("_ans_auto"),
-        nw.when(u).then(sent_at).min().alias("first_auto_at"),
-        nw.when(u).then(sent_at).max().alias("_last_auto_at"),
-        nw.when(buyer).then(sent_at).max().alias("last_buyer_at"),
+        nw.when(u).then(t).min().alias("_first_auto_us"),
+        nw.when(u).then(t).max().alias("_last_auto_us"),
+        nw.when(buyer).then(t).max().alias("_last_buyer_us"),
         buyer.cast(nw.Int64).sum().alias("n_buyer_messages"),
         nw.col("_sinit").any().alias("seller_initiated"),
     ]
@@ -326,6 +325,21 @@ def chat_frame(
     chats = chats.join(ratings, on=w.chat_key, how="left").join(
         lookup, left_on=open_key, right_on=w.row_key, how="left"
     )
+    chats = chats.with_columns(
+        _open_ts=nw.col("_open_us"),
+        _answer_ts=nw.col("_answer_us"),
+        _first_auto_ts=nw.col("_first_auto_us"),
+        _last_buyer_ts=nw.col("_last_buyer_us"),
+    )
+    chats = be.add_timestamps(
+        chats,
+        {
+            "open_at": "_open_ts",
+            "answer_at": "_answer_ts",
+            "first_auto_at": "_first_auto_ts",
+            "last_buyer_at": "_last_buyer_ts",
+        },
+    )
     code = nw.col("_rating_code")
     return chats.select(
         "shop_id",
@@ -345,9 +359,9 @@ def chat_frame(
         .alias("rating"),
         "seller_initiated",
         (
-            ~nw.col("first_auto_at").is_null()
+            ~nw.col("_first_auto_us").is_null()
             & nw.col("_answer_us").is_null()
-            & (nw.col("last_buyer_at") < nw.col("_last_auto_at"))
+            & (nw.col("_last_buyer_us") < nw.col("_last_auto_us"))
         ).alias("auto_resolved"),
         "_open_us",
         "_answer_us",
@@ -837,7 +851,8 @@ def run_polars(
     be = polars_backend(shops["timezone"].unique().to_list(), window)
     if isinstance(be.window, GlobalOrder):
         ordered = canonical_order(messages).with_row_index("_r")
-        lookup = nw.from_native(ordered.lazy().select("_r", CONV, "shop_id", "buyer_id"))
+        # only the ids are looked up later: keep them, not the whole sorted copy
+        lookup = nw.from_native(ordered.select("_r", CONV, "shop_id", "buyer_id").lazy())
     else:
         ordered, lookup = messages, None
     blk = blocked.filter(pl.col("blocked_at") <= as_of)
