@@ -48,34 +48,16 @@ import pandas as pd  # noqa: E402
 import polars as pl  # noqa: E402
 import psutil  # noqa: E402
 
-from benchmarks.pandas_baseline import pandas_compare, to_pandas_log  # noqa: E402
+from benchmarks.pandas_baseline import SHOP_COLUMNS, pandas_compare, to_pandas_log  # noqa: E402
 from benchmarks.synthetic import synthetic_log  # noqa: E402
 from chatsim.metrics import compare  # noqa: E402
-from chatsim.rules import EXCLUSIONS, LEGACY_24H, NEW_12H, Rule  # noqa: E402
+from chatsim.rules import LEGACY_24H, NEW_12H, Rule  # noqa: E402
 from chatsim.schema import TABLES, ChatLog, write_log  # noqa: E402
 
 RULES: list[Rule] = [LEGACY_24H, NEW_12H]
 GOAL_RATE = 4_000_000
 GOAL_PANDAS = 10.0
 GOAL_MEMORY = 3.0
-SHOP_COLUMNS = [
-    "rule",
-    "shop_id",
-    "chats",
-    "counted",
-    "answered_in_time",
-    "answered_late",
-    "unanswered",
-    "pending",
-    "outside_period",
-    *(f"excluded_{r}" for r in EXCLUSIONS),
-    "rated",
-    "satisfied",
-    "response_rate",
-    "satisfaction_rate",
-    "avg_response_hours",
-    "median_response_hours",
-]
 
 
 def log_size(log: ChatLog) -> int:

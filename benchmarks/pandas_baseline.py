@@ -59,6 +59,16 @@ COUNT_COLUMNS = (
     "rated",
     "satisfied",
 )
+#: The shop-table columns the baseline computes (compared with chatsim's in tests and benchmarks).
+SHOP_COLUMNS: list[str] = [
+    "rule",
+    "shop_id",
+    *COUNT_COLUMNS,
+    "response_rate",
+    "satisfaction_rate",
+    "avg_response_hours",
+    "median_response_hours",
+]
 
 
 @dataclass

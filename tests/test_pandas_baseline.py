@@ -14,31 +14,13 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from benchmarks.pandas_baseline import SHOP_COLUMNS as COLUMNS
 from benchmarks.pandas_baseline import pandas_compare, to_pandas_log
 from benchmarks.synthetic import synthetic_log
 from chatsim.metrics import compare
 from chatsim.rules import EXCLUSIONS, LEGACY_24H, NEW_12H
 from chatsim.sample import sample_log
 from chatsim.schema import ChatLog
-
-COLUMNS = [
-    "rule",
-    "shop_id",
-    "chats",
-    "counted",
-    "answered_in_time",
-    "answered_late",
-    "unanswered",
-    "pending",
-    "outside_period",
-    *(f"excluded_{r}" for r in EXCLUSIONS),
-    "rated",
-    "satisfied",
-    "response_rate",
-    "satisfaction_rate",
-    "avg_response_hours",
-    "median_response_hours",
-]
 
 RULES = [
     LEGACY_24H,
