@@ -61,8 +61,8 @@ from chatsim.schema import (
     ChatLog,
     _align_id,
     _conform,
-    _find_table,
     _scan,
+    locate_log,
     validate_blocked,
     validate_holiday_mode,
     validate_shops,
@@ -158,25 +158,7 @@ def _locate(
     blocked: str | Path | None,
 ) -> tuple[list[Path], str, dict[str, Path | None]]:
     """Message files, their format and the side-table paths (the layout of ``read_log``)."""
-    root = Path(path)
-    if not root.exists():
-        raise SchemaError(f"{root}: no such file or folder.")
-    side: dict[str, Path | None] = {
-        "shops": Path(shops) if shops else None,
-        "holiday_mode": Path(holiday_mode) if holiday_mode else None,
-        "blocked": Path(blocked) if blocked else None,
-    }
-    msg_path = root
-    if root.is_dir():
-        found = _find_table(root, "messages")
-        if found is not None:
-            msg_path = found
-            for name in side:
-                if side[name] is None:
-                    side[name] = _find_table(root, name)
-    for name, p in side.items():
-        if p is not None and not p.exists():
-            raise SchemaError(f"{p}: no such file for the {name} table.")
+    msg_path, side = locate_log(path, shops=shops, holiday_mode=holiday_mode, blocked=blocked)
     if msg_path.is_dir():
         files = sorted(msg_path.rglob("*.parquet"))
         fmt = "parquet"

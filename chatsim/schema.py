@@ -566,6 +566,43 @@ def _find_table(root: Path, name: str) -> Path | None:
     return None
 
 
+def locate_log(
+    path: str | Path,
+    *,
+    shops: str | Path | None = None,
+    holiday_mode: str | Path | None = None,
+    blocked: str | Path | None = None,
+) -> tuple[Path, dict[str, Path | None]]:
+    """The messages path and the side-table paths of a log (the layout :func:`read_log` reads).
+
+    Explicit side-table paths win; otherwise a log folder's ``shops``, ``holiday_mode``
+    and ``blocked`` tables are used when present.
+
+    Example:
+        >>> msgs, side = locate_log("chatsim/data/sample_log")  # doctest: +SKIP
+    """
+    root = Path(path)
+    if not root.exists():
+        raise SchemaError(f"{root}: no such file or folder.")
+    msg_path = root
+    side: dict[str, Path | None] = {
+        "shops": Path(shops) if shops else None,
+        "holiday_mode": Path(holiday_mode) if holiday_mode else None,
+        "blocked": Path(blocked) if blocked else None,
+    }
+    if root.is_dir():
+        found = _find_table(root, "messages")
+        if found is not None:
+            msg_path = found
+            for name in side:
+                if side[name] is None:
+                    side[name] = _find_table(root, name)
+    for name, p in side.items():
+        if p is not None and not p.exists():
+            raise SchemaError(f"{p}: no such file for the {name} table.")
+    return msg_path, side
+
+
 def read_log(
     path: str | Path,
     *,
@@ -585,26 +622,8 @@ def read_log(
         >>> log = read_log("chatsim/data/sample_log")  # doctest: +SKIP
     """
     root = Path(path)
-    if not root.exists():
-        raise SchemaError(f"{root}: no such file or folder.")
-    msg_path = root
-    side: dict[str, Path | None] = {
-        "shops": Path(shops) if shops else None,
-        "holiday_mode": Path(holiday_mode) if holiday_mode else None,
-        "blocked": Path(blocked) if blocked else None,
-    }
-    if root.is_dir():
-        found = _find_table(root, "messages")
-        if found is not None:
-            msg_path = found
-            for name in side:
-                if side[name] is None:
-                    side[name] = _find_table(root, name)
-    frames: dict[str, pl.LazyFrame | None] = {}
-    for name, p in side.items():
-        if p is not None and not p.exists():
-            raise SchemaError(f"{p}: no such file for the {name} table.")
-        frames[name] = _scan(p) if p is not None else None
+    msg_path, side = locate_log(root, shops=shops, holiday_mode=holiday_mode, blocked=blocked)
+    frames = {name: (_scan(p) if p is not None else None) for name, p in side.items()}
     log = ChatLog.from_frames(
         _scan(msg_path),
         frames["shops"],
