@@ -317,19 +317,6 @@ def show_table(df: pl.DataFrame, *, max_rows: int = 50) -> Any:
     return display(HTML(table_html(df, max_rows=max_rows)))
 
 
-def _cell_source(nb_path: Path, index: int | None) -> str:
-    if index is None:
-        return ""
-    import nbformat
-
-    try:
-        nb = nbformat.read(nb_path, as_version=4)
-        src = nb.cells[index].source.strip().splitlines()
-        return src[0][:100] if src else ""
-    except Exception:  # noqa: BLE001 - best effort for the message only
-        return ""
-
-
 def _run_notebook(
     nb: Path, out_nb: Path, params: dict[str, Any], progress: bool, timeout: int
 ) -> None:
@@ -348,10 +335,12 @@ def _run_notebook(
             execution_timeout=timeout,
         )
     except PapermillExecutionError as exc:
-        first = _cell_source(out_nb, exc.cell_index) if out_nb.exists() else ""
+        lines = [ln for ln in (exc.source or "").splitlines() if ln.strip()]
+        first = lines[0][:100] if lines else ""
+        cell = f"cell {exc.exec_count}" if exc.exec_count is not None else f"cell #{exc.cell_index}"
         raise ReportError(
-            f"notebook {nb.name} failed in cell {exc.exec_count or exc.cell_index} "
-            f"(`{first}`): {exc.ename}: {exc.evalue}. No report was written."
+            f"notebook {nb.name} failed in {cell} (`{first}`): {exc.ename}: "
+            f"{str(exc.evalue).rstrip('.')}. No report was written."
         ) from None
 
 
@@ -398,8 +387,11 @@ def build_reports(
             simulate_to_dir(sc, log_dir, progress=progress)
         else:
             log_dir = Path(log)
-            read_log(log_dir)  # SchemaError before any notebook runs
+            real = read_log(log_dir)  # SchemaError before any notebook runs
         params = notebook_parameters(sc, log_path=log_dir, small=small, real_log=log is not None)
+        if log is not None and params["drilldown_shop"] not in real.shops["shop_id"].cast(pl.String).to_list():
+            # the scenario names a simulated shop: on a real log the drill-down picks its own
+            params["drilldown_shop"] = None
         if small or shops or days:
             params["shops"], params["days"] = sc.shops, sc.period.days
         written = []

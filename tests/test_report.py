@@ -75,7 +75,7 @@ def test_failing_notebook_names_the_cell_and_leaves_nothing(tmp_path):
         nb.cells = [params, nbformat.v4.new_code_cell(src)]
         nbformat.write(nb, nbdir / f"{name}.ipynb")
     out = tmp_path / "reports"
-    with pytest.raises(ReportError, match=r"sensitivity.ipynb failed in cell .*broken on purpose"):
+    with pytest.raises(ReportError, match=r"sensitivity.ipynb failed in cell \d+ \(`raise ValueError.*broken on purpose"):
         report.build_reports(BASELINE, out_dir=out, small=True, notebooks_dir=nbdir, progress=False)
     assert not (out / "baseline").exists()
     assert [p.name for p in out.iterdir()] == []
@@ -94,3 +94,25 @@ def test_parameters_come_from_the_scenario():
 def test_unknown_notebook_named(tmp_path):
     with pytest.raises(ReportError, match="no notebook"):
         report.build_reports(BASELINE, out_dir=tmp_path, notebooks=["nope"], progress=False)
+
+
+def test_report_on_a_real_log(tmp_path):
+    from chatsim.sample import sample_log_path
+
+    out = tmp_path / "reports"
+    paths = report.build_reports(BASELINE, log=sample_log_path(), out_dir=out, progress=False)
+    assert [p.name for p in paths] == ["rule_comparison.html", "sensitivity.html", "shop_drilldown.html"]
+    page = paths[0].read_text()
+    assert "chat log" in page and "sample_log" in page
+    assert "No what-if variants for this run" in page
+    assert "shop_b" in paths[2].read_text()  # the drill-down picks a shop of the log
+
+
+def test_bad_real_log_fails_before_notebooks(tmp_path, monkeypatch):
+    from chatsim.errors import SchemaError
+
+    bad = tmp_path / "messages.csv"
+    bad.write_text("message_id,shop_id\n1,s\n")
+    monkeypatch.setattr(report, "_run_notebook", lambda *a, **k: pytest.fail("a notebook ran"))
+    with pytest.raises(SchemaError, match="missing required column"):
+        report.build_reports(BASELINE, log=bad, out_dir=tmp_path / "r", progress=False)
