@@ -123,7 +123,7 @@ class GlobalOrder(Window):
         f = pl.col(flag).cast(pl.Int64)
         chat = f.cum_sum()
         base = pl.when(pl.col("_cs")).then(chat - f).forward_fill()
-        native = lf.to_native().with_columns(_chat=chat, _seq=chat - base)
+        native = lf.to_native().with_columns(_chat=chat.set_sorted(), _seq=chat - base)
         return nw.from_native(native)
 
 
