@@ -20,10 +20,11 @@ report: $(STAMP)
 test: $(STAMP)
 	./.ci/install-browser.sh
 	CHATSIM_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow" \
-		tests notebooks --nbval-lax --nbval-current-env --nbval-cell-timeout=600
+		tests notebooks chatsim --doctest-modules \
+		--nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -m "not slow and not spark and not browser" tests
+	$(BIN)/python -m pytest -n 2 -m "not slow and not spark and not browser" tests chatsim --doctest-modules
 
 lint: $(STAMP)
 	$(BIN)/ruff check chatsim tests benchmarks

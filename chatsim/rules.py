@@ -193,6 +193,10 @@ class Rule:
             raise RuleError(
                 f"{where}: unknown exclusion(s) {sorted(unknown)}; allowed: {list(EXCLUSIONS)}."
             )
+        for name in ("window_hours", "target", "warning_below", "enforcement_below", "session_hours"):
+            v = getattr(self, name)
+            if v is not None:
+                object.__setattr__(self, name, float(v))
         object.__setattr__(self, "exclusions", frozenset(self.exclusions))
         sched = parse_schedule(self.business_schedule, f"{where}: business_schedule")
         object.__setattr__(self, "business_schedule", sched)
