@@ -100,26 +100,58 @@ def stage_breakdown(log: ChatLog, rules: list[Rule]) -> list[tuple[str, float]]:
 
     as_of = log.data_end
     be = E.polars_backend(log.shops["timezone"].unique().to_list())
-    ordered = timed("sort (canonical order)", lambda: E.canonical_order(log.messages).with_row_index("_r"))
+    ordered = timed(
+        "sort (canonical order)", lambda: E.canonical_order(log.messages).with_row_index("_r")
+    )
     lookup = nw.from_native(ordered.lazy().select("_r", "conversation_id", "shop_id", "buyer_id"))
-    base = timed("per-message columns", lambda: be.materialize(E.message_base(nw.from_native(ordered.lazy()), be)))
+    base = timed(
+        "per-message columns",
+        lambda: be.materialize(E.message_base(nw.from_native(ordered.lazy()), be)),
+    )
     shops = nw.from_native(log.shops.lazy())
     chats_by_key: dict[tuple, object] = {}
     ids = {c: log.messages.schema[c] for c in ("shop_id", "conversation_id", "buyer_id")}
     for rule in rules:
         key = rule.chat_key()
         if key not in chats_by_key:
-            ch = timed(f"chat state machine ({rule.name} definition)", lambda rule=rule: be.materialize(
-                E.chat_frame(base, lookup, be, auto_reply=rule.auto_reply,
-                             valid_replies_only=rule.valid_replies_only, session_hours=rule.session_hours)))
-            chats_by_key[key] = timed("chat features (holiday, blocked, zone)", lambda ch=ch: be.materialize(
-                E.with_features(ch, shops, nw.from_native(log.holiday_mode.lazy()),
-                                nw.from_native(log.blocked.lazy()), as_of)))
+            ch = timed(
+                f"chat state machine ({rule.name} definition)",
+                lambda rule=rule: be.materialize(
+                    E.chat_frame(
+                        base,
+                        lookup,
+                        be,
+                        auto_reply=rule.auto_reply,
+                        valid_replies_only=rule.valid_replies_only,
+                        session_hours=rule.session_hours,
+                    )
+                ),
+            )
+            chats_by_key[key] = timed(
+                "chat features (holiday, blocked, zone)",
+                lambda ch=ch: be.materialize(
+                    E.with_features(
+                        ch,
+                        shops,
+                        nw.from_native(log.holiday_mode.lazy()),
+                        nw.from_native(log.blocked.lazy()),
+                        as_of,
+                    )
+                ),
+            )
         feats = chats_by_key[key]
-        judged = timed(f"judge ({rule.name})", lambda rule=rule, feats=feats: E._native(
-            be.add_timestamps(E.judge(feats, be, rule, as_of), {"deadline": "_deadline_us"})).collect())
-        timed(f"shop table ({rule.name})", lambda rule=rule, judged=judged: E._native(
-            E.shop_frame(nw.from_native(judged.lazy()), shops, rule)).collect())
+        judged = timed(
+            f"judge ({rule.name})",
+            lambda rule=rule, feats=feats: E._native(
+                be.add_timestamps(E.judge(feats, be, rule, as_of), {"deadline": "_deadline_us"})
+            ).collect(),
+        )
+        timed(
+            f"shop table ({rule.name})",
+            lambda rule=rule, judged=judged: E._native(
+                E.shop_frame(nw.from_native(judged.lazy()), shops, rule)
+            ).collect(),
+        )
         timed(f"finish chat table ({rule.name})", lambda judged=judged: E.finish_chats(judged, ids))
     stages.append(("total (sum of stages)", sum(sec for _, sec in stages)))
     return stages

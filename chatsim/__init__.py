@@ -36,7 +36,11 @@ from chatsim.schema import ChatLog, read_log
 __version__ = "0.1.0"
 
 # the simulator pulls in numpy and the holidays calendars: import it on first use
-_LAZY = {"load_scenario": "chatsim.scenario", "Scenario": "chatsim.scenario", "simulate": "chatsim.simulate"}
+_LAZY = {
+    "load_scenario": "chatsim.scenario",
+    "Scenario": "chatsim.scenario",
+    "simulate": "chatsim.simulate",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -196,7 +196,9 @@ def flip_matrix(flips_df: pl.DataFrame, old: str, new: str) -> alt.Chart:
     )
 
     def label(col: str, rule: str) -> pl.Expr:
-        return pl.when(pl.col(col)).then(pl.lit(f"meets {rule}")).otherwise(pl.lit(f"misses {rule}"))
+        return (
+            pl.when(pl.col(col)).then(pl.lit(f"meets {rule}")).otherwise(pl.lit(f"misses {rule}"))
+        )
 
     data = (
         grid.join(counts, on=["pass_old", "pass_new"], how="left")

@@ -93,20 +93,32 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         from chatsim.scale import compare_dataset
 
         if args.buckets is None:
-            print("large log: computing bucket by bucket in bounded memory (see docs/scaling.md)",
-                  file=sys.stderr)
+            print(
+                "large log: computing bucket by bucket in bounded memory (see docs/scaling.md)",
+                file=sys.stderr,
+            )
         rules = [resolve_rule(r) for r in (args.rule or ["legacy-24h", "new-12h"])]
         ev = compare_dataset(
-            args.log, rules, as_of=args.as_of,
-            buckets=None if args.buckets in (None, "auto") else _positive_int(args.buckets, "--buckets"),
-            memory_budget_gb=args.memory_budget, work_dir=args.work_dir,
-            chats_out=args.chats_out, lenient=args.lenient, progress=True,
+            args.log,
+            rules,
+            as_of=args.as_of,
+            buckets=None
+            if args.buckets in (None, "auto")
+            else _positive_int(args.buckets, "--buckets"),
+            memory_budget_gb=args.memory_budget,
+            work_dir=args.work_dir,
+            chats_out=args.chats_out,
+            lenient=args.lenient,
+            progress=True,
         )
         if args.chats_out:
             print(f"chat tables: {args.chats_out}/bucket=*.parquet")
         args.chats_out = None  # written bucket by bucket already
         if ev.dropped:
-            print(f"lenient read dropped {sum(ev.dropped.values()):,} row(s): {ev.dropped}", file=sys.stderr)
+            print(
+                f"lenient read dropped {sum(ev.dropped.values()):,} row(s): {ev.dropped}",
+                file=sys.stderr,
+            )
     else:
         log = read_log(args.log, lenient=args.lenient)
         rules = [resolve_rule(r) for r in (args.rule or ["legacy-24h", "new-12h"])]
@@ -217,18 +229,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument("--as-of", help="data cutoff, ISO-8601 with zone (default: latest message)")
     m.add_argument("--out", help="shop table output (.parquet or .csv)")
-    m.add_argument("--chats-out", help="also write the chat table (.parquet or .csv; a folder in larger-than-memory mode)")
+    m.add_argument(
+        "--chats-out",
+        help="also write the chat table (.parquet or .csv; a folder in larger-than-memory mode)",
+    )
     m.add_argument(
         "--lenient",
         action="store_true",
         help="drop rows with null keys / duplicate ids (counted and reported) instead of failing",
     )
-    m.add_argument("--engine", choices=["polars", "spark"], default="polars",
-                   help="spark: run the same rules on a Spark session (docs/spark.md)")
-    m.add_argument("--buckets", help="larger-than-memory mode: 'auto' or a number of shop buckets "
-                   "(automatic for logs over 2 GiB of Parquet; docs/scaling.md)")
+    m.add_argument(
+        "--engine",
+        choices=["polars", "spark"],
+        default="polars",
+        help="spark: run the same rules on a Spark session (docs/spark.md)",
+    )
+    m.add_argument(
+        "--buckets",
+        help="larger-than-memory mode: 'auto' or a number of shop buckets "
+        "(automatic for logs over 2 GiB of Parquet; docs/scaling.md)",
+    )
     m.add_argument("--memory-budget", type=float, help="GiB per bucket in larger-than-memory mode")
-    m.add_argument("--work-dir", help="scratch folder for repartitioning in larger-than-memory mode")
+    m.add_argument(
+        "--work-dir", help="scratch folder for repartitioning in larger-than-memory mode"
+    )
     m.set_defaults(func=cmd_metrics)
 
     s = sub.add_parser("simulate", help="generate a synthetic chat log from a scenario file")

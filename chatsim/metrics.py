@@ -50,6 +50,7 @@ __all__ = [
     "shop_table",
 ]
 
+
 @dataclass
 class Evaluation:
     """The result of :func:`compare`: chat and shop tables for every rule.

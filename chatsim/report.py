@@ -389,7 +389,10 @@ def build_reports(
             log_dir = Path(log)
             real = read_log(log_dir)  # SchemaError before any notebook runs
         params = notebook_parameters(sc, log_path=log_dir, small=small, real_log=log is not None)
-        if log is not None and params["drilldown_shop"] not in real.shops["shop_id"].cast(pl.String).to_list():
+        if (
+            log is not None
+            and params["drilldown_shop"] not in real.shops["shop_id"].cast(pl.String).to_list()
+        ):
             # the scenario names a simulated shop: on a real log the drill-down picks its own
             params["drilldown_shop"] = None
         if small or shops or days:

@@ -193,7 +193,13 @@ class Rule:
             raise RuleError(
                 f"{where}: unknown exclusion(s) {sorted(unknown)}; allowed: {list(EXCLUSIONS)}."
             )
-        for name in ("window_hours", "target", "warning_below", "enforcement_below", "session_hours"):
+        for name in (
+            "window_hours",
+            "target",
+            "warning_below",
+            "enforcement_below",
+            "session_hours",
+        ):
             v = getattr(self, name)
             if v is not None:
                 object.__setattr__(self, name, float(v))

@@ -60,8 +60,24 @@ def log_of(
     return ChatLog.from_frames(
         pl.DataFrame(rows, schema=schema),
         pl.DataFrame(shops) if shops else None,
-        pl.DataFrame(holiday, schema={"shop_id": pl.String, "start": pl.Datetime("us", "UTC"),
-                                      "end": pl.Datetime("us", "UTC")}) if holiday else None,
-        pl.DataFrame(blocked, schema={"shop_id": pl.String, "buyer_id": pl.String,
-                                      "blocked_at": pl.Datetime("us", "UTC")}) if blocked else None,
+        pl.DataFrame(
+            holiday,
+            schema={
+                "shop_id": pl.String,
+                "start": pl.Datetime("us", "UTC"),
+                "end": pl.Datetime("us", "UTC"),
+            },
+        )
+        if holiday
+        else None,
+        pl.DataFrame(
+            blocked,
+            schema={
+                "shop_id": pl.String,
+                "buyer_id": pl.String,
+                "blocked_at": pl.Datetime("us", "UTC"),
+            },
+        )
+        if blocked
+        else None,
     )

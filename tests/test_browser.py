@@ -35,8 +35,12 @@ def _real_report(notebook: str) -> Callable[[Path], Path]:
         if "dir" not in _BUILT:
             from chatsim.report import build_reports
 
-            build_reports(REPO_ROOT / "scenarios" / "baseline.yaml", out_dir=workdir, small=True,
-                          progress=False)
+            build_reports(
+                REPO_ROOT / "scenarios" / "baseline.yaml",
+                out_dir=workdir,
+                small=True,
+                progress=False,
+            )
             _BUILT["dir"] = workdir / "baseline"
         return _BUILT["dir"] / f"{notebook}.html"
 

@@ -43,13 +43,17 @@ def test_every_chart_is_titled_labelled_with_tooltips(ev_log):
         charts.flip_matrix(f, "legacy-24h", "new-12h"),
         charts.response_time_distribution(ev),
         charts.unanswered_heatmap(ev, log),
-        charts.pass_rate_by_segment(pass_rates(ev, by="segment"), "segment", ["legacy-24h", "new-12h"]),
+        charts.pass_rate_by_segment(
+            pass_rates(ev, by="segment"), "segment", ["legacy-24h", "new-12h"]
+        ),
         charts.sensitivity_curves(s, highlight_target=0.85),
         charts.sensitivity_heatmap(s),
         charts.window_by_segment(sweep(log, [0.85], [12, 24], by="segment"), "segment", 0.85),
         charts.shop_timeline(tl, "shop_b", "new-12h"),
         charts.daily_status(tl, "shop_b"),
-        charts.what_if_chart(pl.DataFrame({"what_if": ["x"], "rescued": [2], "newly_failing": [0]})),
+        charts.what_if_chart(
+            pl.DataFrame({"what_if": ["x"], "rescued": [2], "newly_failing": [0]})
+        ),
     ]
     for chart in made:
         _check(chart)
@@ -67,7 +71,9 @@ def test_hour_of_week_is_complete_and_local(ev_log):
     ev, log = ev_log
     h = charts.hour_of_week_data(ev, log)
     assert h.height == 168
-    n_unanswered = ev.chats.filter((pl.col("rule") == "new-12h") & (pl.col("status") == "unanswered")).height
+    n_unanswered = ev.chats.filter(
+        (pl.col("rule") == "new-12h") & (pl.col("status") == "unanswered")
+    ).height
     assert h["chats"].sum() == n_unanswered
     # shop_b (Paris) chats open at 20:00 local, which is 18:00 UTC in August
     tl = charts.shop_timeline_data(ev, "shop_b")
@@ -77,7 +83,9 @@ def test_hour_of_week_is_complete_and_local(ev_log):
 def test_response_time_histogram_caps_long_waits(ev_log):
     ev, _ = ev_log
     h = charts.response_time_histogram_data(ev, max_hours=24)
-    answered = ev.chats.filter((pl.col("rule") == "new-12h")
-                               & pl.col("status").is_in(["answered_in_time", "answered_late"])).height
+    answered = ev.chats.filter(
+        (pl.col("rule") == "new-12h")
+        & pl.col("status").is_in(["answered_in_time", "answered_late"])
+    ).height
     assert h["chats"].sum() == answered
     assert h["bin_start"].max() <= 24

@@ -30,8 +30,10 @@ def four_shops():
     rows = []
     for shop, delay in (("a", 2), ("b", 13), ("c", 30)):
         for i in range(3):
-            rows += [(f"{shop}{i}", at(days=i), "buyer", "text", {"shop": shop}),
-                     (f"{shop}{i}", at(days=i, hours=delay), "seller", "text", {"shop": shop})]
+            rows += [
+                (f"{shop}{i}", at(days=i), "buyer", "text", {"shop": shop}),
+                (f"{shop}{i}", at(days=i, hours=delay), "seller", "text", {"shop": shop}),
+            ]
     rows.append(("d0", at(0), "seller", "text", {"shop": "d"}))
     rows.append(("z", at(days=20), "seller", "system", {"shop": "a"}))
     return log_of(msgs(*rows))
@@ -78,8 +80,10 @@ def test_sweep_grid_and_values():
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.floats(0.05, 1.0), min_size=2, max_size=5, unique=True),
-       st.lists(st.floats(1, 72), min_size=2, max_size=4, unique=True))
+@given(
+    st.lists(st.floats(0.05, 1.0), min_size=2, max_size=5, unique=True),
+    st.lists(st.floats(1, 72), min_size=2, max_size=4, unique=True),
+)
 def test_sweep_is_monotone(targets, windows):
     s = sweep(sample_log(), targets, windows)
     for _, g in s.group_by("window_hours"):
@@ -91,15 +95,29 @@ def test_sweep_is_monotone(targets, windows):
 
 
 def test_what_if_counts_rescued_shops():
-    sc = Scenario.from_dict({
-        "name": "wi", "seed": 3, "shops": 12, "period": {"start": "2025-08-15", "days": 10},
-        "archetypes": {"solo_weekdays": {"share": 1.0}},
-        "analysis": {"what_if": [
-            {"name": "247 cover", "set": {"schedule": {d: ["00:00-24:00"] for d in
-                                                       ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
-                                          "delay_median_minutes": 5}},
-        ]},
-    })
+    sc = Scenario.from_dict(
+        {
+            "name": "wi",
+            "seed": 3,
+            "shops": 12,
+            "period": {"start": "2025-08-15", "days": 10},
+            "archetypes": {"solo_weekdays": {"share": 1.0}},
+            "analysis": {
+                "what_if": [
+                    {
+                        "name": "247 cover",
+                        "set": {
+                            "schedule": {
+                                d: ["00:00-24:00"]
+                                for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+                            },
+                            "delay_median_minutes": 5,
+                        },
+                    },
+                ]
+            },
+        }
+    )
     out = what_if(sc)
     row = out.row(0, named=True)
     assert row["what_if"] == "247 cover" and row["rule"] == "new-12h"

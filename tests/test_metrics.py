@@ -35,14 +35,16 @@ def closing(conv="z", days=40):
 
 
 def test_burst_of_buyer_messages_is_one_chat_timed_from_the_first():
-    log = log_of(msgs(
-        ("c", at(0), "buyer", "text"),
-        ("c", at(0.1), "buyer", "sticker"),
-        ("c", at(0.2), "buyer", "image"),
-        ("c", at(0.3), "buyer", "order_card"),
-        ("c", at(5), "seller", "text"),
-        closing(days=20),
-    ))
+    log = log_of(
+        msgs(
+            ("c", at(0), "buyer", "text"),
+            ("c", at(0.1), "buyer", "sticker"),
+            ("c", at(0.2), "buyer", "image"),
+            ("c", at(0.3), "buyer", "order_card"),
+            ("c", at(5), "seller", "text"),
+            closing(days=20),
+        )
+    )
     ct = chat_table(log)
     assert ct.height == 1
     assert ct["n_buyer_messages"].to_list() == [4]
@@ -58,24 +60,30 @@ def test_every_buyer_message_kind_needs_a_reply():
 
 
 def test_system_messages_neither_open_nor_answer():
-    log = log_of(msgs(
-        ("c", at(0), "buyer", "system"),
-        ("c", at(1), "buyer", "text"),
-        ("c", at(2), "seller", "system"),
-        ("c", at(3), "seller", "text"),
-        closing(days=20),
-    ))
+    log = log_of(
+        msgs(
+            ("c", at(0), "buyer", "system"),
+            ("c", at(1), "buyer", "text"),
+            ("c", at(2), "seller", "system"),
+            ("c", at(3), "seller", "text"),
+            closing(days=20),
+        )
+    )
     ct = chat_table(log)
     assert ct["open_at"].to_list() == [at(1)]
     assert ct["answer_at"].to_list() == [at(3)]
 
 
 def test_follow_up_after_answer_opens_a_new_chat():
-    log = log_of(msgs(
-        ("c", at(0), "buyer"), ("c", at(1), "seller"),
-        ("c", at(2), "buyer"), ("c", at(20), "seller"),
-        closing(days=20),
-    ))
+    log = log_of(
+        msgs(
+            ("c", at(0), "buyer"),
+            ("c", at(1), "seller"),
+            ("c", at(2), "buyer"),
+            ("c", at(20), "seller"),
+            closing(days=20),
+        )
+    )
     ct = chat_table(log)
     assert ct["chat_seq"].to_list() == [1, 2]
     assert ct["status"].cast(pl.String).to_list() == ["answered_in_time", "answered_late"]
@@ -92,8 +100,9 @@ def test_thirteen_hour_answer_fails_12h_passes_24h():
 
 def test_weekend_messages_count_on_the_calendar_clock():
     sat = dt.datetime(2025, 8, 9, 10, 0, tzinfo=dt.UTC)  # Saturday
-    log = log_of(msgs(("c", sat, "buyer"), ("c", sat + dt.timedelta(hours=47), "seller"),
-                      closing(days=20)))
+    log = log_of(
+        msgs(("c", sat, "buyer"), ("c", sat + dt.timedelta(hours=47), "seller"), closing(days=20))
+    )
     assert statuses(log, NEW_12H) == ["answered_late"]
     assert chat_table(log)["response_s"].to_list() == [47 * 3600]
 
@@ -103,8 +112,12 @@ def test_chatbot_weekend_deadline_is_monday_noon_local_for_chatbot_shops_only():
     sat = dt.datetime(2025, 8, 9, 3, 0, tzinfo=dt.UTC)
     mon_1130 = dt.datetime(2025, 8, 11, 4, 30, tzinfo=dt.UTC)
     rows = msgs(("c", sat, "buyer"), ("c", mon_1130, "seller"), closing(days=20))
-    bot = log_of(rows, shops=[{"shop_id": "s1", "timezone": "Asia/Jakarta", "chatbot_enabled": True}])
-    nobot = log_of(rows, shops=[{"shop_id": "s1", "timezone": "Asia/Jakarta", "chatbot_enabled": False}])
+    bot = log_of(
+        rows, shops=[{"shop_id": "s1", "timezone": "Asia/Jakarta", "chatbot_enabled": True}]
+    )
+    nobot = log_of(
+        rows, shops=[{"shop_id": "s1", "timezone": "Asia/Jakarta", "chatbot_enabled": False}]
+    )
     ct = chat_table(bot, LEGACY_24H)
     assert ct["deadline"].to_list() == [dt.datetime(2025, 8, 11, 5, 0, tzinfo=dt.UTC)]
     assert statuses(bot, LEGACY_24H) == ["answered_in_time"]
@@ -119,8 +132,14 @@ def test_dst_change_response_time_is_elapsed_time_not_wall_clock():
     opened = dt.datetime(2025, 10, 25, 20, 0, tzinfo=dt.UTC)
     answered = dt.datetime(2025, 10, 26, 8, 30, tzinfo=dt.UTC)
     shops = [{"shop_id": "s1", "timezone": "Europe/Paris", "chatbot_enabled": True}]
-    log = log_of(msgs(("c", opened, "buyer"), ("c", answered, "seller"),
-                      ("z", opened + dt.timedelta(days=5), "seller", "system")), shops=shops)
+    log = log_of(
+        msgs(
+            ("c", opened, "buyer"),
+            ("c", answered, "seller"),
+            ("z", opened + dt.timedelta(days=5), "seller", "system"),
+        ),
+        shops=shops,
+    )
     assert chat_table(log)["response_s"].to_list() == [12.5 * 3600]
     assert statuses(log, NEW_12H) == ["answered_late"]
     # the chatbot-weekend deadline is Monday 12:00 CET = 11:00 UTC (not 10:00)
@@ -132,8 +151,14 @@ def test_dst_change_response_time_is_elapsed_time_not_wall_clock():
 
 
 def test_chat_spanning_the_cutoff_is_pending_not_failed():
-    log = log_of(msgs(("a", at(0), "buyer"), ("a", at(1), "seller"),
-                      ("c", at(days=10), "buyer"), ("c", at(days=10, hours=6), "seller", "system")))
+    log = log_of(
+        msgs(
+            ("a", at(0), "buyer"),
+            ("a", at(1), "seller"),
+            ("c", at(days=10), "buyer"),
+            ("c", at(days=10, hours=6), "seller", "system"),
+        )
+    )
     # cutoff = 6 h after the open: the 12 h deadline is still ahead
     row = one_shop(log, NEW_12H)
     assert statuses(log) == ["answered_in_time", "pending"]
@@ -165,10 +190,16 @@ def test_as_of_ignores_later_messages_and_counts_them():
 
 def test_holiday_mode_excludes_chats_opened_inside_the_interval():
     log = log_of(
-        msgs(("a", at(0), "buyer"), ("b", at(days=3), "buyer"), ("c", at(days=6), "buyer"),
-             closing(days=20)),
-        holiday=[{"shop_id": "s1", "start": at(days=2), "end": at(days=4)},
-                 {"shop_id": "s1", "start": at(days=3.5), "end": at(days=5)}],
+        msgs(
+            ("a", at(0), "buyer"),
+            ("b", at(days=3), "buyer"),
+            ("c", at(days=6), "buyer"),
+            closing(days=20),
+        ),
+        holiday=[
+            {"shop_id": "s1", "start": at(days=2), "end": at(days=4)},
+            {"shop_id": "s1", "start": at(days=3.5), "end": at(days=5)},
+        ],
     )
     ct = chat_table(log)
     assert ct["excluded_reason"].cast(pl.String).to_list() == [None, "holiday_mode", None]
@@ -178,8 +209,11 @@ def test_holiday_mode_excludes_chats_opened_inside_the_interval():
 
 def test_blocked_buyers_chats_are_excluded():
     log = log_of(
-        msgs(("a", at(0), "buyer", "text", {"buyer": "rude"}), ("b", at(1), "buyer"),
-             closing(days=20)),
+        msgs(
+            ("a", at(0), "buyer", "text", {"buyer": "rude"}),
+            ("b", at(1), "buyer"),
+            closing(days=20),
+        ),
         blocked=[{"shop_id": "s1", "buyer_id": "rude", "blocked_at": at(days=2)}],
     )
     assert chat_table(log)["excluded_reason"].cast(pl.String).to_list() == ["blocked", None]
@@ -192,25 +226,30 @@ def test_blocked_buyers_chats_are_excluded():
 
 
 def test_broadcast_reply_within_session_is_seller_initiated():
-    log = log_of(msgs(
-        ("a", at(0), "seller", "text", {"broadcast": True}),
-        ("a", at(3), "buyer"),                 # answers the broadcast: seller-initiated
-        ("a", at(4), "seller"),
-        ("b", at(0), "seller"),                # a seller-opened thread
-        ("b", at(30), "buyer"),                # 30 h later: a chat of the buyer's own
-        closing(days=20),
-    ))
+    log = log_of(
+        msgs(
+            ("a", at(0), "seller", "text", {"broadcast": True}),
+            ("a", at(3), "buyer"),  # answers the broadcast: seller-initiated
+            ("a", at(4), "seller"),
+            ("b", at(0), "seller"),  # a seller-opened thread
+            ("b", at(30), "buyer"),  # 30 h later: a chat of the buyer's own
+            closing(days=20),
+        )
+    )
     ct = chat_table(log)
     assert ct["excluded_reason"].cast(pl.String).to_list() == ["seller_initiated", None]
     assert one_shop(log)["excluded_seller_initiated"] == 1
 
 
 def test_late_seller_answer_does_not_open_a_seller_thread():
-    log = log_of(msgs(
-        ("a", at(0), "buyer"), ("a", at(30), "seller"),   # late answer
-        ("a", at(31), "buyer"),                            # a new chat, not seller-initiated
-        closing(days=20),
-    ))
+    log = log_of(
+        msgs(
+            ("a", at(0), "buyer"),
+            ("a", at(30), "seller"),  # late answer
+            ("a", at(31), "buyer"),  # a new chat, not seller-initiated
+            closing(days=20),
+        )
+    )
     assert chat_table(log)["excluded_reason"].to_list() == [None, None]
 
 
@@ -235,8 +274,11 @@ def test_switching_an_exclusion_off_counts_the_chat():
 
 AUTO_ONLY = msgs(("a", at(0), "buyer"), ("a", at(0.001), "auto"), closing(days=20))
 AUTO_THEN_FOLLOW_UP = msgs(
-    ("a", at(0), "buyer"), ("a", at(0.001), "auto"), ("a", at(0.1), "buyer"),
-    ("a", at(3), "seller"), closing(days=20),
+    ("a", at(0), "buyer"),
+    ("a", at(0.001), "auto"),
+    ("a", at(0.1), "buyer"),
+    ("a", at(3), "seller"),
+    closing(days=20),
 )
 
 
@@ -269,8 +311,14 @@ def test_buyer_writing_again_after_auto_reply_keeps_the_chat_counted():
 
 
 def test_buyer_message_long_after_auto_reply_opens_a_new_chat():
-    log = log_of(msgs(("a", at(0), "buyer"), ("a", at(0.001), "auto"), ("a", at(48), "buyer"),
-                      closing(days=20)))
+    log = log_of(
+        msgs(
+            ("a", at(0), "buyer"),
+            ("a", at(0.001), "auto"),
+            ("a", at(48), "buyer"),
+            closing(days=20),
+        )
+    )
     ct = chat_table(log)
     assert ct["excluded_reason"].cast(pl.String).to_list() == ["auto_resolved", None]
 
@@ -279,8 +327,14 @@ def test_buyer_message_long_after_auto_reply_opens_a_new_chat():
 
 
 def test_small_talk_reply_does_not_answer_under_valid_replies_only():
-    log = log_of(msgs(("a", at(0), "buyer"), ("a", at(1), "seller", "text", {"valid": False}),
-                      ("a", at(30), "seller"), closing(days=20)))
+    log = log_of(
+        msgs(
+            ("a", at(0), "buyer"),
+            ("a", at(1), "seller", "text", {"valid": False}),
+            ("a", at(30), "seller"),
+            closing(days=20),
+        )
+    )
     assert statuses(log, LEGACY_24H) == ["answered_late"]
     assert statuses(log, NEW_12H) == ["answered_in_time"]
 
@@ -306,28 +360,41 @@ def test_business_hours_follow_the_shop_time_zone():
     rule = NEW_12H.replace(name="biz-8h", clock="business", window_hours=8)
     shops = [{"shop_id": "s1", "timezone": "Asia/Ho_Chi_Minh"}]
     log = log_of(msgs(("a", mon_2am, "buyer"), closing(days=20)), shops=shops)
-    assert chat_table(log, rule)["deadline"].to_list() == [dt.datetime(2025, 8, 11, 10, 0, tzinfo=dt.UTC)]
+    assert chat_table(log, rule)["deadline"].to_list() == [
+        dt.datetime(2025, 8, 11, 10, 0, tzinfo=dt.UTC)
+    ]
 
 
 # --- period, shop table --------------------------------------------------------------------------
 
 
 def test_trailing_period_and_explicit_period():
-    log = log_of(msgs(("a", at(0), "buyer"), ("a", at(1), "seller"),
-                      ("b", at(days=40), "buyer"), ("b", at(days=40, hours=1), "seller")))
+    log = log_of(
+        msgs(
+            ("a", at(0), "buyer"),
+            ("a", at(1), "seller"),
+            ("b", at(days=40), "buyer"),
+            ("b", at(days=40, hours=1), "seller"),
+        )
+    )
     assert statuses(log) == ["outside_period", "answered_in_time"]
     explicit = NEW_12H.replace(period_start=dt.date(2025, 8, 1), period_end=dt.date(2025, 8, 10))
     assert statuses(log, explicit) == ["answered_in_time", "outside_period"]
 
 
 def test_shop_table_rates_and_satisfaction():
-    log = log_of(msgs(
-        ("a", at(0), "buyer"), ("a", at(2), "seller", "text", {"rating": "satisfied"}),
-        ("b", at(0), "buyer"), ("b", at(20), "seller", "text", {"rating": "unsatisfied"}),
-        ("c", at(0), "buyer"), ("c", at(3), "seller"),
-        ("d", at(0), "buyer"),
-        closing(days=20),
-    ))
+    log = log_of(
+        msgs(
+            ("a", at(0), "buyer"),
+            ("a", at(2), "seller", "text", {"rating": "satisfied"}),
+            ("b", at(0), "buyer"),
+            ("b", at(20), "seller", "text", {"rating": "unsatisfied"}),
+            ("c", at(0), "buyer"),
+            ("c", at(3), "seller"),
+            ("d", at(0), "buyer"),
+            closing(days=20),
+        )
+    )
     row = one_shop(log)
     assert row["counted"] == 4 and row["answered_in_time"] == 2
     assert row["answered_late"] == 1 and row["unanswered"] == 1
@@ -339,9 +406,14 @@ def test_shop_table_rates_and_satisfaction():
 
 
 def test_rates_over_zero_counted_chats_are_null():
-    log = log_of(msgs(("a", at(0), "seller"), ("b", at(0), "buyer", "text", {"shop": "s2"})),
-                 shops=[{"shop_id": "s1", "timezone": "UTC"}, {"shop_id": "s2", "timezone": "UTC"},
-                        {"shop_id": "s3", "timezone": "UTC"}])
+    log = log_of(
+        msgs(("a", at(0), "seller"), ("b", at(0), "buyer", "text", {"shop": "s2"})),
+        shops=[
+            {"shop_id": "s1", "timezone": "UTC"},
+            {"shop_id": "s2", "timezone": "UTC"},
+            {"shop_id": "s3", "timezone": "UTC"},
+        ],
+    )
     st_ = shop_table(log).sort("shop_id")
     assert st_["shop_id"].to_list() == ["s1", "s2", "s3"]
     assert st_["response_rate"].to_list() == [None, None, None]  # s2's only chat is pending
@@ -380,24 +452,40 @@ def random_logs(draw):
         for _ in range(n):
             t += draw(st.floats(0.01, 40.0))
             mid += 1
-            rows.append({
-                "message_id": mid, "shop_id": f"s{c % 2}", "conversation_id": f"c{c}",
-                "buyer_id": f"b{c % 3}", "sent_at": at(t), "sender": draw(SENDERS),
-                "kind": draw(KINDS), "is_broadcast": draw(st.booleans()) and draw(st.booleans()),
-                "rating": draw(st.sampled_from([None, None, "satisfied", "unsatisfied"])),
-                "valid_reply": draw(st.booleans()) or draw(st.booleans()),
-            })
+            rows.append(
+                {
+                    "message_id": mid,
+                    "shop_id": f"s{c % 2}",
+                    "conversation_id": f"c{c}",
+                    "buyer_id": f"b{c % 3}",
+                    "sent_at": at(t),
+                    "sender": draw(SENDERS),
+                    "kind": draw(KINDS),
+                    "is_broadcast": draw(st.booleans()) and draw(st.booleans()),
+                    "rating": draw(st.sampled_from([None, None, "satisfied", "unsatisfied"])),
+                    "valid_reply": draw(st.booleans()) or draw(st.booleans()),
+                }
+            )
     return rows
 
 
 PROPS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-RATE_COLS = ["shop_id", "counted", "answered_in_time", "pending", "response_rate",
-             "excluded_holiday_mode", "excluded_seller_initiated", "excluded_auto_resolved"]
+RATE_COLS = [
+    "shop_id",
+    "counted",
+    "answered_in_time",
+    "pending",
+    "response_rate",
+    "excluded_holiday_mode",
+    "excluded_seller_initiated",
+    "excluded_auto_resolved",
+]
 
 
 @PROPS
-@given(random_logs(), st.sampled_from(["exclude_resolved", "count_as_answer", "ignore"]),
-       st.booleans())
+@given(
+    random_logs(), st.sampled_from(["exclude_resolved", "count_as_answer", "ignore"]), st.booleans()
+)
 def test_12h_rate_never_exceeds_24h_rate(rows, auto, valid_only):
     r12 = NEW_12H.replace(auto_reply=auto, valid_replies_only=valid_only)
     r24 = r12.replace(name="r24", window_hours=24)
@@ -436,9 +524,18 @@ def test_adding_excluded_chats_changes_no_rate(rows, n_extra):
     for i in range(n_extra):
         mid += 1
         # chats from a blocked buyer in new conversations, inside the period
-        extra.append({**rows[0], "message_id": mid, "conversation_id": f"x{i}",
-                      "buyer_id": "blocked-buyer", "sender": "buyer", "kind": "text",
-                      "is_broadcast": False, "sent_at": t_max - dt.timedelta(hours=i + 1)})
+        extra.append(
+            {
+                **rows[0],
+                "message_id": mid,
+                "conversation_id": f"x{i}",
+                "buyer_id": "blocked-buyer",
+                "sender": "buyer",
+                "kind": "text",
+                "is_broadcast": False,
+                "sent_at": t_max - dt.timedelta(hours=i + 1),
+            }
+        )
     blocked = [{"shop_id": rows[0]["shop_id"], "buyer_id": "blocked-buyer", "blocked_at": T0}]
     more = compare(log_of(extra, blocked=blocked))
     cols = ["rule", "shop_id", "counted", "answered_in_time", "pending", "response_rate"]

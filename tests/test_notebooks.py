@@ -28,7 +28,9 @@ def test_committed_without_outputs(nb):
     for i, cell in enumerate(data["cells"]):
         if cell["cell_type"] != "code":
             continue
-        assert cell.get("outputs") == [], f"{nb.name} cell {i} has outputs: run `make strip-notebooks`"
+        assert cell.get("outputs") == [], (
+            f"{nb.name} cell {i} has outputs: run `make strip-notebooks`"
+        )
         assert cell.get("execution_count") is None, f"{nb.name} cell {i} has an execution count"
     assert "papermill" not in data["metadata"], f"{nb.name} carries papermill metadata"
 
@@ -51,13 +53,24 @@ def test_runs_with_each_scenarios_parameters(nb, scenario, tmp_path):
     params = notebook_parameters(sc, log_path=log, small=True)
     params.update(shops=sc.shops, days=sc.period.days, run_what_if=False)
     out = tmp_path / nb.name
-    pm.execute_notebook(str(nb), str(out), parameters=params, kernel_name="python3",
-                        language="python", progress_bar=False, cwd=str(nb.parent))
+    pm.execute_notebook(
+        str(nb),
+        str(out),
+        parameters=params,
+        kernel_name="python3",
+        language="python",
+        progress_bar=False,
+        cwd=str(nb.parent),
+    )
     data = json.loads(out.read_text())
-    injected = [c for c in data["cells"] if "injected-parameters" in c.get("metadata", {}).get("tags", [])]
-    assert injected and f"log_path = \"{log}\"" in "".join(injected[0]["source"])
+    injected = [
+        c for c in data["cells"] if "injected-parameters" in c.get("metadata", {}).get("tags", [])
+    ]
+    assert injected and f'log_path = "{log}"' in "".join(injected[0]["source"])
     html = "".join(
-        "".join(o.get("data", {}).get("text/html", "")) for c in data["cells"] for o in c.get("outputs", [])
+        "".join(o.get("data", {}).get("text/html", ""))
+        for c in data["cells"]
+        for o in c.get("outputs", [])
     )
     assert count_charts(html) >= 2
     assert load_scenario(scenario).name in html

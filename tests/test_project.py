@@ -34,7 +34,9 @@ def test_environment_yml_matches_pyproject():
 def test_readme_has_exactly_two_quick_start_commands_and_ci_runs_the_test_one():
     readme = (ROOT / "README.md").read_text()
     block = readme.split("## Quick start", 1)[1].split("```", 2)[1]
-    commands = [ln.strip() for ln in block.splitlines()[1:] if ln.strip() and not ln.strip().startswith("#")]
+    commands = [
+        ln.strip() for ln in block.splitlines()[1:] if ln.strip() and not ln.strip().startswith("#")
+    ]
     assert commands == ["make report", "make test"]
     ci = (ROOT / ".ci" / "run").read_text()
     assert re.search(r"^make test$", ci, re.M)

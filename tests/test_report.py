@@ -25,12 +25,22 @@ def test_report_end_to_end_small(tmp_path):
     pages = sorted(p.name for p in (out / "baseline").glob("*.html"))
     assert pages == ["rule_comparison.html", "sensitivity.html", "shop_drilldown.html"]
     assert sorted(p.name for p in (out / "baseline").glob("*.ipynb")) == [
-        "rule_comparison.ipynb", "sensitivity.ipynb", "shop_drilldown.ipynb"]
+        "rule_comparison.ipynb",
+        "sensitivity.ipynb",
+        "shop_drilldown.ipynb",
+    ]
     main_page = (out / "baseline" / "rule_comparison.html").read_text()
     assert count_bundles(main_page) == 1 and count_charts(main_page) >= 6
     assert external_references(main_page) == []
-    for needle in ("Exclusions by reason", "holiday_mode", "auto_resolved", f"chatsim {chatsim.__version__}",
-                   "legacy-24h: answered within 24 h", "seed 20250815", "messages"):
+    for needle in (
+        "Exclusions by reason",
+        "holiday_mode",
+        "auto_resolved",
+        f"chatsim {chatsim.__version__}",
+        "legacy-24h: answered within 24 h",
+        "seed 20250815",
+        "messages",
+    ):
         assert needle in main_page, needle
     index = (out / "index.html").read_text()
     assert "baseline/rule_comparison.html" in index
@@ -51,7 +61,9 @@ def test_bad_scenario_fails_before_any_notebook_runs(tmp_path, monkeypatch, chan
     if "archetypes" in change:
         data["archetypes"] = change["archetypes"]
     else:
-        data.update(change) if "analysis" not in change else data["analysis"].update(change["analysis"])
+        data.update(change) if "analysis" not in change else data["analysis"].update(
+            change["analysis"]
+        )
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(data))
     ran = []
@@ -67,15 +79,24 @@ def test_bad_scenario_fails_before_any_notebook_runs(tmp_path, monkeypatch, chan
 def test_failing_notebook_names_the_cell_and_leaves_nothing(tmp_path):
     nbdir = tmp_path / "nbs"
     nbdir.mkdir()
-    for name, src in (("rule_comparison", "x = 1"), ("sensitivity", "raise ValueError('broken on purpose')")):
-        nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python",
-                                                               "display_name": "Python 3"}})
+    for name, src in (
+        ("rule_comparison", "x = 1"),
+        ("sensitivity", "raise ValueError('broken on purpose')"),
+    ):
+        nb = nbformat.v4.new_notebook(
+            metadata={
+                "kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}
+            }
+        )
         params = nbformat.v4.new_code_cell("log_path = ''")
         params.metadata["tags"] = ["parameters"]
         nb.cells = [params, nbformat.v4.new_code_cell(src)]
         nbformat.write(nb, nbdir / f"{name}.ipynb")
     out = tmp_path / "reports"
-    with pytest.raises(ReportError, match=r"sensitivity.ipynb failed in cell \d+ \(`raise ValueError.*broken on purpose"):
+    with pytest.raises(
+        ReportError,
+        match=r"sensitivity.ipynb failed in cell \d+ \(`raise ValueError.*broken on purpose",
+    ):
         report.build_reports(BASELINE, out_dir=out, small=True, notebooks_dir=nbdir, progress=False)
     assert not (out / "baseline").exists()
     assert [p.name for p in out.iterdir()] == []
@@ -101,7 +122,11 @@ def test_report_on_a_real_log(tmp_path):
 
     out = tmp_path / "reports"
     paths = report.build_reports(BASELINE, log=sample_log_path(), out_dir=out, progress=False)
-    assert [p.name for p in paths] == ["rule_comparison.html", "sensitivity.html", "shop_drilldown.html"]
+    assert [p.name for p in paths] == [
+        "rule_comparison.html",
+        "sensitivity.html",
+        "shop_drilldown.html",
+    ]
     page = paths[0].read_text()
     assert "chat log" in page and "sample_log" in page
     assert "No what-if variants for this run" in page

@@ -22,10 +22,19 @@ def test_builtin_defaults_match_policy():
         assert r.exclusions == {"holiday_mode", "seller_initiated", "auto_resolved", "blocked"}
 
 
-@pytest.mark.parametrize("rule", [LEGACY_24H, NEW_12H,
-                                  NEW_12H.replace(name="biz", clock="business",
-                                                  period_start=dt.date(2025, 8, 1),
-                                                  period_end=dt.date(2025, 9, 1))])
+@pytest.mark.parametrize(
+    "rule",
+    [
+        LEGACY_24H,
+        NEW_12H,
+        NEW_12H.replace(
+            name="biz",
+            clock="business",
+            period_start=dt.date(2025, 8, 1),
+            period_end=dt.date(2025, 9, 1),
+        ),
+    ],
+)
 def test_yaml_round_trip(rule, tmp_path):
     p = tmp_path / "r.yaml"
     rule.to_yaml(p)
@@ -43,12 +52,32 @@ def test_from_dict_with_base_and_percent():
     [
         ({"name": "x", "window_hours": 12, "target": 1.2}, "target.*<= 1"),
         ({"name": "x", "window_hours": -1, "target": 0.8}, "window_hours.*> 0"),
-        ({"name": "x", "window_hours": 12, "target": 0.8, "windw": 3}, "did you mean 'window_hours'"),
-        ({"name": "x", "window_hours": 12, "target": 0.8, "auto_reply": "maybe"}, "auto_reply 'maybe'"),
-        ({"name": "x", "window_hours": 12, "target": 0.8, "exclusions": ["weather"]}, "unknown exclusion"),
-        ({"name": "x", "window_hours": 12, "target": 0.8, "clock": "business",
-          "business_schedule": {}}, "at least one working range"),
-        ({"name": "x", "window_hours": 12, "target": 0.8, "period_start": "2025-08-01"}, "both period_start"),
+        (
+            {"name": "x", "window_hours": 12, "target": 0.8, "windw": 3},
+            "did you mean 'window_hours'",
+        ),
+        (
+            {"name": "x", "window_hours": 12, "target": 0.8, "auto_reply": "maybe"},
+            "auto_reply 'maybe'",
+        ),
+        (
+            {"name": "x", "window_hours": 12, "target": 0.8, "exclusions": ["weather"]},
+            "unknown exclusion",
+        ),
+        (
+            {
+                "name": "x",
+                "window_hours": 12,
+                "target": 0.8,
+                "clock": "business",
+                "business_schedule": {},
+            },
+            "at least one working range",
+        ),
+        (
+            {"name": "x", "window_hours": 12, "target": 0.8, "period_start": "2025-08-01"},
+            "both period_start",
+        ),
         ({"window_hours": 12, "target": 0.8}, "needs a 'name'"),
         ({"base": "old-48h", "name": "x"}, "unknown built-in rule"),
     ],

@@ -61,7 +61,9 @@ def test_other_zones_converted_to_utc_without_changing_the_instant():
 
 def test_unparseable_timestamp_counted():
     with pytest.raises(SchemaError, match=r"1 row\(s\) are not ISO-8601"):
-        validate_messages(frame(sent_at=["2025-08-01T01:00:00Z", "yesterday+07:00", "2025-08-01T03:00:00Z"]))
+        validate_messages(
+            frame(sent_at=["2025-08-01T01:00:00Z", "yesterday+07:00", "2025-08-01T03:00:00Z"])
+        )
 
 
 def test_nulls_in_keys_reported_with_rows():
@@ -82,19 +84,25 @@ def test_duplicate_message_ids():
 
 
 def test_conversation_under_two_shops():
-    with pytest.raises(SchemaError, match=r"1 conversation\(s\) \(2 rows\) appear under more than one shop_id"):
+    with pytest.raises(
+        SchemaError, match=r"1 conversation\(s\) \(2 rows\) appear under more than one shop_id"
+    ):
         validate_messages(frame(shop_id=["s1", "s9", "s2"]))
 
 
 def test_lenient_mode_drops_and_counts():
-    log = ChatLog.from_frames(frame(message_id=[1, 1, 3], buyer_id=["b1", "b1", None]), lenient=True)
+    log = ChatLog.from_frames(
+        frame(message_id=[1, 1, 3], buyer_id=["b1", "b1", None]), lenient=True
+    )
     assert log.n_messages == 1
     assert log.dropped.counts == {"null in a required column": 1, "duplicate message_id": 1}
 
 
 def test_shops_table_checks():
     with pytest.raises(SchemaError, match="unknown time zones.*Mars/Olympus"):
-        ChatLog.from_frames(frame(), pl.DataFrame({"shop_id": ["s1", "s2"], "timezone": ["UTC", "Mars/Olympus"]}))
+        ChatLog.from_frames(
+            frame(), pl.DataFrame({"shop_id": ["s1", "s2"], "timezone": ["UTC", "Mars/Olympus"]})
+        )
     with pytest.raises(SchemaError, match=r"1 shop\(s\) that appear in messages have no row"):
         ChatLog.from_frames(frame(), pl.DataFrame({"shop_id": ["s1"], "timezone": ["UTC"]}))
 
@@ -102,7 +110,9 @@ def test_shops_table_checks():
 def test_holiday_interval_backwards():
     t = dt.datetime(2025, 8, 1, tzinfo=UTC)
     with pytest.raises(SchemaError, match="end at or before they start"):
-        ChatLog.from_frames(frame(), holiday_mode=pl.DataFrame({"shop_id": ["s1"], "start": [t], "end": [t]}))
+        ChatLog.from_frames(
+            frame(), holiday_mode=pl.DataFrame({"shop_id": ["s1"], "start": [t], "end": [t]})
+        )
 
 
 def test_csv_errors_name_the_file(tmp_path):
@@ -116,12 +126,19 @@ def test_csv_errors_name_the_file(tmp_path):
 
 def test_sample_log_reads_and_round_trips(tmp_path):
     log = sample_log()
-    assert log.n_messages > 50 and set(log.shops["shop_id"]) == {"shop_a", "shop_b", "shop_c", "shop_d"}
+    assert log.n_messages > 50 and set(log.shops["shop_id"]) == {
+        "shop_a",
+        "shop_b",
+        "shop_c",
+        "shop_d",
+    }
     for fmt in ("parquet", "csv"):
         out = write_log(log, tmp_path / fmt, fmt=fmt)
         back = read_log(out)
         assert back.messages.select(pl.all().exclude("message_id", "conversation_id")).equals(
             log.messages.select(pl.all().exclude("message_id", "conversation_id")).cast(
-                back.messages.select(pl.all().exclude("message_id", "conversation_id")).schema))
+                back.messages.select(pl.all().exclude("message_id", "conversation_id")).schema
+            )
+        )
         assert back.holiday_mode.height == 1 and back.blocked.height == 1
     assert sample_log_path().is_dir()
