@@ -99,6 +99,8 @@ def build_chats(
         valid_replies_only=valid_replies_only,
         session_hours=session_hours,
     ).to_native()
+    # the opening row's position gives the (conversation, chat number) order in one key
+    by_pos = "_open_pos" in chats.collect_schema().names()
     return (
         chats.select(
             *(pl.col(c).cast(schema[c]) for c in ("shop_id", CONV, "buyer_id")),
@@ -113,7 +115,9 @@ def build_chats(
             "seller_initiated",
             "auto_resolved",
             (pl.col("_resp_us").cast(pl.Float64) / 1e6).alias("response_s"),
+            *(["_open_pos"] if by_pos else []),
         )
-        .sort(CONV, "chat_seq")
+        .sort(*(["_open_pos"] if by_pos else [CONV, "chat_seq"]))
+        .drop(*(["_open_pos"] if by_pos else []))
         .collect()
     )

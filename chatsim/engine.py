@@ -27,7 +27,8 @@ integer sum divided by a count, so both engines give bit-identical results.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import narwhals as nw
@@ -52,6 +53,11 @@ STATUSES: tuple[str, ...] = (
 )
 STATUS_DTYPE = pl.Enum(list(STATUSES))
 REASON_DTYPE = pl.Enum(list(EXCLUSIONS))
+# inside the engine a status is its position in STATUSES and an exclusion reason its
+# position in EXCLUSIONS (small integers, compared cheaply); finish_chats maps them to
+# the Enum dtypes
+STATUS_CODE = {name: i for i, name in enumerate(STATUSES)}
+REASON_CODE = {name: i for i, name in enumerate(EXCLUSIONS)}
 ANSWERED_BY = pl.Enum(["seller", "auto"])
 _UTC = pl.Datetime("us", "UTC")
 
@@ -72,11 +78,13 @@ class Window:
 
     ``row_key`` identifies a message row, ``chat_key`` a chat, ``pos`` is a column
     increasing in the canonical order (``sent_at``, ``message_id``) within a
-    conversation.
+    conversation. ``chat_order`` are chat table columns that sort the chats of one
+    rule in the order of the chat table (conversation, then chat number).
     """
 
     row_key: list[str]
     chat_key: list[str]
+    chat_order: list[str]
     pos = "_r"
 
     def start(self, lf: nw.LazyFrame) -> nw.LazyFrame:  # pragma: no cover - interface
@@ -91,6 +99,11 @@ class Window:
         """Add ``_seq``: running count of ``flag`` within the conversation (and the chat key)."""
         raise NotImplementedError  # pragma: no cover
 
+    def attach(self, chats: nw.LazyFrame, lookup: nw.LazyFrame) -> nw.LazyFrame:
+        """Add the ``lookup`` columns of each chat's opening row (``_open_pos``)."""
+        open_key = ["_open_pos" if k == self.pos else k for k in self.row_key]
+        return chats.join(lookup, left_on=open_key, right_on=self.row_key, how="left")
+
 
 class GlobalOrder(Window):
     """Polars: rows sorted by conversation, time, message id, with a global row index ``_r``.
@@ -104,6 +117,8 @@ class GlobalOrder(Window):
 
     row_key = ["_r"]
     chat_key = ["_chat"]
+    # the opening row's global position: one integer key in conversation, chat order
+    chat_order = ["_open_pos"]
 
     def start(self, lf: nw.LazyFrame) -> nw.LazyFrame:
         c = pl.col(CONV)
@@ -120,10 +135,20 @@ class GlobalOrder(Window):
         return nw.from_native(native.with_columns(carried.alias(name)))
 
     def number(self, lf: nw.LazyFrame, flag: str) -> nw.LazyFrame:
-        f = pl.col(flag).cast(pl.Int64)
+        f = pl.col(flag).cast(pl.UInt32)  # as many chats as rows at most (UInt32 row index)
         chat = f.cum_sum()
         base = pl.when(pl.col("_cs")).then(chat - f).forward_fill()
         native = lf.to_native().with_columns(_chat=chat.set_sorted(), _seq=chat - base)
+        return nw.from_native(native)
+
+    def attach(self, chats: nw.LazyFrame, lookup: nw.LazyFrame) -> nw.LazyFrame:
+        # ``_r`` is the row number of the sorted messages, so a gather does the join
+        ids = lookup.to_native().collect()
+        assert ids["_r"].is_sorted() and (ids.height == 0 or ids["_r"][-1] == ids.height - 1)
+        pos = pl.col("_open_pos")
+        native = chats.to_native().with_columns(
+            pl.lit(ids[c]).gather(pos).alias(c) for c in ids.columns if c != "_r"
+        )
         return nw.from_native(native)
 
 
@@ -132,6 +157,7 @@ class PerConversation(Window):
 
     row_key = [CONV, "_r"]
     chat_key = [CONV, "_seq"]
+    chat_order = [CONV, "chat_seq"]
 
     def _o(self, e: nw.Expr) -> nw.Expr:
         return e.over(CONV, order_by=ORDER)
@@ -246,9 +272,10 @@ def chat_frame(
         human = human | nw.col("_auto")
     lf = base.with_columns(_human=human)
     buyer, human = nw.col("_buyer"), nw.col("_human")
+    BUYER_, HUMAN_, AUTO_ = (nw.lit(code, dtype=nw.Int8) for code in (BUYER, HUMAN, AUTO))
 
     # 1. state of the latest buyer/answering row: is a chat waiting?
-    bh = nw.when(buyer).then(nw.lit(BUYER)).otherwise(nw.when(human).then(nw.lit(HUMAN)))
+    bh = nw.when(buyer).then(BUYER_).otherwise(nw.when(human).then(HUMAN_))
     lf = w.prev(lf, "_prev_bh", bh, NONE)
     # 2. automatic replies to a waiting chat (only they carry the AUTO state)
     if auto_reply == "exclude_resolved":
@@ -257,10 +284,8 @@ def chat_frame(
         lf = lf.with_columns(_u=nw.lit(False))
     state = (
         nw.when(buyer)
-        .then(nw.lit(BUYER))
-        .otherwise(
-            nw.when(human).then(nw.lit(HUMAN)).otherwise(nw.when(nw.col("_u")).then(nw.lit(AUTO)))
-        )
+        .then(BUYER_)
+        .otherwise(nw.when(human).then(HUMAN_).otherwise(nw.when(nw.col("_u")).then(AUTO_)))
     )
     lf = lf.with_columns(_state=state)
     lf = w.prev(lf, "_prev", nw.col("_state"), NONE)
@@ -279,10 +304,7 @@ def chat_frame(
         & (nw.col("_bcast") | (last_buyer == NO_TIME) | (t - last_buyer > session_us))
     )
     lf = lf.with_columns(
-        _open=is_open,
-        _answer=human & waiting,
-        _in_chat=is_open | waiting,
-        _opener=opener,
+        _open=is_open, _answer=human & waiting, _in_chat=is_open | waiting, _opener=opener
     )
     lf = w.prev(lf, "_last_opener", nw.when(nw.col("_opener")).then(t), NO_TIME)
     lf = w.number(lf, "_open")
@@ -293,9 +315,16 @@ def chat_frame(
         & (t - lo <= session_us)
         & ((last_buyer == NO_TIME) | (last_buyer < lo))
     )
-    lf = lf.with_columns(_sinit=seller_init)
 
+    # One group per chat: the chat's own rows (``_in_chat``: its opening message is the
+    # earliest, answers, automatic replies and buyer messages all fall inside it) and
+    # the ratings given while it was the conversation's latest chat; the latest of
+    # those counts (encoded as position * 2 + satisfied, so the latest is the maximum).
     answer, u = nw.col("_answer"), nw.col("_u")
+    rated = ~nw.col("rating").is_null()
+    rating_code = nw.col(w.pos).cast(nw.Int64) * 2 + (nw.col("rating") == "satisfied").cast(
+        nw.Int64
+    )
     aggs = [
         nw.col(w.pos).min().alias("_open_pos"),
         t.min().alias("_open_us"),
@@ -305,26 +334,14 @@ def chat_frame(
         nw.when(u).then(t).max().alias("_last_auto_us"),
         nw.when(buyer).then(t).max().alias("_last_buyer_us"),
         buyer.cast(nw.Int64).sum().alias("n_buyer_messages"),
-        nw.col("_sinit").any().alias("seller_initiated"),
+        seller_init.any().alias("seller_initiated"),  # true on opening rows only
+        nw.when(rated).then(rating_code).max().alias("_rating_code"),
     ]
     if "_seq" not in w.chat_key:
         aggs.append(nw.col("_seq").min())
-    chats = lf.filter(nw.col("_in_chat")).group_by(*w.chat_key).agg(*aggs)
-    # ratings: the latest rating given in the conversation while this chat was the latest
-    # (encoded as position * 2 + satisfied, so the latest is the maximum)
-    ratings = (
-        lf.filter(~nw.col("rating").is_null() & (nw.col("_seq") > 0))
-        .group_by(*w.chat_key)
-        .agg(
-            (nw.col(w.pos).cast(nw.Int64) * 2 + (nw.col("rating") == "satisfied").cast(nw.Int64))
-            .max()
-            .alias("_rating_code")
-        )
-    )
-    open_key = ["_open_pos" if k == "_r" else k for k in w.row_key]
-    chats = chats.join(ratings, on=w.chat_key, how="left").join(
-        lookup, left_on=open_key, right_on=w.row_key, how="left"
-    )
+    in_group = nw.col("_in_chat") | (rated & (nw.col("_seq") > 0))
+    chats = lf.filter(in_group).group_by(*w.chat_key).agg(*aggs)
+    chats = w.attach(chats, lookup)
     chats = chats.with_columns(
         _open_ts=nw.col("_open_us"),
         _answer_ts=nw.col("_answer_us"),
@@ -366,6 +383,7 @@ def chat_frame(
         "_open_us",
         "_answer_us",
         (nw.col("_answer_us") - nw.col("_open_us")).alias("_resp_us"),
+        *(c for c in w.chat_order if c not in (CONV, "chat_seq")),
     )
 
 
@@ -383,10 +401,14 @@ def with_features(
     *,
     has_holidays: bool = True,
     has_blocked: bool = True,
+    key: Sequence[str] = (CONV, "chat_seq"),
 ) -> nw.LazyFrame:
     """Rule-independent facts of each chat: shop time zone and chatbot flag, opened in
-    holiday mode (``_hol``), from a buyer blocked at or before the cutoff (``_blk``)."""
-    key = [CONV, "chat_seq"]
+    holiday mode (``_hol``), from a buyer blocked at or before the cutoff (``_blk``).
+
+    ``key`` identifies a chat (:attr:`Window.chat_order`: one integer column on polars).
+    """
+    key = list(key)
     c = chats.join(shops.select("shop_id", "timezone", "chatbot_enabled"), on="shop_id", how="left")
     if has_holidays:
         hits = (
@@ -423,10 +445,11 @@ def judge(c: nw.LazyFrame, be: Backend, rule: Rule, as_of: dt.datetime) -> nw.La
         "seller_initiated": nw.col("seller_initiated"),
         "auto_resolved": nw.col("auto_resolved"),
     }
-    reason: nw.Expr = nw.lit(None, dtype=nw.String)
+    reason: nw.Expr = nw.lit(None, dtype=nw.Int8)
     for name in reversed(EXCLUSIONS):  # the first matching reason wins
         if name in rule.exclusions:
-            reason = nw.when(flags[name]).then(nw.lit(name)).otherwise(reason)
+            code = nw.lit(REASON_CODE[name], dtype=nw.Int8)
+            reason = nw.when(flags[name]).then(code).otherwise(reason)
 
     open_us = nw.col("_open_us")
     cutoff = epoch_us(as_of)
@@ -466,22 +489,24 @@ def judge(c: nw.LazyFrame, be: Backend, rule: Rule, as_of: dt.datetime) -> nw.La
     c = c.with_columns(excluded_reason=reason, _in_period=in_period)
     answer_us, deadline = nw.col("_answer_us"), nw.col("_deadline_us")
     answered = ~answer_us.is_null()
+
+    def st(name: str) -> nw.Expr:
+        return nw.lit(STATUS_CODE[name], dtype=nw.Int8)
+
     status = (
         nw.when(~nw.col("excluded_reason").is_null())
-        .then(nw.lit("excluded"))
+        .then(st("excluded"))
         .otherwise(
             nw.when(~nw.col("_in_period"))
-            .then(nw.lit("outside_period"))
+            .then(st("outside_period"))
             .otherwise(
                 nw.when(answered & (answer_us <= deadline))
-                .then(nw.lit("answered_in_time"))
+                .then(st("answered_in_time"))
                 .otherwise(
                     nw.when(answered)
-                    .then(nw.lit("answered_late"))
+                    .then(st("answered_late"))
                     .otherwise(
-                        nw.when(deadline > cutoff)
-                        .then(nw.lit("pending"))
-                        .otherwise(nw.lit("unanswered"))
+                        nw.when(deadline > cutoff).then(st("pending")).otherwise(st("unanswered"))
                     )
                 )
             )
@@ -490,6 +515,18 @@ def judge(c: nw.LazyFrame, be: Backend, rule: Rule, as_of: dt.datetime) -> nw.La
     return c.with_columns(status=status, rule=nw.lit(rule.name)).drop(
         "_hol", "_blk", "_in_period", "timezone", "chatbot_enabled"
     )
+
+
+def with_labels(judged: nw.LazyFrame) -> nw.LazyFrame:
+    """``status`` and ``excluded_reason`` as their names (strings) instead of codes."""
+
+    def label(col: str, names: Sequence[str]) -> nw.Expr:
+        out: nw.Expr = nw.lit(None, dtype=nw.String)
+        for i, name in reversed(list(enumerate(names))):
+            out = nw.when(nw.col(col) == i).then(nw.lit(name)).otherwise(out)
+        return out.alias(col)
+
+    return judged.with_columns(label("excluded_reason", EXCLUSIONS), label("status", STATUSES))
 
 
 SHOP_COUNTS: tuple[str, ...] = (
@@ -507,9 +544,12 @@ SHOP_COUNTS: tuple[str, ...] = (
 def shop_frame(judged: nw.LazyFrame, shops: nw.LazyFrame, rule: Rule) -> nw.LazyFrame:
     """Per-shop counts and rates of one rule's judged chats (every shop of ``shops``)."""
     s = nw.col("status")
-    counted = s.is_in(["answered_in_time", "answered_late", "unanswered"])
-    answered_counted = s.is_in(["answered_in_time", "answered_late"])
-    rated_scope = counted | (s == "pending")
+    code = STATUS_CODE
+    # the counted statuses come first in STATUSES, then pending
+    assert STATUSES[:4] == ("answered_in_time", "answered_late", "unanswered", "pending")
+    counted = s <= code["unanswered"]
+    answered_counted = s <= code["answered_late"]
+    rated_scope = s <= code["pending"]
 
     def n(cond: nw.Expr) -> nw.Expr:
         return cond.fill_null(False).cast(nw.Int64).sum()
@@ -518,8 +558,11 @@ def shop_frame(judged: nw.LazyFrame, shops: nw.LazyFrame, rule: Rule) -> nw.Lazy
     per_shop = judged.group_by("shop_id").agg(
         nw.len().cast(nw.Int64).alias("chats"),
         n(counted).alias("counted"),
-        *(n(s == st).alias(st) for st in STATUSES if st != "excluded"),
-        *(n(nw.col("excluded_reason") == r).alias(f"excluded_{r}") for r in EXCLUSIONS),
+        *(n(s == code[st]).alias(st) for st in STATUSES if st != "excluded"),
+        *(
+            n(nw.col("excluded_reason") == REASON_CODE[r]).alias(f"excluded_{r}")
+            for r in EXCLUSIONS
+        ),
         resp.sum().alias("_resp_sum"),
         n(answered_counted & ~resp.is_null()).alias("_resp_n"),
         resp.median().alias("_resp_median"),
@@ -584,20 +627,26 @@ def judged_chats(
     *,
     has_holidays: bool = True,
     has_blocked: bool = True,
-) -> list[tuple[Rule, nw.LazyFrame]]:
+) -> Iterator[tuple[Rule, nw.LazyFrame]]:
     """Judged chat frames, one per rule (chats built once per chat definition).
 
     ``lookup`` gives ``shop_id``/``buyer_id`` per ``row_key`` (None: carry them along).
+    A generator: a chat definition's chats are built when its first rule is reached
+    and dropped after its last one, and the messages, once the per-message columns
+    are built (so only what is still needed stays in memory when the consumer
+    collects each judged frame before asking for the next).
     """
     carry = () if lookup is not None else ("shop_id", "buyer_id")
-    base = be.materialize(message_base(messages, be, carry))
+    base: nw.LazyFrame | None = be.materialize(message_base(messages, be, carry))
+    del messages
     if lookup is None:
         lookup = base.select(*be.window.row_key, "shop_id", "buyer_id")
+    uses = Counter(rule.chat_key() for rule in rules)
     by_key: dict[tuple, nw.LazyFrame] = {}
-    out = []
     for rule in rules:
         key = rule.chat_key()
         if key not in by_key:
+            assert base is not None and lookup is not None
             chats = chat_frame(
                 base,
                 lookup,
@@ -615,17 +664,29 @@ def judged_chats(
                     as_of,
                     has_holidays=has_holidays,
                     has_blocked=has_blocked,
+                    key=be.window.chat_order,
                 )
             )
-        judged = judge(by_key[key], be, rule, as_of)
-        judged = be.add_timestamps(judged, {"deadline": "_deadline_us"})
-        out.append((rule, judged))
-    return out
+            del chats
+            if len(by_key) == len(uses):  # every chat definition is built
+                base = lookup = None
+        uses[key] -= 1
+        feats = by_key[key] if uses[key] else by_key.pop(key)
+        judged = be.add_timestamps(judge(feats, be, rule, as_of), {"deadline": "_deadline_us"})
+        del feats
+        yield rule, judged
+        del judged
 
 
 def finish_chats(df: pl.DataFrame, id_dtypes: dict[str, pl.DataType]) -> pl.DataFrame:
-    """A collected judged chat frame -> the documented chat table (columns, dtypes)."""
-    return df.select(
+    """A collected judged chat frame -> the documented chat table (columns, dtypes, order).
+
+    Chats are sorted by conversation and chat number: by the opening row's position
+    ``_open_pos`` when the frame has it (the polars engine: one integer key giving
+    that order), else by the two columns.
+    """
+    by_pos = "_open_pos" in df.columns
+    out = df.select(
         "rule",
         *(pl.col(c).cast(id_dtypes[c]) for c in ("shop_id", CONV, "buyer_id")),
         pl.col("chat_seq").cast(pl.Int32),
@@ -637,10 +698,14 @@ def finish_chats(df: pl.DataFrame, id_dtypes: dict[str, pl.DataType]) -> pl.Data
         pl.col("seller_initiated").cast(pl.Boolean),
         pl.col("auto_resolved").cast(pl.Boolean),
         (pl.col("_resp_us").cast(pl.Float64) / 1e6).alias("response_s"),
-        pl.col("excluded_reason").cast(pl.String).cast(REASON_DTYPE),
+        pl.col("excluded_reason").cat.to(REASON_DTYPE),
         pl.col("deadline").cast(_UTC),
-        pl.col("status").cast(pl.String).cast(STATUS_DTYPE),
-    ).sort(CONV, "chat_seq")
+        pl.col("status").cat.to(STATUS_DTYPE),
+        *(["_open_pos"] if by_pos else []),
+    )
+    if by_pos:
+        return out.sort("_open_pos").drop("_open_pos")
+    return out.sort(CONV, "chat_seq")
 
 
 def finish_shops(df: pl.DataFrame, shops: pl.DataFrame, rule: Rule) -> pl.DataFrame:
@@ -849,16 +914,10 @@ def run_polars(
 ) -> list[tuple[Rule, pl.DataFrame, pl.DataFrame]]:
     """Run the rule logic on polars: ``(rule, chat table, shop table)`` per rule."""
     be = polars_backend(shops["timezone"].unique().to_list(), window)
-    if isinstance(be.window, GlobalOrder):
-        ordered = canonical_order(messages).with_row_index("_r")
-        # only the ids are looked up later: keep them, not the whole sorted copy
-        lookup = nw.from_native(ordered.select("_r", CONV, "shop_id", "buyer_id").lazy())
-    else:
-        ordered, lookup = messages, None
     blk = blocked.filter(pl.col("blocked_at") <= as_of)
     frames = judged_chats(
-        nw.from_native(ordered.lazy()),
-        lookup,
+        # no reference is kept here: judged_chats drops the sorted copy once it is used
+        *_ordered(messages, be.window),
         nw.from_native(shops.lazy()),
         nw.from_native(holiday_mode.lazy()),
         nw.from_native(blk.lazy()),
@@ -872,6 +931,18 @@ def run_polars(
     out = []
     for rule, judged in frames:
         df = _native(judged).collect()
+        del judged  # before the next rule's chats are built
         shop = _native(shop_frame(nw.from_native(df.lazy()), nw.from_native(shops.lazy()), rule))
         out.append((rule, finish_chats(df, ids), finish_shops(shop.collect(), shops, rule)))
+        del df, shop
     return out
+
+
+def _ordered(messages: pl.DataFrame, window: Window) -> tuple[nw.LazyFrame, nw.LazyFrame | None]:
+    """The messages for :func:`judged_chats` and the id lookup of the sorted rows."""
+    if not isinstance(window, GlobalOrder):
+        return nw.from_native(messages.lazy()), None
+    ordered = canonical_order(messages).with_row_index("_r")
+    # only the ids are looked up later: keep them, not the whole sorted copy
+    lookup = ordered.select("_r", CONV, "shop_id", "buyer_id")
+    return nw.from_native(ordered.lazy()), nw.from_native(lookup.lazy())

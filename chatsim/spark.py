@@ -507,7 +507,7 @@ def compare_spark(
             chat_frames.append(E.finish_chats(df, ids))
             judged.to_native().unpersist()
         else:
-            chat_tables[rule.name] = judged.to_native()
+            chat_tables[rule.name] = E.with_labels(judged).to_native()
     chats: Any = pl.concat(chat_frames, how="vertical") if collect_chats else chat_tables
     return Evaluation(
         rules=rules,
