@@ -43,6 +43,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+# chatsim first: it sets polars' allocator options, which only works before polars loads
+import chatsim  # noqa: E402, F401, I001
+
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import polars as pl  # noqa: E402
@@ -77,84 +80,102 @@ def best_of(fn: Callable[[], object], runs: int) -> tuple[float, list[float], ob
     return min(times), times, result
 
 
-def stage_breakdown(log: ChatLog, rules: list[Rule]) -> list[tuple[str, float]]:
-    """Seconds spent in each stage of ``compare``, running the engine's steps one by one.
+# stage labels: a fragment of the engine source line that starts the work -> label
+STAGE_LABELS = [
+    ("encode_shops(", "shop ids -> codes"),
+    ("def canonical_order", "sort (canonical order)"),
+    ("message_base(", "per-message columns"),
+    ("featured(chats))", "chats + features, first definition"),
+    ("differing_conversations(", "conversations where definitions differ"),
+    ("nw.concat([same", "chats + features, derived definition"),
+    ("_native(judged).collect()", "judge"),
+    ("shop.collect()", "shop table"),
+    ("def finish_chats", "finish chat table"),
+    ("def finish_shops", "finish shop table"),
+    ("def attach", "chat id lookup"),
+]
 
-    Mirrors :func:`chatsim.engine.run_polars` (the rule logic is lazy narwhals code, so
-    each stage is collected before the next is timed): canonical sort, the shared
-    per-message columns, then per chat definition the chat state machine and the chat
-    features, and per rule the judging, the shop aggregation and the finishing.
+
+def stage_breakdown(log: ChatLog, rules: list[Rule]) -> list[tuple[str, float]]:
+    """Seconds spent in each stage of one ``compare``, measured inside the real run.
+
+    The engine's work happens where a lazy query is collected (and in a few eager
+    helpers): every ``collect`` and helper call made from :mod:`chatsim.engine` is
+    timed and labelled by the engine source line that made it (:data:`STAGE_LABELS`),
+    so the breakdown follows the code without mirroring it. The stages are timed
+    one after another, so their sum is close to the wall time of ``compare``.
     """
-    import narwhals as nw
+    import inspect
+    import linecache
 
     from chatsim import engine as E
 
-    stages: list[tuple[str, float]] = []
+    engine_file = E.__file__
+    stages: dict[str, float] = {}
+    depth = [0]
 
-    def timed(label: str, fn: Callable):
+    def label_of(frame) -> str:
+        # the engine frames on the stack, innermost first; each gives its source line
+        # (with the line before, for calls spread over lines) and its def line
+        while frame is not None and frame.f_code.co_filename != engine_file:
+            frame = frame.f_back
+        first = frame
+        while frame is not None and frame.f_code.co_filename == engine_file:
+            lines = [
+                linecache.getline(engine_file, n) for n in (frame.f_lineno - 1, frame.f_lineno)
+            ]
+            lines.append(inspect.getsourcelines(frame.f_code)[0][0])
+            for fragment, label in STAGE_LABELS:
+                if any(fragment in line for line in lines):
+                    return label
+            frame = frame.f_back
+        if first is None:
+            return "other"
+        return f"{first.f_code.co_name} (engine.py:{first.f_lineno})"
+
+    def timing(fn: Callable, label: Callable[[], str]) -> Callable:
+        def wrapper(*args, **kwargs):
+            if depth[0]:  # nested: counted by the outer call
+                return fn(*args, **kwargs)
+            name = label()
+            depth[0] += 1
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+                stages[name] = stages.get(name, 0.0) + time.perf_counter() - t0
+
+        return wrapper
+
+    patched = {
+        name: getattr(E, name)
+        for name in ("encode_shops", "canonical_order", "finish_chats", "finish_shops")
+    }
+    collect = pl.LazyFrame.collect
+    try:
+        for name, fn in patched.items():
+            setattr(E, name, timing(fn, lambda name=name: label_of_helper(name)))
+        pl.LazyFrame.collect = timing(collect, lambda: label_of(sys._getframe(2)))  # type: ignore[method-assign]
+
+        def label_of_helper(name: str) -> str:
+            for fragment, label in STAGE_LABELS:
+                if fragment.startswith("def ") and fragment[4:] == name or fragment == name + "(":
+                    return label
+            return name
+
         gc.collect()
         t0 = time.perf_counter()
-        out = fn()
-        stages.append((label, time.perf_counter() - t0))
-        return out
-
-    as_of = log.data_end
-    be = E.polars_backend(log.shops["timezone"].unique().to_list())
-    ordered = timed(
-        "sort (canonical order)", lambda: E.canonical_order(log.messages).with_row_index("_r")
-    )
-    lookup = nw.from_native(ordered.lazy().select("_r", "conversation_id", "shop_id", "buyer_id"))
-    base = timed(
-        "per-message columns",
-        lambda: be.materialize(E.message_base(nw.from_native(ordered.lazy()), be)),
-    )
-    shops = nw.from_native(log.shops.lazy())
-    chats_by_key: dict[tuple, object] = {}
-    ids = {c: log.messages.schema[c] for c in ("shop_id", "conversation_id", "buyer_id")}
-    for rule in rules:
-        key = rule.chat_key()
-        if key not in chats_by_key:
-            ch = timed(
-                f"chat state machine ({rule.name} definition)",
-                lambda rule=rule: be.materialize(
-                    E.chat_frame(
-                        base,
-                        lookup,
-                        be,
-                        auto_reply=rule.auto_reply,
-                        valid_replies_only=rule.valid_replies_only,
-                        session_hours=rule.session_hours,
-                    )
-                ),
-            )
-            chats_by_key[key] = timed(
-                "chat features (holiday, blocked, zone)",
-                lambda ch=ch: be.materialize(
-                    E.with_features(
-                        ch,
-                        shops,
-                        nw.from_native(log.holiday_mode.lazy()),
-                        nw.from_native(log.blocked.lazy()),
-                        as_of,
-                    )
-                ),
-            )
-        feats = chats_by_key[key]
-        judged = timed(
-            f"judge ({rule.name})",
-            lambda rule=rule, feats=feats: E._native(
-                be.add_timestamps(E.judge(feats, be, rule, as_of), {"deadline": "_deadline_us"})
-            ).collect(),
-        )
-        timed(
-            f"shop table ({rule.name})",
-            lambda rule=rule, judged=judged: E._native(
-                E.shop_frame(nw.from_native(judged.lazy()), shops, rule)
-            ).collect(),
-        )
-        timed(f"finish chat table ({rule.name})", lambda judged=judged: E.finish_chats(judged, ids))
-    stages.append(("total (sum of stages)", sum(sec for _, sec in stages)))
-    return stages
+        compare(log, rules)
+        wall = time.perf_counter() - t0
+    finally:
+        pl.LazyFrame.collect = collect  # type: ignore[method-assign]
+        for name, fn in patched.items():
+            setattr(E, name, fn)
+    out = sorted(stages.items(), key=lambda kv: -kv[1])
+    out.append(("rest of compare (untimed steps)", max(wall - sum(stages.values()), 0.0)))
+    out.append(("total (wall time of this compare)", wall))
+    return out
 
 
 def shop_subset(log: ChatLog, n_messages: int, seed: int = 0) -> ChatLog:

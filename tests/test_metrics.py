@@ -505,6 +505,41 @@ def test_12h_rate_never_exceeds_24h_rate(rows, auto, valid_only):
 
 
 @PROPS
+@given(
+    random_logs(),
+    st.sampled_from(["exclude_resolved", "count_as_answer", "ignore"]),
+    st.booleans(),
+)
+def test_derived_chat_definition_equals_building_it_whole(rows, auto, legacy_first):
+    # the second of two definitions differing only in valid_replies_only is rebuilt only
+    # on conversations with a non-valid seller reply; results equal a run of each rule alone
+    valid = LEGACY_24H.replace(auto_reply=auto)
+    any_reply = NEW_12H.replace(auto_reply=auto)
+    rules = [valid, any_reply] if legacy_first else [any_reply, valid]
+    log = log_of(rows)
+    ev = compare(log, rules)
+    for rule in rules:
+        alone = compare(log, [rule])
+        assert ev.chats.filter(pl.col("rule") == rule.name).equals(alone.chats)
+        assert ev.shops.filter(pl.col("rule") == rule.name).equals(alone.shops)
+
+
+def test_message_of_a_shop_missing_from_the_shops_table_is_named():
+    from chatsim.errors import SchemaError
+    from chatsim.schema import ChatLog
+
+    log = log_of(msgs(("a", at(0), "buyer"), ("b", at(1), "buyer", "text", {"shop": "s2"})))
+    broken = ChatLog(  # bypasses validation, as a hand-built ChatLog could
+        messages=log.messages,
+        shops=log.shops.filter(pl.col("shop_id") == "s1"),
+        holiday_mode=log.holiday_mode,
+        blocked=log.blocked,
+    )
+    with pytest.raises(SchemaError, match=r"1 message\(s\) belong to shops .*'s2'"):
+        compare(broken)
+
+
+@PROPS
 @given(random_logs(), st.randoms(use_true_random=False))
 def test_row_order_does_not_matter(rows, rnd):
     shuffled = rows[:]
