@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import narwhals as nw
 import polars as pl
@@ -202,6 +202,10 @@ class Backend:
             business clock, or None when the engine has no business clock.
         materialize: cache a frame used twice (identity if not worthwhile).
         name: engine name for messages.
+        add_columns: ``(lf, table, on)`` -> lf with ``table``'s columns for each row's
+            ``on`` value (default :func:`join_columns`).
+        flag_rows: ``(lf, key, hits, name)`` -> lf with boolean ``name``: the row's
+            ``key`` occurs in ``hits`` (default :func:`join_flag`).
     """
 
     window: Window
@@ -211,6 +215,12 @@ class Backend:
     add_business: Callable[[nw.LazyFrame, Rule], nw.LazyFrame] | None
     materialize: Callable[[nw.LazyFrame], nw.LazyFrame]
     name: str
+    add_columns: Callable[[nw.LazyFrame, nw.LazyFrame, str], nw.LazyFrame] = field(
+        default=lambda lf, table, on: join_columns(lf, table, on)
+    )
+    flag_rows: Callable[[nw.LazyFrame, list[str], nw.LazyFrame, str], nw.LazyFrame] = field(
+        default=lambda lf, key, hits, name: join_flag(lf, key, hits, name)
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -406,39 +416,45 @@ def with_features(
     has_holidays: bool = True,
     has_blocked: bool = True,
     key: Sequence[str] = (CONV, "chat_seq"),
+    be: Backend | None = None,
 ) -> nw.LazyFrame:
     """Rule-independent facts of each chat: shop time zone and chatbot flag, opened in
     holiday mode (``_hol``), from a buyer blocked at or before the cutoff (``_blk``).
 
     ``key`` identifies a chat (:attr:`Window.chat_order`: one integer column on polars).
+    ``be`` supplies how columns and flags are attached (default: joins).
     """
     key = list(key)
-    c = chats.join(shops.select("shop_id", "timezone", "chatbot_enabled"), on="shop_id", how="left")
+    add_columns = be.add_columns if be is not None else join_columns
+    flag_rows = be.flag_rows if be is not None else join_flag
+    c = add_columns(chats, shops.select("shop_id", "timezone", "chatbot_enabled"), "shop_id")
     if has_holidays:
         hits = (
             c.select(*key, "shop_id", "open_at")
             .join(holiday_mode.select("shop_id", "start", "end"), on="shop_id", how="inner")
             .filter((nw.col("open_at") >= nw.col("start")) & (nw.col("open_at") < nw.col("end")))
             .select(*key)
-            .unique()
-            .with_columns(_hol=nw.lit(True))
         )
-        c = c.join(hits, on=key, how="left").with_columns(nw.col("_hol").fill_null(False))
+        c = flag_rows(c, key, hits, "_hol")
     else:
         c = c.with_columns(_hol=nw.lit(False))
     if has_blocked:
-        blk = (
-            blocked.filter(nw.col("blocked_at") <= as_of)
-            .select("shop_id", "buyer_id")
-            .unique()
-            .with_columns(_blk=nw.lit(True))
-        )
-        c = c.join(blk, on=["shop_id", "buyer_id"], how="left").with_columns(
-            nw.col("_blk").fill_null(False)
-        )
+        blk = blocked.filter(nw.col("blocked_at") <= as_of).select("shop_id", "buyer_id")
+        c = flag_rows(c, ["shop_id", "buyer_id"], blk, "_blk")
     else:
         c = c.with_columns(_blk=nw.lit(False))
     return c
+
+
+def join_columns(lf: nw.LazyFrame, table: nw.LazyFrame, on: str) -> nw.LazyFrame:
+    """``lf`` with the columns of ``table`` (one row per ``on`` value) of each row's ``on``."""
+    return lf.join(table, on=on, how="left")
+
+
+def join_flag(lf: nw.LazyFrame, key: list[str], hits: nw.LazyFrame, name: str) -> nw.LazyFrame:
+    """``lf`` with boolean ``name``: does the row's ``key`` occur in ``hits``."""
+    flagged = hits.select(*key).unique().with_columns(nw.lit(True).alias(name))
+    return lf.join(flagged, on=key, how="left").with_columns(nw.col(name).fill_null(False))
 
 
 def judge(c: nw.LazyFrame, be: Backend, rule: Rule, as_of: dt.datetime) -> nw.LazyFrame:
@@ -693,6 +709,7 @@ def judged_chats(
             has_holidays=has_holidays,
             has_blocked=has_blocked,
             key=be.window.chat_order,
+            be=be,
         )
 
     def release(key: tuple) -> None:
@@ -784,7 +801,7 @@ def finish_chats(
         pl.col("deadline").cast(_UTC),
         pl.col("status").cat.to(STATUS_DTYPE),
         *(["_open_pos"] if by_pos else []),
-    ).rechunk()
+    )
     out = out.sort("_open_pos").drop("_open_pos") if by_pos else out.sort(CONV, "chat_seq")
     return out.select(
         pl.lit(rule_name, dtype=pl.String).alias("rule"),
@@ -964,7 +981,35 @@ def polars_backend(zones: Sequence[str], window: Window | None = None) -> Backen
         )
 
     def materialize(lf: nw.LazyFrame) -> nw.LazyFrame:
-        return nw.from_native(_native(lf).collect().rechunk().lazy())
+        return nw.from_native(_native(lf).collect().lazy())
+
+    def add_columns(lf: nw.LazyFrame, table: nw.LazyFrame, on: str) -> nw.LazyFrame:
+        # shop codes (encode_shops) are row positions in the shops table: a gather, in
+        # row order, instead of a join
+        t = _native(table).collect()
+        ids = t[on]
+        positional = ids.dtype.is_unsigned_integer() and ids.equals(
+            pl.int_range(t.height, dtype=ids.dtype, eager=True), check_names=False
+        )
+        # collected: the flags that follow look the rows up more than once
+        if not positional:
+            return materialize(join_columns(lf, table, on))
+        return materialize(
+            nw.from_native(
+                _native(lf).with_columns(
+                    pl.lit(t[c]).gather(pl.col(on)).alias(c) for c in t.columns if c != on
+                )
+            )
+        )
+
+    def flag_rows(lf: nw.LazyFrame, key: list[str], hits: nw.LazyFrame, name: str) -> nw.LazyFrame:
+        # the hits are few: a hash lookup per row keeps the row order and copies nothing
+        h = _native(hits).collect()
+        if len(key) == 1:
+            expr = pl.col(key[0]).is_in(h[key[0]].implode())
+        else:
+            expr = pl.struct(key).is_in(h.select(pl.struct(key)).to_series().implode())
+        return nw.from_native(_native(lf).with_columns(expr.fill_null(False).alias(name)))
 
     return Backend(
         window=window or GlobalOrder(),
@@ -974,6 +1019,8 @@ def polars_backend(zones: Sequence[str], window: Window | None = None) -> Backen
         add_business=add_business,
         materialize=materialize,
         name="polars",
+        add_columns=add_columns,
+        flag_rows=flag_rows,
     )
 
 
@@ -991,6 +1038,7 @@ def canonical_order(messages: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         [2, 1, 3]
     """
     # the streaming engine sorts in parallel: about twice as fast as the eager sort
+    # one chunk: the ordered passes and gathers that follow are faster on it
     by_conv = messages.lazy().sort(CONV, maintain_order=True).collect().rechunk()
     t, mid, conv = by_conv["sent_at"], by_conv["message_id"], by_conv[CONV]
     same = conv == conv.shift(1)
