@@ -10,12 +10,15 @@ What it does:
 1. builds a synthetic log (:func:`benchmarks.synthetic.synthetic_log`) and reports its
    in-memory size (``DataFrame.estimated_size()`` of the four tables);
 2. times ``compare(log, [LEGACY_24H, NEW_12H])`` (best of ``--runs``) -> messages/s;
-3. times each stage of ``compare`` (canonical sort, chat state machine per chat
-   definition, judging and shop table per rule: see :func:`stage_breakdown`);
+3. times each stage of one ``compare``, measured inside the real run (every collect
+   and engine helper labelled by the engine line that made it: see
+   :func:`stage_breakdown`);
 4. measures peak memory of one ``compare`` in a fresh subprocess that loads the log
    from Parquet files in a temporary folder: the resident-set high-water mark
    (``VmHWM``, reset just before the compute through ``/proc/self/clear_refs``;
-   a 5 ms psutil sampler where that is unavailable) minus the RSS before the compute;
+   a 5 ms psutil sampler where that is unavailable) minus the RSS before the compute,
+   taken after the allocator has returned the pages freed while loading (so it is the
+   live data, not the allocator's cache);
 5. times the pandas baseline (:mod:`benchmarks.pandas_baseline`, same definitions)
    on a subset of whole shops (``--pandas-messages``), checks that its shop table
    equals chatsim's on that subset, and reports the speed ratio both at equal size
@@ -61,6 +64,7 @@ RULES: list[Rule] = [LEGACY_24H, NEW_12H]
 GOAL_RATE = 4_000_000
 GOAL_PANDAS = 10.0
 GOAL_MEMORY = 3.0
+ALLOCATOR_SETTLE_S = 7.0  # > the 5 s decay of chatsim.ALLOCATOR_CONF
 
 
 def log_size(log: ChatLog) -> int:
@@ -259,6 +263,9 @@ def child_measure(folder: str) -> None:
     log = ChatLog(**tables, source=folder)
     compare(shop_subset(log, 20_000), RULES)  # warm up (imports, thread pool) on a tiny log
     gc.collect()
+    # the allocator keeps freed pages for a few seconds (chatsim.ALLOCATOR_CONF): wait
+    # until the pages freed while loading are returned, so "before" is the live data
+    time.sleep(ALLOCATOR_SETTLE_S)
     proc = psutil.Process()
     baseline = proc.memory_info().rss
     use_hwm = _reset_hwm()
@@ -322,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} "
         "(timings are wall-clock: other processes on the machine slow them down)"
     )
+    print(f"polars allocator options (_RJEM_MALLOC_CONF): {os.environ.get('_RJEM_MALLOC_CONF')}")
     t0 = time.perf_counter()
     log = synthetic_log(args.messages, seed=args.seed)
     gen_s = time.perf_counter() - t0

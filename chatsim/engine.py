@@ -681,10 +681,10 @@ def judged_chats(
     answer" differs): the second one is built on the other conversations alone and
     takes the rest from the first (:func:`differing_conversations`).
 
-    A generator: a chat definition's chats are built when its first rule is reached
-    and dropped after its last use, and the messages once every definition is built
-    (so only what is still needed stays in memory when the consumer collects each
-    judged frame before asking for the next).
+    A generator: every chat definition is built first and the messages dropped; then
+    one judged frame per rule, a definition's chats dropped after its last rule (so
+    only what is still needed stays in memory when the consumer collects each judged
+    frame before asking for the next).
     """
     carry = () if lookup is not None else ("shop_id", "buyer_id")
     base: nw.LazyFrame | None = be.materialize(message_base(messages, be, carry))
@@ -692,12 +692,8 @@ def judged_chats(
     if lookup is None:
         lookup = base.select(*be.window.row_key, "shop_id", "buyer_id")
     keys = list(dict.fromkeys(rule.chat_key() for rule in rules))
-    # uses of each definition: its rules, and definitions built from it
     uses = Counter(rule.chat_key() for rule in rules)
-    sources = {k: _source_definition(k, keys[:i]) for i, k in enumerate(keys)}
-    uses.update(src for src in sources.values() if src is not None)
     by_key: dict[tuple, nw.LazyFrame] = {}
-    n_built = 0
 
     def featured(chats: nw.LazyFrame) -> nw.LazyFrame:
         return with_features(
@@ -712,43 +708,41 @@ def judged_chats(
             be=be,
         )
 
-    def release(key: tuple) -> None:
-        uses[key] -= 1
-        if not uses[key]:
-            by_key.pop(key)
+    # every chat definition first, so the messages can go before any rule is judged;
+    # a derived definition holds only its differing conversations' chats, the rest is a
+    # lazy view of its source's chats
+    for i, key in enumerate(keys):
+        auto_reply, valid_only, session = key
+        src = _source_definition(key, keys[:i])
+        if src is None:
+            part, affected = base, None
+        else:
+            affected = be.materialize(differing_conversations(base))
+            part = base.join(affected, on=CONV, how="semi")
+        chats = chat_frame(
+            part,
+            lookup,
+            be,
+            auto_reply=auto_reply,
+            valid_replies_only=valid_only,
+            session_hours=session,
+        )
+        own = be.materialize(featured(chats))
+        if src is None:
+            by_key[key] = own
+        else:
+            assert affected is not None
+            same = by_key[src].join(affected, on=CONV, how="anti")
+            by_key[key] = nw.concat([same, own], how="vertical")
+        del chats, part, affected, own
+    base = lookup = None
 
     for rule in rules:
         key = rule.chat_key()
-        if key not in by_key:
-            assert base is not None and lookup is not None
-            auto_reply, valid_only, session = key
-            src = sources[key]
-            if src is None:
-                part, affected = base, None
-            else:
-                affected = be.materialize(differing_conversations(base))
-                part = base.join(affected, on=CONV, how="semi")
-            chats = chat_frame(
-                part,
-                lookup,
-                be,
-                auto_reply=auto_reply,
-                valid_replies_only=valid_only,
-                session_hours=session,
-            )
-            if src is None:
-                by_key[key] = be.materialize(featured(chats))
-            else:
-                assert affected is not None
-                same = by_key[src].join(affected, on=CONV, how="anti")
-                by_key[key] = be.materialize(nw.concat([same, featured(chats)], how="vertical"))
-                release(src)
-            del chats, part, affected
-            n_built += 1
-            if n_built == len(keys):
-                base = lookup = None  # every chat definition is built
         feats = by_key[key]
-        release(key)
+        uses[key] -= 1
+        if not uses[key]:
+            del by_key[key]  # a derived definition's view may still hold the frame
         judged = be.add_timestamps(judge(feats, be, rule, as_of), {"deadline": "_deadline_us"})
         del feats
         yield rule, judged
