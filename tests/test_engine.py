@@ -1,0 +1,94 @@
+"""Engine helpers: the canonical sort and the packing of small columns through it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chatsim.engine import CONV, canonical_order, pack_small_columns
+from chatsim.schema import KIND_DTYPE, RATING_DTYPE, SENDER_DTYPE
+
+T0 = dt.datetime(2025, 8, 4, tzinfo=dt.UTC)
+
+
+def frame(rows: list[tuple]) -> pl.DataFrame:
+    """rows: (conversation, minutes after T0, message_id, sender, kind, bcast, rating, valid)."""
+    return pl.DataFrame(
+        {
+            CONV: [r[0] for r in rows],
+            "sent_at": [T0 + dt.timedelta(minutes=r[1]) for r in rows],
+            "message_id": [r[2] for r in rows],
+            "sender": pl.Series([r[3] for r in rows], dtype=SENDER_DTYPE),
+            "kind": pl.Series([r[4] for r in rows], dtype=KIND_DTYPE),
+            "is_broadcast": pl.Series([r[5] for r in rows], dtype=pl.Boolean),
+            "rating": pl.Series([r[6] for r in rows], dtype=RATING_DTYPE),
+            "valid_reply": pl.Series([r[7] for r in rows], dtype=pl.Boolean),
+        }
+    )
+
+
+ROWS = st.lists(
+    st.tuples(
+        st.integers(1, 4),
+        st.integers(0, 30),
+        st.integers(1, 10_000),
+        st.sampled_from(["buyer", "seller", "auto"]),
+        st.sampled_from(["text", "image", "system", "order_card"]),
+        st.booleans(),
+        st.sampled_from([None, "satisfied", "unsatisfied"]),
+        st.sampled_from([None, True, False]),
+    ),
+    min_size=0,
+    max_size=40,
+    unique_by=lambda r: r[2],
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(ROWS)
+def test_packing_round_trips_values_nulls_dtypes_and_column_order(rows):
+    df = frame(rows)
+    packed, unpack = pack_small_columns(df.lazy())
+    assert "_packed" in packed.collect_schema()
+    assert not {"sender", "kind", "is_broadcast", "rating", "valid_reply"} & set(
+        packed.collect_schema().names()
+    )
+    back = unpack(packed.collect())
+    assert back.schema == df.schema
+    assert back.equals(df)
+
+
+def test_a_frame_without_two_small_columns_is_left_as_is():
+    df = pl.DataFrame({"a": [1, 2], "flag": [True, None]})
+    packed, unpack = pack_small_columns(df.lazy())
+    assert packed.collect().equals(df)
+    assert unpack(df).equals(df)
+
+
+@settings(max_examples=80, deadline=None)
+@given(ROWS, st.booleans())
+def test_canonical_order_equals_the_three_key_sort_whatever_the_input_order(rows, time_sorted):
+    df = frame(rows)
+    if time_sorted:  # the fast path: a log in time order overall
+        df = df.sort("sent_at", "message_id")
+    expected = df.sort(CONV, "sent_at", "message_id")
+    assert canonical_order(df).equals(expected)
+    assert canonical_order(df, keep_message_id=False).equals(expected.drop("message_id"))
+
+
+def test_log_in_order_within_conversations_only_takes_the_stable_sort():
+    # conversation 2 is written before conversation 1, each in time order
+    df = frame(
+        [
+            (2, 5, 10, "buyer", "text", False, None, True),
+            (2, 9, 11, "seller", "text", False, None, True),
+            (1, 1, 20, "buyer", "text", False, None, True),
+            (1, 1, 21, "seller", "text", False, "satisfied", True),
+        ]
+    )
+    out = canonical_order(df)
+    assert out["message_id"].to_list() == [20, 21, 10, 11]
+    assert out.equals(df.sort(CONV, "sent_at", "message_id"))
