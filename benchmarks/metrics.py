@@ -89,10 +89,9 @@ STAGE_LABELS = [
     ("encode_shops(", "shop ids -> codes"),
     ("def canonical_order", "sort (canonical order)"),
     ("message_base(", "per-message columns"),
-    ("featured(chats))", "chats + features, first definition"),
+    ("featured(chats))", "chats + features"),  # + ", first/derived definition"
     ("differing_conversations(", "conversations where definitions differ"),
-    ("nw.concat([same", "chats + features, derived definition"),
-    ("_native(judged).collect()", "judge"),
+    ("_native(judged).collect()", "judge (derived definition: with its merge)"),
     ("shop.collect()", "shop table"),
     ("def finish_chats", "finish chat table"),
     ("def finish_shops", "finish shop table"),
@@ -131,6 +130,9 @@ def stage_breakdown(log: ChatLog, rules: list[Rule]) -> list[tuple[str, float]]:
             lines.append(inspect.getsourcelines(frame.f_code)[0][0])
             for fragment, label in STAGE_LABELS:
                 if any(fragment in line for line in lines):
+                    if label == "chats + features":
+                        derived = frame.f_locals.get("src") is not None
+                        return label + (", derived definition" if derived else ", first definition")
                     return label
             frame = frame.f_back
         if first is None:
@@ -314,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--messages", type=int, default=10_000_000)
     ap.add_argument("--pandas-messages", type=int, default=2_000_000)
-    ap.add_argument("--runs", type=int, default=3, help="timed runs of compare (best is kept)")
+    ap.add_argument("--runs", type=int, default=5, help="timed runs of compare (best is kept)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-memory", action="store_true", help="skip the subprocess memory run")
     ap.add_argument("--child", help=argparse.SUPPRESS)
