@@ -616,10 +616,9 @@ def shop_frame(judged: nw.LazyFrame, shops: nw.LazyFrame, rule: Rule) -> nw.Lazy
     out = shops.join(per_shop, on="shop_id", how="left").with_columns(
         nw.col(c).fill_null(0) for c in (*SHOP_COUNTS, "rated", "satisfied", "_resp_n")
     )
-    has = nw.col("_resp_n") > 0
+    # average and median response hours are made from _resp_sum, _resp_n and
+    # _resp_median by finish_shops (exact division, the same for every engine)
     out = out.with_columns(
-        avg_response_hours=nw.when(has).then(nw.col("_resp_sum") / nw.col("_resp_n") / US_PER_HOUR),
-        median_response_hours=nw.when(has).then(nw.col("_resp_median") / US_PER_HOUR),
         response_rate=nw.when(nw.col("counted") > 0).then(
             nw.col("answered_in_time") / nw.col("counted")
         ),
@@ -632,9 +631,7 @@ def shop_frame(judged: nw.LazyFrame, shops: nw.LazyFrame, rule: Rule) -> nw.Lazy
     if rule.enforcement_below is not None:
         tier = nw.when(rate < rule.enforcement_below).then(nw.lit("enforcement")).otherwise(tier)
     tier = nw.when(rate.is_null()).then(nw.lit(None, dtype=nw.String)).otherwise(tier)
-    return out.with_columns(meets_target=rate >= rule.target, tier=tier).drop(
-        "_resp_sum", "_resp_n", "_resp_median"
-    )
+    return out.with_columns(meets_target=rate >= rule.target, tier=tier)
 
 
 # --------------------------------------------------------------------------------------
@@ -718,7 +715,9 @@ def judged_chats(
             part, affected = base, None
         else:
             affected = be.materialize(differing_conversations(base))
-            part = base.join(affected, on=CONV, how="semi")
+            # a flag, not a semi-join: the rows must keep their order (GlobalOrder)
+            part = be.flag_rows(base, [CONV], affected, "_differs")
+            part = part.filter(nw.col("_differs")).drop("_differs")
         chats = chat_frame(
             part,
             lookup,
@@ -790,7 +789,7 @@ def finish_chats(
         pl.col("rating").cat.to(RATING),
         pl.col("seller_initiated").cast(pl.Boolean),
         pl.col("auto_resolved").cast(pl.Boolean),
-        (pl.col("_resp_us").cast(pl.Float64) / 1e6).alias("response_s"),
+        divide_exactly(pl.col("_resp_us"), 1e6).alias("response_s"),
         pl.col("excluded_reason").cat.to(REASON_DTYPE),
         pl.col("deadline").cast(_UTC),
         pl.col("status").cat.to(STATUS_DTYPE),
@@ -801,6 +800,23 @@ def finish_chats(
         pl.lit(rule_name, dtype=pl.String).alias("rule"),
         decode_shops(pl.col("shop_id"), shop_enum, id_dtypes["shop_id"]),
         pl.exclude("shop_id"),
+    )
+
+
+def divide_exactly(values: pl.Expr, divisor: float) -> pl.Expr:
+    """``values / divisor`` as Float64, each value divided (IEEE division).
+
+    polars divides a column by a constant through the constant's reciprocal on all but
+    the shortest chunks, so the last bit of a result would depend on how the rows are
+    chunked (and differ from Spark's division); numpy divides each value.
+
+    Example:
+        >>> pl.select(divide_exactly(pl.lit(pl.Series([16700363098, 1])), 1e6)).to_series().to_list()
+        [16700.363098, 1e-06]
+    """
+    return values.cast(pl.Float64).map_batches(
+        lambda s: pl.Series(s.name, s.to_numpy() / divisor, nan_to_null=True),
+        return_dtype=pl.Float64,
     )
 
 
@@ -822,7 +838,16 @@ def finish_shops(
         "meets_target",
         "tier",
     ]
-    df = df.with_columns(decode_shops(pl.col("shop_id"), shop_enum, shops.schema["shop_id"]))
+    has = pl.col("_resp_n") > 0
+    df = df.with_columns(
+        decode_shops(pl.col("shop_id"), shop_enum, shops.schema["shop_id"]),
+        avg_response_hours=pl.when(has).then(
+            divide_exactly(pl.col("_resp_sum").cast(pl.Float64) / pl.col("_resp_n"), US_PER_HOUR)
+        ),
+        median_response_hours=pl.when(has).then(
+            divide_exactly(pl.col("_resp_median"), US_PER_HOUR)
+        ),
+    )
     out = shops.join(df.select("shop_id", *aggs), on="shop_id", how="left").with_columns(
         *(pl.col(c).cast(pl.Int64) for c in (*SHOP_COUNTS, "rated", "satisfied")),
         *(
@@ -946,6 +971,15 @@ def polars_backend(zones: Sequence[str], window: Window | None = None) -> Backen
                 pl.lit(None, dtype=pl.Int64).alias("_mon_noon_us"),
             )
         ]
+        if len(zones) > 1:  # a zone not listed: no weekend columns (never dropped)
+            parts.append(
+                native.filter(
+                    cand & ~pl.col("timezone").cast(pl.String).is_in(list(zones)).fill_null(False)
+                ).with_columns(
+                    pl.lit(None, dtype=pl.Int8).alias("_lwd"),
+                    pl.lit(None, dtype=pl.Int64).alias("_mon_noon_us"),
+                )
+            )
         for z in zones:
             local_open = local_time(pl.col("_open_us").cast(_UTC), [z])
             wd = local_open.dt.weekday()  # Monday=1 .. Sunday=7
@@ -1003,7 +1037,9 @@ def polars_backend(zones: Sequence[str], window: Window | None = None) -> Backen
             expr = pl.col(key[0]).is_in(h[key[0]].implode())
         else:
             expr = pl.struct(key).is_in(h.select(pl.struct(key)).to_series().implode())
-        return nw.from_native(_native(lf).with_columns(expr.fill_null(False).alias(name)))
+        # as a join: a null key matches nothing
+        expr = expr.fill_null(False) & pl.all_horizontal(pl.col(k).is_not_null() for k in key)
+        return nw.from_native(_native(lf).with_columns(expr.alias(name)))
 
     return Backend(
         window=window or GlobalOrder(),
