@@ -91,6 +91,7 @@ STAGE_LABELS = [
     ("message_base(", "per-message columns"),
     ("featured(chats))", "chats + features"),  # + ", first/derived definition"
     ("differing_conversations(", "conversations where definitions differ"),
+    ("be.flag_rows(base", "conversations where definitions differ"),
     ("_native(judged).collect()", "judge (derived definition: with its merge)"),
     ("shop.collect()", "shop table"),
     ("def finish_chats", "finish chat table"),
