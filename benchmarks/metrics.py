@@ -93,7 +93,7 @@ STAGE_LABELS = [
     ("differing_conversations(", "conversations where definitions differ"),
     ("be.flag_rows(base", "conversations where definitions differ"),
     ("_native(judged).collect()", "judge (derived definition: with its merge)"),
-    ("shop.collect()", "shop table"),
+    ("_native(shop).collect()", "shop table"),
     ("def finish_chats", "finish chat table"),
     ("def finish_shops", "finish shop table"),
     ("def attach", "chat id lookup"),
@@ -162,14 +162,11 @@ def stage_breakdown(log: ChatLog, rules: list[Rule]) -> list[tuple[str, float]]:
     collect = pl.LazyFrame.collect
     try:
         for name, fn in patched.items():
-            setattr(E, name, timing(fn, lambda name=name: label_of_helper(name)))
+            label = next(
+                (lab for frag, lab in STAGE_LABELS if frag in (f"def {name}", f"{name}(")), name
+            )
+            setattr(E, name, timing(fn, lambda label=label: label))
         pl.LazyFrame.collect = timing(collect, lambda: label_of(sys._getframe(2)))  # type: ignore[method-assign]
-
-        def label_of_helper(name: str) -> str:
-            for fragment, label in STAGE_LABELS:
-                if fragment.startswith("def ") and fragment[4:] == name or fragment == name + "(":
-                    return label
-            return name
 
         gc.collect()
         t0 = time.perf_counter()

@@ -49,15 +49,14 @@ from chatsim.engine import (
     NONE,
     GlobalOrder,
     Window,
+    chat_columns,
     chat_frame,
+    in_chat_order,
     message_base,
     polars_backend,
 )
-from chatsim.schema import RATING_DTYPE
 
 __all__ = ["ANSWERED_BY", "AUTO", "BUYER", "HUMAN", "NONE", "build_chats", "order_messages"]
-
-_UTC = pl.Datetime("us", "UTC")
 
 
 def order_messages(messages: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
@@ -99,25 +98,10 @@ def build_chats(
         valid_replies_only=valid_replies_only,
         session_hours=session_hours,
     ).to_native()
-    # the opening row's position gives the (conversation, chat number) order in one key
-    by_pos = "_open_pos" in chats.collect_schema().names()
-    return (
+    return in_chat_order(
         chats.select(
-            *(pl.col(c).cast(schema[c]) for c in ("shop_id", CONV, "buyer_id")),
-            pl.col("chat_seq").cast(pl.Int32),
-            pl.col("open_at").cast(_UTC),
-            pl.col("answer_at").cast(_UTC),
-            pl.col("answered_by").cat.to(ANSWERED_BY),
-            pl.col("first_auto_at").cast(_UTC),
-            pl.col("last_buyer_at").cast(_UTC),
-            pl.col("n_buyer_messages").cast(pl.Int32),
-            pl.col("rating").cat.to(RATING_DTYPE),
-            "seller_initiated",
-            "auto_resolved",
-            (pl.col("_resp_us").cast(pl.Float64) / 1e6).alias("response_s"),
-            *(["_open_pos"] if by_pos else []),
+            pl.col("shop_id").cast(schema["shop_id"]),
+            *chat_columns({c: schema[c] for c in (CONV, "buyer_id")}),
+            *(["_open_pos"] if "_open_pos" in chats.collect_schema().names() else []),
         )
-        .sort(*(["_open_pos"] if by_pos else [CONV, "chat_seq"]))
-        .drop(*(["_open_pos"] if by_pos else []))
-        .collect()
-    )
+    ).collect()

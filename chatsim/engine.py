@@ -30,6 +30,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import narwhals as nw
 import polars as pl
@@ -65,6 +66,7 @@ ANSWERED_BY = pl.Enum(list(ANSWERED_BY_NAMES))
 RATING = pl.Enum(list(RATING_NAMES))
 RATING_CODE = {name: i for i, name in enumerate(RATING_NAMES)}
 _UTC = pl.Datetime("us", "UTC")
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 
 def epoch_us(d: dt.datetime) -> int:
@@ -691,6 +693,7 @@ def judged_chats(
     keys = list(dict.fromkeys(rule.chat_key() for rule in rules))
     uses = Counter(rule.chat_key() for rule in rules)
     by_key: dict[tuple, nw.LazyFrame] = {}
+    affected: nw.LazyFrame | None = None  # differing_conversations, when first needed
 
     def featured(chats: nw.LazyFrame) -> nw.LazyFrame:
         return with_features(
@@ -712,9 +715,10 @@ def judged_chats(
         auto_reply, valid_only, session = key
         src = _source_definition(key, keys[:i])
         if src is None:
-            part, affected = base, None
+            part = base
         else:
-            affected = be.materialize(differing_conversations(base))
+            if affected is None:
+                affected = be.materialize(differing_conversations(base))
             # a flag, not a semi-join: the rows must keep their order (GlobalOrder)
             part = be.flag_rows(base, [CONV], affected, "_differs")
             part = part.filter(nw.col("_differs")).drop("_differs")
@@ -733,8 +737,8 @@ def judged_chats(
             assert affected is not None
             same = by_key[src].join(affected, on=CONV, how="anti")
             by_key[key] = nw.concat([same, own], how="vertical")
-        del chats, part, affected, own
-    base = lookup = None
+        del chats, part, own
+    base = lookup = affected = None
 
     for rule in rules:
         key = rule.chat_key()
@@ -775,11 +779,29 @@ def finish_chats(
     that order), else by the two columns. ``shop_enum`` decodes integer shop codes
     (:func:`encode_shops`).
     """
-    by_pos = "_open_pos" in df.columns
     # sort the codes first; strings (rule name, decoded shop ids) are made in order
     rule_name = df["rule"][0] if df.height else None
-    out = df.select(
-        pl.col("shop_id"),
+    out = in_chat_order(
+        df.select(
+            pl.col("shop_id"),
+            *chat_columns(id_dtypes),
+            pl.col("excluded_reason").cat.to(REASON_DTYPE),
+            pl.col("deadline").cast(_UTC),
+            pl.col("status").cat.to(STATUS_DTYPE),
+            *(["_open_pos"] if "_open_pos" in df.columns else []),
+        )
+    )
+    return out.select(
+        pl.lit(rule_name, dtype=pl.String).alias("rule"),
+        decode_shops(pl.col("shop_id"), shop_enum, id_dtypes["shop_id"]),
+        pl.exclude("shop_id"),
+    )
+
+
+def chat_columns(id_dtypes: dict[str, pl.DataType]) -> list[pl.Expr]:
+    """The chat table's columns after ``shop_id``, up to ``response_s``, from a chat frame
+    (:func:`chat_frame`): documented dtypes, codes turned into their Enums."""
+    return [
         *(pl.col(c).cast(id_dtypes[c]) for c in (CONV, "buyer_id")),
         pl.col("chat_seq").cast(pl.Int32),
         *(pl.col(c).cast(_UTC) for c in ("open_at", "answer_at")),
@@ -790,17 +812,16 @@ def finish_chats(
         pl.col("seller_initiated").cast(pl.Boolean),
         pl.col("auto_resolved").cast(pl.Boolean),
         divide_exactly(pl.col("_resp_us"), 1e6).alias("response_s"),
-        pl.col("excluded_reason").cat.to(REASON_DTYPE),
-        pl.col("deadline").cast(_UTC),
-        pl.col("status").cat.to(STATUS_DTYPE),
-        *(["_open_pos"] if by_pos else []),
-    )
-    out = out.sort("_open_pos").drop("_open_pos") if by_pos else out.sort(CONV, "chat_seq")
-    return out.select(
-        pl.lit(rule_name, dtype=pl.String).alias("rule"),
-        decode_shops(pl.col("shop_id"), shop_enum, id_dtypes["shop_id"]),
-        pl.exclude("shop_id"),
-    )
+    ]
+
+
+def in_chat_order(frame: FrameT) -> FrameT:
+    """Chats sorted by conversation and chat number: by the opening row's position
+    ``_open_pos`` when the frame has it (the polars engine: one integer key giving that
+    order; dropped), else by the two columns."""
+    if "_open_pos" in frame.collect_schema().names():
+        return frame.sort("_open_pos").drop("_open_pos")
+    return frame.sort(CONV, "chat_seq")
 
 
 def divide_exactly(values: pl.Expr, divisor: float) -> pl.Expr:
@@ -965,21 +986,16 @@ def polars_backend(zones: Sequence[str], window: Window | None = None) -> Backen
         # own zone (one conversion per row, not one per zone and row)
         native = _native(lf)
         cand = pl.col("_weekend_candidate")
+        skip = cand.not_()
+        if len(zones) > 1:  # a zone not listed: no weekend columns (the row is kept)
+            listed = pl.col("timezone").cast(pl.String).is_in(list(zones)).fill_null(False)
+            skip = skip | listed.not_()
         parts = [
-            native.filter(cand.not_()).with_columns(
+            native.filter(skip).with_columns(
                 pl.lit(None, dtype=pl.Int8).alias("_lwd"),
                 pl.lit(None, dtype=pl.Int64).alias("_mon_noon_us"),
             )
         ]
-        if len(zones) > 1:  # a zone not listed: no weekend columns (never dropped)
-            parts.append(
-                native.filter(
-                    cand & ~pl.col("timezone").cast(pl.String).is_in(list(zones)).fill_null(False)
-                ).with_columns(
-                    pl.lit(None, dtype=pl.Int8).alias("_lwd"),
-                    pl.lit(None, dtype=pl.Int64).alias("_mon_noon_us"),
-                )
-            )
         for z in zones:
             local_open = local_time(pl.col("_open_us").cast(_UTC), [z])
             wd = local_open.dt.weekday()  # Monday=1 .. Sunday=7
@@ -1074,9 +1090,7 @@ def canonical_order(
         [2, 1, 3]
     """
     lf = messages.lazy()
-    t, mid = pl.col("sent_at"), pl.col("message_id")
-    time_ordered = (t > t.shift(1)) | ((t == t.shift(1)) & (mid > mid.shift(1)))
-    globally = bool(lf.select(time_ordered.fill_null(True).all()).collect().item())
+    globally = bool(lf.select(_in_time_order()).collect().item())
     packed, unpack = pack_small_columns(lf)
     if globally and not keep_message_id:
         packed = packed.drop("message_id")
@@ -1084,14 +1098,21 @@ def canonical_order(
     # one chunk: the ordered passes and gathers that follow are faster on it
     by_conv = packed.sort(CONV, maintain_order=True).collect().rechunk()
     if not globally:
-        t, mid, conv = by_conv["sent_at"], by_conv["message_id"], by_conv[CONV]
-        same = conv == conv.shift(1)
-        in_order = same.not_() | (t > t.shift(1)) | ((t == t.shift(1)) & (mid > mid.shift(1)))
-        if not in_order.fill_null(True).all():
+        if not by_conv.select(_in_time_order(within_conversations=True)).item():
             by_conv = packed.sort(CONV, "sent_at", "message_id").collect().rechunk()
         if not keep_message_id:
             by_conv = by_conv.drop("message_id")
     return unpack(by_conv)
+
+
+def _in_time_order(*, within_conversations: bool = False) -> pl.Expr:
+    """True when every row follows the previous one by (``sent_at``, ``message_id``), or
+    (``within_conversations``) starts a new conversation."""
+    t, mid, conv = pl.col("sent_at"), pl.col("message_id"), pl.col(CONV)
+    ordered = (t > t.shift(1)) | ((t == t.shift(1)) & (mid > mid.shift(1)))
+    if within_conversations:
+        ordered = ordered | conv.ne(conv.shift(1))
+    return ordered.fill_null(True).all()
 
 
 def pack_small_columns(
@@ -1170,60 +1191,42 @@ def run_polars(
     """Run the rule logic on polars: ``(rule, chat table, shop table)`` per rule."""
     be = polars_backend(shops["timezone"].unique().to_list(), window)
     blk = blocked.filter(pl.col("blocked_at") <= as_of)
-    original_shops, original_messages = shops, messages
+    original_shops = shops
     ids = {c: messages.schema[c] for c in ("shop_id", CONV, "buyer_id")}
     # string shop ids become small integer codes for the engine (joins and group-bys on
     # integers); finish_chats / finish_shops turn them back
     shop_enum, (coded, shops, holiday_mode, blk) = encode_shops(messages, shops, holiday_mode, blk)
-    del messages
     try:
-        return _run_polars(
-            coded, shops, holiday_mode, blk, rules, as_of, be, ids, original_shops, shop_enum
+        frames = judged_chats(
+            *_ordered(coded, be.window),
+            nw.from_native(shops.lazy()),
+            nw.from_native(holiday_mode.lazy()),
+            nw.from_native(blk.lazy()),
+            be,
+            rules,
+            as_of,
+            has_holidays=holiday_mode.height > 0,
+            has_blocked=blk.height > 0,
         )
+        del coded  # judged_chats drops the sorted copy once it is used
+        out = []
+        for rule, judged in frames:
+            df = _native(judged).collect()
+            del judged  # before the next rule's chats are built
+            shop = shop_frame(nw.from_native(df.lazy()), nw.from_native(shops.lazy()), rule)
+            out.append(
+                (
+                    rule,
+                    finish_chats(df, ids, shop_enum),
+                    finish_shops(_native(shop).collect(), original_shops, rule, shop_enum),
+                )
+            )
+            del df, shop
+        return out
     except pl.exceptions.InvalidOperationError:
         # a shop code failed: name the messages of unknown shops (else re-raise)
-        check_shops_known(original_messages, original_shops)
+        check_shops_known(messages, original_shops)
         raise
-
-
-def _run_polars(
-    messages: pl.LazyFrame | pl.DataFrame,
-    shops: pl.DataFrame,
-    holiday_mode: pl.DataFrame,
-    blk: pl.DataFrame,
-    rules: Sequence[Rule],
-    as_of: dt.datetime,
-    be: Backend,
-    ids: dict[str, pl.DataType],
-    original_shops: pl.DataFrame,
-    shop_enum: pl.Enum | None,
-) -> list[tuple[Rule, pl.DataFrame, pl.DataFrame]]:
-    frames = judged_chats(
-        # no reference is kept here: judged_chats drops the sorted copy once it is used
-        *_ordered(messages, be.window),
-        nw.from_native(shops.lazy()),
-        nw.from_native(holiday_mode.lazy()),
-        nw.from_native(blk.lazy()),
-        be,
-        rules,
-        as_of,
-        has_holidays=holiday_mode.height > 0,
-        has_blocked=blk.height > 0,
-    )
-    out = []
-    for rule, judged in frames:
-        df = _native(judged).collect()
-        del judged  # before the next rule's chats are built
-        shop = _native(shop_frame(nw.from_native(df.lazy()), nw.from_native(shops.lazy()), rule))
-        out.append(
-            (
-                rule,
-                finish_chats(df, ids, shop_enum),
-                finish_shops(shop.collect(), original_shops, rule, shop_enum),
-            )
-        )
-        del df, shop
-    return out
 
 
 def encode_shops(
