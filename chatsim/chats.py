@@ -103,5 +103,7 @@ def build_chats(
             pl.col("shop_id").cast(schema["shop_id"]),
             *chat_columns({c: schema[c] for c in (CONV, "buyer_id")}),
             *(["_open_pos"] if "_open_pos" in chats.collect_schema().names() else []),
-        )
+        ),
+        # the sorted pass gives the chats in this order already
+        in_order=isinstance(be.window, GlobalOrder),
     ).collect()

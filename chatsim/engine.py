@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import narwhals as nw
+import numpy as np
 import polars as pl
 
 from chatsim.rules import EXCLUSIONS, Rule
@@ -80,6 +81,34 @@ def epoch_us(d: dt.datetime) -> int:
 # --------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Agg:
+    """One per-chat value, computed over the rows of each chat.
+
+    ``how`` is ``"first"`` / ``"last"`` (``value`` at the chat's first / last row where
+    ``where`` holds, null if none; ``value`` must not decrease in row order within a chat,
+    such as a time or a position, so an engine may take the minimum / maximum instead),
+    ``"count"`` (rows where ``where`` holds) or ``"any"`` (whether one does).
+    ``where`` None means every row of the chat.
+    """
+
+    name: str
+    how: str
+    value: nw.Expr | None = None
+    where: nw.Expr | None = None
+
+    def expr(self) -> nw.Expr:
+        """The aggregation as a group-by expression."""
+        where = self.where if self.where is not None else nw.lit(True)
+        if self.how == "count":
+            return where.cast(nw.Int64).sum().alias(self.name)
+        if self.how == "any":
+            return where.any().alias(self.name)
+        assert self.value is not None and self.how in ("first", "last")
+        v = self.value if self.where is None else nw.when(self.where).then(self.value)
+        return (v.min() if self.how == "first" else v.max()).alias(self.name)
+
+
 class Window:
     """How the engine orders rows within a conversation.
 
@@ -110,6 +139,15 @@ class Window:
         """Add the ``lookup`` columns of each chat's opening row (``_open_pos``)."""
         open_key = ["_open_pos" if k == self.pos else k for k in self.row_key]
         return chats.join(lookup, left_on=open_key, right_on=self.row_key, how="left")
+
+    def aggregate(self, lf: nw.LazyFrame, member: nw.Expr, aggs: Sequence[Agg]) -> nw.LazyFrame:
+        """One row per chat (``chat_key`` and the ``aggs``) over the rows where ``member``
+        holds; a group-by (row order carries no meaning here)."""
+        return lf.filter(member).group_by(*self.chat_key).agg(*(a.expr() for a in aggs))
+
+    def combine(self, same: nw.LazyFrame, own: nw.LazyFrame) -> nw.LazyFrame:
+        """One definition's chats from two parts (rows of different conversations)."""
+        return nw.concat([same, own], how="vertical")
 
 
 class GlobalOrder(Window):
@@ -147,6 +185,52 @@ class GlobalOrder(Window):
         base = pl.when(pl.col("_cs")).then(chat - f).forward_fill()
         native = lf.to_native().with_columns(_chat=chat, _seq=chat - base)
         return nw.from_native(native)
+
+    def aggregate(self, lf: nw.LazyFrame, member: nw.Expr, aggs: Sequence[Agg]) -> nw.LazyFrame:
+        # The member rows of a chat are consecutive and its chat number ``_chat`` runs
+        # 1, 2, ... in row order, so no group-by is needed: a first / last value is a
+        # row where the chat number changes (among the rows where ``where`` holds), put
+        # at its chat's position; counts are a bincount. The chats come out in
+        # chat-table order (by the opening row) and every later step keeps the row
+        # order, so the chat table needs no sort at the end.
+        cols = {}
+        for i, a in enumerate(aggs):
+            if a.value is not None:
+                cols[f"_v{i}"] = a.value
+            if a.where is not None:
+                cols[f"_w{i}"] = a.where
+        rows = _native(lf.filter(member).select(nw.col("_chat"), **cols)).collect()
+        key = pl.col("_chat")
+        heads = rows.filter(key.ne_missing(key.shift(1)))
+        n = heads.height
+        if n == 0:
+            return Window.aggregate(self, lf, member, aggs)  # no chats: the same empty frame
+        first_chat = heads["_chat"][0]
+        assert heads["_chat"][-1] - first_chat + 1 == n, "chat numbers must run 1, 2, ..."
+        out = {}
+        for i, a in enumerate(aggs):
+            if a.where is None and a.how == "first":  # the chat's first row
+                out[a.name] = heads[f"_v{i}"]
+                continue
+            sel = rows.lazy() if a.where is None else rows.lazy().filter(pl.col(f"_w{i}"))
+            if a.how in ("count", "any"):
+                idx = sel.select(key - first_chat).collect().to_series().to_numpy()
+                counts = np.bincount(idx, minlength=n)
+                out[a.name] = pl.Series(a.name, counts > 0 if a.how == "any" else counts)
+                continue
+            edge = key.ne_missing(key.shift(1 if a.how == "first" else -1))
+            hits = sel.select(key - first_chat, pl.col(f"_v{i}")).filter(edge).collect()
+            values = hits[f"_v{i}"]
+            out[a.name] = (
+                pl.Series(a.name, [None], values.dtype)
+                .new_from_index(0, n)
+                .scatter(hits["_chat"], values)
+            )
+        return nw.from_native(pl.DataFrame(out).lazy())
+
+    def combine(self, same: nw.LazyFrame, own: nw.LazyFrame) -> nw.LazyFrame:
+        # both parts are in chat order: a merge keeps it
+        return nw.from_native(same.to_native().merge_sorted(own.to_native(), key="_open_pos"))
 
     def attach(self, chats: nw.LazyFrame, lookup: nw.LazyFrame) -> nw.LazyFrame:
         # ``_r`` is the row number of the sorted messages, so a gather does the join
@@ -343,22 +427,21 @@ def chat_frame(
         nw.Int64
     )
     aggs = [
-        nw.col(w.pos).min().alias("_open_pos"),
-        t.min().alias("_open_us"),
-        nw.when(answer).then(t).min().alias("_answer_us"),
-        (answer & nw.col("_sent_by_auto")).any().alias("_ans_auto"),
-        nw.when(u).then(t).min().alias("_first_auto_us"),
-        nw.when(u).then(t).max().alias("_last_auto_us"),
-        nw.when(buyer).then(t).max().alias("_last_buyer_us"),
-        buyer.cast(nw.Int64).sum().alias("n_buyer_messages"),
-        seller_init.any().alias("seller_initiated"),  # true on opening rows only
-        nw.when(rated).then(rating_code).max().alias("_rating_code"),
+        Agg("_open_pos", "first", nw.col(w.pos)),
+        Agg("_open_us", "first", t),
+        Agg("_answer_us", "first", t, answer),
+        Agg("_ans_auto", "any", where=answer & nw.col("_sent_by_auto")),
+        Agg("_first_auto_us", "first", t, u),
+        Agg("_last_auto_us", "last", t, u),
+        Agg("_last_buyer_us", "last", t, buyer),
+        Agg("n_buyer_messages", "count", where=buyer),
+        Agg("seller_initiated", "any", where=seller_init),  # true on opening rows only
+        Agg("_rating_code", "last", rating_code, rated),
     ]
     if "_seq" not in w.chat_key:
-        aggs.append(nw.col("_seq").min())
+        aggs.append(Agg("_seq", "first", nw.col("_seq")))
     in_group = nw.col("_in_chat") | (rated & (nw.col("_seq") > 0))
-    chats = lf.filter(in_group).group_by(*w.chat_key).agg(*aggs)
-    chats = w.attach(chats, lookup)
+    chats = w.attach(w.aggregate(lf, in_group, aggs), lookup)
     chats = chats.with_columns(
         _open_ts=nw.col("_open_us"),
         _answer_ts=nw.col("_answer_us"),
@@ -735,21 +818,24 @@ def judged_chats(
             by_key[key] = own
         else:
             assert affected is not None
-            same = by_key[src].join(affected, on=CONV, how="anti")
-            by_key[key] = nw.concat([same, own], how="vertical")
+            # the source's chats outside the differing conversations (a flag, not an
+            # anti-join: the rows keep their order)
+            same = be.flag_rows(by_key[src], [CONV], affected, "_differs")
+            same = same.filter(~nw.col("_differs")).drop("_differs")
+            by_key[key] = be.window.combine(same, own)
         del chats, part, own
     base = lookup = affected = None
 
     for rule in rules:
         key = rule.chat_key()
-        feats = by_key[key]
         uses[key] -= 1
-        if not uses[key]:
-            del by_key[key]  # a derived definition's view may still hold the frame
-        judged = be.add_timestamps(judge(feats, be, rule, as_of), {"deadline": "_deadline_us"})
-        del feats
-        yield rule, judged
-        del judged
+        # a definition's chats are dropped after its last rule (a derived definition's
+        # view may still hold them); no local name keeps the yielded frame or the chats
+        # it is built on, so they are freed once the consumer drops the frame
+        yield rule, be.add_timestamps(
+            judge(by_key[key] if uses[key] else by_key.pop(key), be, rule, as_of),
+            {"deadline": "_deadline_us"},
+        )
 
 
 def _source_definition(key: tuple, built: Sequence[tuple]) -> tuple | None:
@@ -781,21 +867,24 @@ def finish_chats(
     """
     # sort the codes first; strings (rule name, decoded shop ids) are made in order
     rule_name = df["rule"][0] if df.height else None
+    # lazily: an eager select aligns the chunks of a collected frame (a copy of every
+    # column), a lazy one keeps the columns as they are
     out = in_chat_order(
-        df.select(
+        df.lazy().select(
             pl.col("shop_id"),
             *chat_columns(id_dtypes),
             pl.col("excluded_reason").cat.to(REASON_DTYPE),
             pl.col("deadline").cast(_UTC),
             pl.col("status").cat.to(STATUS_DTYPE),
             *(["_open_pos"] if "_open_pos" in df.columns else []),
-        )
+        ),
+        in_order=df.height == 0 or "_open_pos" not in df.columns or df["_open_pos"].is_sorted(),
     )
     return out.select(
         pl.lit(rule_name, dtype=pl.String).alias("rule"),
         decode_shops(pl.col("shop_id"), shop_enum, id_dtypes["shop_id"]),
         pl.exclude("shop_id"),
-    )
+    ).collect()
 
 
 def chat_columns(id_dtypes: dict[str, pl.DataType]) -> list[pl.Expr]:
@@ -815,11 +904,14 @@ def chat_columns(id_dtypes: dict[str, pl.DataType]) -> list[pl.Expr]:
     ]
 
 
-def in_chat_order(frame: FrameT) -> FrameT:
+def in_chat_order(frame: FrameT, *, in_order: bool = False) -> FrameT:
     """Chats sorted by conversation and chat number: by the opening row's position
     ``_open_pos`` when the frame has it (the polars engine: one integer key giving that
-    order; dropped), else by the two columns."""
+    order; dropped; ``in_order``: the rows already are, no sort), else by the two
+    columns."""
     if "_open_pos" in frame.collect_schema().names():
+        if in_order:
+            return frame.drop("_open_pos")
         return frame.sort("_open_pos").drop("_open_pos")
     return frame.sort(CONV, "chat_seq")
 
@@ -983,31 +1075,39 @@ def polars_backend(zones: Sequence[str], window: Window | None = None) -> Backen
 
     def add_local_week(lf: nw.LazyFrame) -> nw.LazyFrame:
         # candidate rows only (chatbot shops' chats), each zone's rows converted with its
-        # own zone (one conversion per row, not one per zone and row)
-        native = _native(lf)
+        # own zone (one conversion per row, not one per zone and row); the two columns
+        # are computed on a narrow frame and put back at the rows' positions, so the
+        # frame keeps its row order
+        df = _native(lf).collect()
         cand = pl.col("_weekend_candidate")
-        skip = cand.not_()
-        if len(zones) > 1:  # a zone not listed: no weekend columns (the row is kept)
-            listed = pl.col("timezone").cast(pl.String).is_in(list(zones)).fill_null(False)
-            skip = skip | listed.not_()
-        parts = [
-            native.filter(skip).with_columns(
-                pl.lit(None, dtype=pl.Int8).alias("_lwd"),
-                pl.lit(None, dtype=pl.Int64).alias("_mon_noon_us"),
-            )
-        ]
+        parts = []
         for z in zones:
             local_open = local_time(pl.col("_open_us").cast(_UTC), [z])
             wd = local_open.dt.weekday()  # Monday=1 .. Sunday=7
             monday_noon = local_open.dt.truncate("1d") + pl.duration(days=8 - wd, hours=12)
+            # a zone not listed matches none of these: no weekend columns, row kept
             in_zone = cand & (pl.col("timezone") == z) if len(zones) > 1 else cand
             parts.append(
-                native.filter(in_zone).with_columns(
+                df.lazy()
+                .select("_open_us", "timezone", cand)
+                .with_row_index("_i")
+                .filter(in_zone.fill_null(False))
+                .select(
+                    "_i",
                     wd.cast(pl.Int8).alias("_lwd"),
                     from_local(monday_noon, [z]).dt.epoch("us").alias("_mon_noon_us"),
                 )
             )
-        return nw.from_native(pl.concat(parts, how="vertical"))
+        found = pl.concat(parts, how="vertical").collect()
+        idx = found["_i"]
+        return nw.from_native(
+            df.lazy().with_columns(
+                pl.Series("_lwd", [None], pl.Int8).new_from_index(0, df.height).scatter(idx, found["_lwd"]),
+                pl.Series("_mon_noon_us", [None], pl.Int64)
+                .new_from_index(0, df.height)
+                .scatter(idx, found["_mon_noon_us"]),
+            )
+        )
 
     def add_business(lf: nw.LazyFrame, rule: Rule) -> nw.LazyFrame:
         from chatsim.rules import schedule_minutes
@@ -1096,7 +1196,7 @@ def canonical_order(
         packed = packed.drop("message_id")
     # the streaming engine sorts in parallel: about twice as fast as the eager sort;
     # one chunk: the ordered passes and gathers that follow are faster on it
-    by_conv = packed.sort(CONV, maintain_order=True).collect().rechunk()
+    by_conv = packed.sort(CONV, maintain_order=True).collect()
     if not globally:
         if not by_conv.select(_in_time_order(within_conversations=True)).item():
             by_conv = packed.sort(CONV, "sent_at", "message_id").collect().rechunk()
