@@ -832,9 +832,12 @@ def judged_chats(
         # a definition's chats are dropped after its last rule (a derived definition's
         # view may still hold them); no local name keeps the yielded frame or the chats
         # it is built on, so they are freed once the consumer drops the frame
-        yield rule, be.add_timestamps(
-            judge(by_key[key] if uses[key] else by_key.pop(key), be, rule, as_of),
-            {"deadline": "_deadline_us"},
+        yield (
+            rule,
+            be.add_timestamps(
+                judge(by_key[key] if uses[key] else by_key.pop(key), be, rule, as_of),
+                {"deadline": "_deadline_us"},
+            ),
         )
 
 
@@ -1102,7 +1105,9 @@ def polars_backend(zones: Sequence[str], window: Window | None = None) -> Backen
         idx = found["_i"]
         return nw.from_native(
             df.lazy().with_columns(
-                pl.Series("_lwd", [None], pl.Int8).new_from_index(0, df.height).scatter(idx, found["_lwd"]),
+                pl.Series("_lwd", [None], pl.Int8)
+                .new_from_index(0, df.height)
+                .scatter(idx, found["_lwd"]),
                 pl.Series("_mon_noon_us", [None], pl.Int64)
                 .new_from_index(0, df.height)
                 .scatter(idx, found["_mon_noon_us"]),
