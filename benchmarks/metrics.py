@@ -46,9 +46,6 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-# chatsim first: it sets polars' allocator options, which only works before polars loads
-import chatsim  # noqa: E402, F401, I001
-
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import polars as pl  # noqa: E402
@@ -64,7 +61,7 @@ RULES: list[Rule] = [LEGACY_24H, NEW_12H]
 GOAL_RATE = 4_000_000
 GOAL_PANDAS = 10.0
 GOAL_MEMORY = 3.0
-ALLOCATOR_SETTLE_S = 7.0  # > the 5 s decay of chatsim.ALLOCATOR_CONF
+ALLOCATOR_SETTLE_S = 3.0  # > the allocator's decay (polars: 0.5 s dirty, 1 s muzzy pages)
 
 
 def log_size(log: ChatLog) -> int:
@@ -89,15 +86,19 @@ STAGE_LABELS = [
     ("encode_shops(", "shop ids -> codes"),
     ("def canonical_order", "sort (canonical order)"),
     ("message_base(", "per-message columns"),
-    ("featured(chats))", "chats + features"),  # + ", first/derived definition"
+    ("def aggregate", "chats: ordered passes, per-chat values"),  # + first/derived definition
+    ("featured(chats))", "chat features (shop columns, holiday/blocked flags)"),
     ("differing_conversations(", "conversations where definitions differ"),
     ("be.flag_rows(base", "conversations where definitions differ"),
-    ("_native(judged).collect()", "judge (derived definition: with its merge)"),
+    ("def add_local_week", "judge: shop-local weekday (weekend deadline)"),
+    ("_native(judged)", "judge (and the derived definition's merge)"),
     ("_native(shop).collect()", "shop table"),
     ("def finish_chats", "finish chat table"),
     ("def finish_shops", "finish shop table"),
     ("def attach", "chat id lookup"),
 ]
+#: stages reported per chat definition (the rules' first definition, a derived one)
+PER_DEFINITION = ("chats: ordered passes, per-chat values",)
 
 
 def stage_breakdown(log: ChatLog, rules: list[Rule]) -> list[tuple[str, float]]:
@@ -131,14 +132,19 @@ def stage_breakdown(log: ChatLog, rules: list[Rule]) -> list[tuple[str, float]]:
             lines.append(inspect.getsourcelines(frame.f_code)[0][0])
             for fragment, label in STAGE_LABELS:
                 if any(fragment in line for line in lines):
-                    if label == "chats + features":
-                        derived = frame.f_locals.get("src") is not None
-                        return label + (", derived definition" if derived else ", first definition")
+                    if label in PER_DEFINITION:
+                        return label + definition_of(frame)
                     return label
             frame = frame.f_back
         if first is None:
             return "other"
         return f"{first.f_code.co_name} (engine.py:{first.f_lineno})"
+
+    def definition_of(frame) -> str:
+        while frame is not None and frame.f_code.co_name != "judged_chats":
+            frame = frame.f_back
+        derived = frame is not None and frame.f_locals.get("src") is not None
+        return ", derived definition" if derived else ", first definition"
 
     def timing(fn: Callable, label: Callable[[], str]) -> Callable:
         def wrapper(*args, **kwargs):
@@ -160,12 +166,17 @@ def stage_breakdown(log: ChatLog, rules: list[Rule]) -> list[tuple[str, float]]:
         for name in ("encode_shops", "canonical_order", "finish_chats", "finish_shops")
     }
     collect = pl.LazyFrame.collect
+    aggregate = E.GlobalOrder.aggregate
     try:
         for name, fn in patched.items():
             label = next(
                 (lab for frag, lab in STAGE_LABELS if frag in (f"def {name}", f"{name}(")), name
             )
             setattr(E, name, timing(fn, lambda label=label: label))
+        # the sorted pass's per-chat values: collects and eager steps (bincount, scatter)
+        E.GlobalOrder.aggregate = timing(  # type: ignore[method-assign]
+            aggregate, lambda: PER_DEFINITION[0] + definition_of(sys._getframe(2))
+        )
         pl.LazyFrame.collect = timing(collect, lambda: label_of(sys._getframe(2)))  # type: ignore[method-assign]
 
         gc.collect()
@@ -174,6 +185,7 @@ def stage_breakdown(log: ChatLog, rules: list[Rule]) -> list[tuple[str, float]]:
         wall = time.perf_counter() - t0
     finally:
         pl.LazyFrame.collect = collect  # type: ignore[method-assign]
+        E.GlobalOrder.aggregate = aggregate  # type: ignore[method-assign]
         for name, fn in patched.items():
             setattr(E, name, fn)
     out = sorted(stages.items(), key=lambda kv: -kv[1])
@@ -263,7 +275,7 @@ def child_measure(folder: str) -> None:
     log = ChatLog(**tables, source=folder)
     compare(shop_subset(log, 20_000), RULES)  # warm up (imports, thread pool) on a tiny log
     gc.collect()
-    # the allocator keeps freed pages for a few seconds (chatsim.ALLOCATOR_CONF): wait
+    # the allocator keeps freed pages for a moment before returning them: wait
     # until the pages freed while loading are returned, so "before" is the live data
     time.sleep(ALLOCATOR_SETTLE_S)
     proc = psutil.Process()
@@ -329,7 +341,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} "
         "(timings are wall-clock: other processes on the machine slow them down)"
     )
-    print(f"polars allocator options (_RJEM_MALLOC_CONF): {os.environ.get('_RJEM_MALLOC_CONF')}")
+    conf = os.environ.get("_RJEM_MALLOC_CONF") or "polars' default"
+    print(f"allocator options (_RJEM_MALLOC_CONF): {conf}")
     t0 = time.perf_counter()
     log = synthetic_log(args.messages, seed=args.seed)
     gen_s = time.perf_counter() - t0

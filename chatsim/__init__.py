@@ -18,20 +18,9 @@ Example:
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import Any
 
-# Allocator: polars' jemalloc returns freed memory to the system after 0.5 s by default.
-# The engine allocates and frees large columns in quick succession; keeping freed pages
-# for 5 s saves most of the page faults (compare on 10 M messages ~15 % faster, at the
-# cost of holding freed memory a little longer; docs/scaling.md). Only possible before
-# polars is first imported; a value you set in _RJEM_MALLOC_CONF is left alone.
-ALLOCATOR_CONF = "dirty_decay_ms:5000,muzzy_decay_ms:5000"
-if "polars" not in sys.modules:
-    os.environ.setdefault("_RJEM_MALLOC_CONF", ALLOCATOR_CONF)
-
-from chatsim.errors import (  # noqa: E402
+from chatsim.errors import (
     ChatsimError,
     EngineError,
     ReportError,
@@ -39,10 +28,10 @@ from chatsim.errors import (  # noqa: E402
     ScenarioError,
     SchemaError,
 )
-from chatsim.metrics import Evaluation  # noqa: E402
-from chatsim.rules import LEGACY_24H, NEW_12H, Rule  # noqa: E402
-from chatsim.sample import sample_log, sample_log_path  # noqa: E402
-from chatsim.schema import ChatLog, read_log  # noqa: E402
+from chatsim.metrics import Evaluation
+from chatsim.rules import LEGACY_24H, NEW_12H, Rule
+from chatsim.sample import sample_log, sample_log_path
+from chatsim.schema import ChatLog, read_log
 
 __version__ = "0.1.0"
 

@@ -201,7 +201,12 @@ class GlobalOrder(Window):
                 cols[f"_w{i}"] = a.where
         rows = _native(lf.filter(member).select(nw.col("_chat"), **cols)).collect()
         key = pl.col("_chat")
-        heads = rows.filter(key.ne_missing(key.shift(1)))
+        at_first_row = [
+            f"_v{i}" for i, a in enumerate(aggs) if a.where is None and a.how == "first"
+        ]
+        heads = (
+            rows.lazy().select(key, *at_first_row).filter(key.ne_missing(key.shift(1))).collect()
+        )
         n = heads.height
         if n == 0:
             return Window.aggregate(self, lf, member, aggs)  # no chats: the same empty frame
@@ -859,17 +864,22 @@ def differing_conversations(base: nw.LazyFrame) -> nw.LazyFrame:
 
 
 def finish_chats(
-    df: pl.DataFrame, id_dtypes: dict[str, pl.DataType], shop_enum: pl.Enum | None = None
+    df: pl.DataFrame,
+    id_dtypes: dict[str, pl.DataType],
+    shop_enum: pl.Enum | None = None,
+    rule_name: str | None = None,
 ) -> pl.DataFrame:
     """A collected judged chat frame -> the documented chat table (columns, dtypes, order).
 
     Chats are sorted by conversation and chat number: by the opening row's position
     ``_open_pos`` when the frame has it (the polars engine: one integer key giving
     that order), else by the two columns. ``shop_enum`` decodes integer shop codes
-    (:func:`encode_shops`).
+    (:func:`encode_shops`). ``rule_name`` fills the ``rule`` column (default: the
+    frame's ``rule`` column).
     """
     # sort the codes first; strings (rule name, decoded shop ids) are made in order
-    rule_name = df["rule"][0] if df.height else None
+    if rule_name is None:
+        rule_name = df["rule"][0] if df.height else None
     # lazily: an eager select aligns the chunks of a collected frame (a copy of every
     # column), a lazy one keeps the columns as they are
     out = in_chat_order(
@@ -1316,13 +1326,14 @@ def run_polars(
         del coded  # judged_chats drops the sorted copy once it is used
         out = []
         for rule, judged in frames:
-            df = _native(judged).collect()
+            # the rule name is filled in by finish_chats: no column of it to collect
+            df = _native(judged).drop("rule").collect()
             del judged  # before the next rule's chats are built
             shop = shop_frame(nw.from_native(df.lazy()), nw.from_native(shops.lazy()), rule)
             out.append(
                 (
                     rule,
-                    finish_chats(df, ids, shop_enum),
+                    finish_chats(df, ids, shop_enum, rule.name),
                     finish_shops(_native(shop).collect(), original_shops, rule, shop_enum),
                 )
             )
