@@ -209,7 +209,8 @@ class GlobalOrder(Window):
         )
         n = heads.height
         if n == 0:
-            return Window.aggregate(self, lf, member, aggs)  # no chats: the same empty frame
+            # no chats: the same (empty) columns
+            return Window.aggregate(self, lf, member, aggs).drop(*self.chat_key)
         first_chat = heads["_chat"][0]
         assert heads["_chat"][-1] - first_chat + 1 == n, "chat numbers must run 1, 2, ..."
         out = {}

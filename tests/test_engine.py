@@ -1,4 +1,5 @@
-"""Engine helpers: the canonical sort and the packing of small columns through it."""
+"""Engine helpers: the canonical sort, the packing of small columns through it, and the
+sorted pass's per-chat aggregation."""
 
 from __future__ import annotations
 
@@ -92,3 +93,65 @@ def test_log_in_order_within_conversations_only_takes_the_stable_sort():
     out = canonical_order(df)
     assert out["message_id"].to_list() == [20, 21, 10, 11]
     assert out.equals(df.sort(CONV, "sent_at", "message_id"))
+
+
+# --- per-chat values: the sorted pass's segment aggregation equals a group-by -------------------
+
+CHAT_ROWS = st.lists(
+    st.tuples(
+        st.integers(0, 2),  # chats opened before this row (0: same chat as the previous row)
+        st.integers(0, 5),  # time step
+        st.booleans(),  # member of the chat
+        st.booleans(),  # flag a
+        st.booleans(),  # flag b
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(CHAT_ROWS)
+def test_sorted_pass_aggregation_equals_the_group_by(rows):
+    """GlobalOrder.aggregate (no group-by: first/last rows and counts by position) gives the
+    same per-chat values, in chat order, as the group-by every other engine runs."""
+    import narwhals as nw
+
+    from chatsim.engine import Agg, GlobalOrder, Window
+
+    chat, t = 0, 0
+    data = {"_chat": [], "_r": [], "_t": [], "m": [], "a": [], "b": []}
+    for i, (opens, step, member, a, b) in enumerate(rows):
+        chat += min(opens, 1)
+        t += step
+        data["_chat"].append(chat)
+        data["_r"].append(i)
+        data["_t"].append(t)
+        # a chat's opening row is always a member (as in chat_frame); rows before the
+        # first chat never are
+        data["m"].append(chat > 0 and (member or opens > 0))
+        data["a"].append(a)
+        data["b"].append(b)
+    df = pl.DataFrame(data, schema_overrides={"_chat": pl.UInt32, "_r": pl.UInt32, "_t": pl.Int64})
+    df = df.with_columns(pl.col("m", "a", "b").cast(pl.Boolean))
+    lf = nw.from_native(df.lazy())
+    col = nw.col
+    aggs = [
+        Agg("pos", "first", col("_r")),
+        Agg("t_first", "first", col("_t")),
+        Agg("a_first", "first", col("_t"), col("a")),
+        Agg("b_last", "last", col("_t"), col("b")),
+        Agg("a_last_pos", "last", col("_r").cast(nw.Int64) * 2, col("a") & col("b")),
+        Agg("n_a", "count", where=col("a")),
+        Agg("any_b", "any", where=col("b")),
+    ]
+    got = GlobalOrder().aggregate(lf, col("m"), aggs).to_native().collect()
+    want = (
+        Window.aggregate(GlobalOrder(), lf, col("m"), aggs)
+        .to_native()
+        .collect()
+        .sort("_chat")
+        .drop("_chat")
+    )
+    assert got.columns == want.columns
+    for name in got.columns:
+        assert got[name].cast(want[name].dtype).to_list() == want[name].to_list(), name
