@@ -193,13 +193,22 @@ class GlobalOrder(Window):
         # at its chat's position; counts are a bincount. The chats come out in
         # chat-table order (by the opening row) and every later step keeps the row
         # order, so the chat table needs no sort at the end.
-        cols = {}
+        # one column per distinct expression (the same time column serves several values)
+        cols: dict[str, nw.Expr] = {}
+        seen: dict[int, str] = {}
+        names: dict[str, str] = {}  # _v{i} / _w{i} -> the column holding it
         for i, a in enumerate(aggs):
-            if a.value is not None:
-                cols[f"_v{i}"] = a.value
-            if a.where is not None:
-                cols[f"_w{i}"] = a.where
+            for tag, e in (("_v", a.value), ("_w", a.where)):
+                if e is not None:
+                    name = seen.setdefault(id(e), f"{tag}{i}")
+                    cols.setdefault(name, e)
+                    names[f"{tag}{i}"] = name
         rows = _native(lf.filter(member).select(nw.col("_chat"), **cols)).collect()
+        rows = (
+            rows.lazy()
+            .select("_chat", *(pl.col(src).alias(name) for name, src in names.items()))
+            .collect()
+        )
         key = pl.col("_chat")
         at_first_row = [
             f"_v{i}" for i, a in enumerate(aggs) if a.where is None and a.how == "first"
