@@ -154,10 +154,12 @@ class GlobalOrder(Window):
     """Polars: rows sorted by conversation, time, message id, with a global row index ``_r``.
 
     The carried values are plain ordered passes over the sorted frame (``shift``,
-    ``forward_fill``, ``cum_sum``), reset at conversation starts: the one place where
-    the polars engine uses native expressions, because narwhals spells an ordered pass
-    as a window over a constant partition, which polars evaluates with a sort.
-    ``value`` itself is still the narwhals expression of the rule logic.
+    ``forward_fill``, ``cum_sum``), reset at conversation starts, in native polars:
+    narwhals spells an ordered pass as a window over a constant partition, which polars
+    evaluates with a sort. ``value`` itself is still the narwhals expression of the rule
+    logic. The per-chat values (:meth:`aggregate`) and the merge of a derived definition's
+    parts (:meth:`combine`) are native polars too, working by row position; no rule
+    logic lives in them.
     """
 
     row_key = ["_r"]
@@ -203,19 +205,30 @@ class GlobalOrder(Window):
                     name = seen.setdefault(id(e), f"{tag}{i}")
                     cols.setdefault(name, e)
                     names[f"{tag}{i}"] = name
-        rows = _native(lf.filter(member).select(nw.col("_chat"), **cols)).collect()
-        rows = (
-            rows.lazy()
-            .select("_chat", *(pl.col(src).alias(name) for name, src in names.items()))
-            .collect()
-        )
+        rows = _native(lf.filter(member).select(nw.col("_chat"), **cols)).collect().lazy()
         key = pl.col("_chat")
-        at_first_row = [
-            f"_v{i}" for i, a in enumerate(aggs) if a.where is None and a.how == "first"
+        # the chat's first row (rows where the chat number changes), then one query per
+        # value, all collected in one call (run in parallel)
+        at_first_row = {
+            a.name: names[f"_v{i}"]
+            for i, a in enumerate(aggs)
+            if a.where is None and a.how == "first"
+        }
+        queries = [
+            rows.select(key, *(pl.col(c).alias(n) for n, c in at_first_row.items())).filter(
+                key.ne_missing(key.shift(1))
+            )
         ]
-        heads = (
-            rows.lazy().select(key, *at_first_row).filter(key.ne_missing(key.shift(1))).collect()
-        )
+        for i, a in enumerate(aggs):
+            if a.name in at_first_row:
+                continue
+            sel = rows if a.where is None else rows.filter(pl.col(names[f"_w{i}"]))
+            if a.how in ("count", "any"):
+                queries.append(sel.select(key))
+            else:
+                edge = key.ne_missing(key.shift(1 if a.how == "first" else -1))
+                queries.append(sel.select(key, pl.col(names[f"_v{i}"]).alias(a.name)).filter(edge))
+        heads, *parts = pl.collect_all(queries)
         n = heads.height
         if n == 0:
             # no chats: the same (empty) columns
@@ -223,24 +236,22 @@ class GlobalOrder(Window):
         first_chat = heads["_chat"][0]
         assert heads["_chat"][-1] - first_chat + 1 == n, "chat numbers must run 1, 2, ..."
         out = {}
-        for i, a in enumerate(aggs):
-            if a.where is None and a.how == "first":  # the chat's first row
-                out[a.name] = heads[f"_v{i}"]
+        for a in aggs:
+            if a.name in at_first_row:
+                out[a.name] = heads[a.name]
                 continue
-            sel = rows.lazy() if a.where is None else rows.lazy().filter(pl.col(f"_w{i}"))
+            part = parts.pop(0)
+            idx = part["_chat"] - first_chat  # the chat's position
             if a.how in ("count", "any"):
-                idx = sel.select(key - first_chat).collect().to_series().to_numpy()
-                counts = np.bincount(idx, minlength=n)
+                counts = np.bincount(idx.to_numpy(), minlength=n)
                 out[a.name] = pl.Series(a.name, counts > 0 if a.how == "any" else counts)
-                continue
-            edge = key.ne_missing(key.shift(1 if a.how == "first" else -1))
-            hits = sel.select(key - first_chat, pl.col(f"_v{i}")).filter(edge).collect()
-            values = hits[f"_v{i}"]
-            out[a.name] = (
-                pl.Series(a.name, [None], values.dtype)
-                .new_from_index(0, n)
-                .scatter(hits["_chat"], values)
-            )
+            else:
+                values = part[a.name]
+                out[a.name] = (
+                    pl.Series(a.name, [None], values.dtype)
+                    .new_from_index(0, n)
+                    .scatter(idx, values)
+                )
         return nw.from_native(pl.DataFrame(out).lazy())
 
     def combine(self, same: nw.LazyFrame, own: nw.LazyFrame) -> nw.LazyFrame:
@@ -1108,7 +1119,8 @@ def polars_backend(zones: Sequence[str], window: Window | None = None) -> Backen
             local_open = local_time(pl.col("_open_us").cast(_UTC), [z])
             wd = local_open.dt.weekday()  # Monday=1 .. Sunday=7
             monday_noon = local_open.dt.truncate("1d") + pl.duration(days=8 - wd, hours=12)
-            # a zone not listed matches none of these: no weekend columns, row kept
+            # with several zones, a zone not listed matches none of these: no weekend
+            # columns, row kept (with one zone, every candidate row is in it)
             in_zone = cand & (pl.col("timezone") == z) if len(zones) > 1 else cand
             parts.append(
                 df.lazy()
@@ -1161,8 +1173,9 @@ def polars_backend(zones: Sequence[str], window: Window | None = None) -> Backen
             pl.int_range(t.height, dtype=ids.dtype, eager=True), check_names=False
         )
         # collected: the flags that follow look the rows up more than once
-        if not positional:
-            return materialize(join_columns(lf, table, on))
+        if not positional:  # a join that keeps the rows' order
+            joined = _native(lf).join(_native(table), on=on, how="left", maintain_order="left")
+            return materialize(nw.from_native(joined))
         return materialize(
             nw.from_native(
                 _native(lf).with_columns(
@@ -1220,11 +1233,11 @@ def canonical_order(
     if globally and not keep_message_id:
         packed = packed.drop("message_id")
     # the streaming engine sorts in parallel: about twice as fast as the eager sort;
-    # one chunk: the ordered passes and gathers that follow are faster on it
+    # no rechunk (a copy of every column, for no gain in what follows)
     by_conv = packed.sort(CONV, maintain_order=True).collect()
     if not globally:
         if not by_conv.select(_in_time_order(within_conversations=True)).item():
-            by_conv = packed.sort(CONV, "sent_at", "message_id").collect().rechunk()
+            by_conv = packed.sort(CONV, "sent_at", "message_id").collect()
         if not keep_message_id:
             by_conv = by_conv.drop("message_id")
     return unpack(by_conv)

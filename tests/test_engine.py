@@ -152,6 +152,7 @@ def test_sorted_pass_aggregation_equals_the_group_by(rows):
         .sort("_chat")
         .drop("_chat")
     )
-    assert got.columns == want.columns
+    # same names and dtypes (a derived definition's two parts are merged: they must match)
+    assert got.schema == want.schema
     for name in got.columns:
-        assert got[name].cast(want[name].dtype).to_list() == want[name].to_list(), name
+        assert got[name].to_list() == want[name].to_list(), name
