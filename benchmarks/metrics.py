@@ -86,10 +86,9 @@ STAGE_LABELS = [
     ("encode_shops(", "shop ids -> codes"),
     ("def canonical_order", "sort (canonical order)"),
     ("message_base(", "per-message columns"),
-    ("def aggregate", "chats: ordered passes, per-chat values"),  # + first/derived definition
     ("featured(chats))", "chat features (shop columns, holiday/blocked flags)"),
     ("differing_conversations(", "conversations where definitions differ"),
-    ("be.flag_rows(base", "conversations where definitions differ"),
+    ("_rows_of(be, base", "conversations where definitions differ"),
     ("def add_local_week", "judge: shop-local weekday (weekend deadline)"),
     ("_native(judged)", "judge (and the derived definition's merge)"),
     ("_native(shop).collect()", "shop table"),
@@ -97,8 +96,9 @@ STAGE_LABELS = [
     ("def finish_shops", "finish shop table"),
     ("def attach", "chat id lookup"),
 ]
-#: stages reported per chat definition (the rules' first definition, a derived one)
-PER_DEFINITION = ("chats: ordered passes, per-chat values",)
+#: the sorted pass's per-chat values (``GlobalOrder.aggregate``, timed as a whole), reported
+#: per chat definition
+PER_CHAT_VALUES = "chats: ordered passes, per-chat values"
 
 
 def stage_breakdown(log: ChatLog, rules: list[Rule]) -> list[tuple[str, float]]:
@@ -132,8 +132,6 @@ def stage_breakdown(log: ChatLog, rules: list[Rule]) -> list[tuple[str, float]]:
             lines.append(inspect.getsourcelines(frame.f_code)[0][0])
             for fragment, label in STAGE_LABELS:
                 if any(fragment in line for line in lines):
-                    if label in PER_DEFINITION:
-                        return label + definition_of(frame)
                     return label
             frame = frame.f_back
         if first is None:
@@ -175,7 +173,7 @@ def stage_breakdown(log: ChatLog, rules: list[Rule]) -> list[tuple[str, float]]:
             setattr(E, name, timing(fn, lambda label=label: label))
         # the sorted pass's per-chat values: collects and eager steps (bincount, scatter)
         E.GlobalOrder.aggregate = timing(  # type: ignore[method-assign]
-            aggregate, lambda: PER_DEFINITION[0] + definition_of(sys._getframe(2))
+            aggregate, lambda: PER_CHAT_VALUES + definition_of(sys._getframe(2))
         )
         pl.LazyFrame.collect = timing(collect, lambda: label_of(sys._getframe(2)))  # type: ignore[method-assign]
 

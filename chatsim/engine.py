@@ -76,6 +76,16 @@ def epoch_us(d: dt.datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+def placed(values: pl.Series, idx: pl.Series, n: int) -> pl.Series:
+    """A column of ``n`` rows holding ``values`` at the positions ``idx``, null elsewhere.
+
+    Example:
+        >>> placed(pl.Series("v", [7, 9]), pl.Series([1, 3]), 4).to_list()
+        [None, 7, None, 9]
+    """
+    return pl.Series(values.name, [None], values.dtype).new_from_index(0, n).scatter(idx, values)
+
+
 # --------------------------------------------------------------------------------------
 # Windows: "the latest earlier row of the same conversation"
 # --------------------------------------------------------------------------------------
@@ -195,39 +205,36 @@ class GlobalOrder(Window):
         # at its chat's position; counts are a bincount. The chats come out in
         # chat-table order (by the opening row) and every later step keeps the row
         # order, so the chat table needs no sort at the end.
-        # one column per distinct expression (the same time column serves several values)
-        cols: dict[str, nw.Expr] = {}
-        seen: dict[int, str] = {}
-        names: dict[str, str] = {}  # _v{i} / _w{i} -> the column holding it
-        for i, a in enumerate(aggs):
-            for tag, e in (("_v", a.value), ("_w", a.where)):
-                if e is not None:
-                    name = seen.setdefault(id(e), f"{tag}{i}")
-                    cols.setdefault(name, e)
-                    names[f"{tag}{i}"] = name
-        rows = _native(lf.filter(member).select(nw.col("_chat"), **cols)).collect().lazy()
+        # One column per distinct expression object (one time column serves five values).
+        cols: dict[int, str] = {}  # id of the expression -> its column
+        exprs: dict[str, nw.Expr] = {}
+        for e in (e for a in aggs for e in (a.value, a.where) if e is not None):
+            if id(e) not in cols:
+                cols[id(e)] = f"_c{len(cols)}"
+                exprs[cols[id(e)]] = e
+
+        def col(e: nw.Expr) -> pl.Expr:
+            return pl.col(cols[id(e)])
+
+        rows = _native(lf.filter(member).select(nw.col("_chat"), **exprs)).collect().lazy()
         key = pl.col("_chat")
         # the chat's first row (rows where the chat number changes), then one query per
         # value, all collected in one call (run in parallel)
-        at_first_row = {
-            a.name: names[f"_v{i}"]
-            for i, a in enumerate(aggs)
-            if a.where is None and a.how == "first"
-        }
+        at_first_row = [a for a in aggs if a.where is None and a.how == "first"]
         queries = [
-            rows.select(key, *(pl.col(c).alias(n) for n, c in at_first_row.items())).filter(
+            rows.select(key, *(col(a.value).alias(a.name) for a in at_first_row)).filter(
                 key.ne_missing(key.shift(1))
             )
         ]
-        for i, a in enumerate(aggs):
-            if a.name in at_first_row:
+        for a in aggs:
+            if a in at_first_row:
                 continue
-            sel = rows if a.where is None else rows.filter(pl.col(names[f"_w{i}"]))
+            sel = rows if a.where is None else rows.filter(col(a.where))
             if a.how in ("count", "any"):
                 queries.append(sel.select(key))
             else:
                 edge = key.ne_missing(key.shift(1 if a.how == "first" else -1))
-                queries.append(sel.select(key, pl.col(names[f"_v{i}"]).alias(a.name)).filter(edge))
+                queries.append(sel.select(key, col(a.value).alias(a.name)).filter(edge))
         heads, *parts = pl.collect_all(queries)
         n = heads.height
         if n == 0:
@@ -237,7 +244,7 @@ class GlobalOrder(Window):
         assert heads["_chat"][-1] - first_chat + 1 == n, "chat numbers must run 1, 2, ..."
         out = {}
         for a in aggs:
-            if a.name in at_first_row:
+            if a in at_first_row:
                 out[a.name] = heads[a.name]
                 continue
             part = parts.pop(0)
@@ -246,12 +253,7 @@ class GlobalOrder(Window):
                 counts = np.bincount(idx.to_numpy(), minlength=n)
                 out[a.name] = pl.Series(a.name, counts > 0 if a.how == "any" else counts)
             else:
-                values = part[a.name]
-                out[a.name] = (
-                    pl.Series(a.name, [None], values.dtype)
-                    .new_from_index(0, n)
-                    .scatter(idx, values)
-                )
+                out[a.name] = placed(part[a.name], idx, n)
         return nw.from_native(pl.DataFrame(out).lazy())
 
     def combine(self, same: nw.LazyFrame, own: nw.LazyFrame) -> nw.LazyFrame:
@@ -828,9 +830,7 @@ def judged_chats(
         else:
             if affected is None:
                 affected = be.materialize(differing_conversations(base))
-            # a flag, not a semi-join: the rows must keep their order (GlobalOrder)
-            part = be.flag_rows(base, [CONV], affected, "_differs")
-            part = part.filter(nw.col("_differs")).drop("_differs")
+            part = _rows_of(be, base, affected, inside=True)
         chats = chat_frame(
             part,
             lookup,
@@ -844,10 +844,8 @@ def judged_chats(
             by_key[key] = own
         else:
             assert affected is not None
-            # the source's chats outside the differing conversations (a flag, not an
-            # anti-join: the rows keep their order)
-            same = be.flag_rows(by_key[src], [CONV], affected, "_differs")
-            same = same.filter(~nw.col("_differs")).drop("_differs")
+            # the source's chats outside the differing conversations
+            same = _rows_of(be, by_key[src], affected, inside=False)
             by_key[key] = be.window.combine(same, own)
         del chats, part, own
     base = lookup = affected = None
@@ -865,6 +863,14 @@ def judged_chats(
                 {"deadline": "_deadline_us"},
             ),
         )
+
+
+def _rows_of(be: Backend, lf: nw.LazyFrame, convs: nw.LazyFrame, *, inside: bool) -> nw.LazyFrame:
+    """The rows of ``lf`` in (``inside``) or outside the conversations ``convs``: a flag,
+    not a semi- or anti-join, so the rows keep their order (:class:`GlobalOrder`)."""
+    flagged = be.flag_rows(lf, [CONV], convs, "_differs")
+    keep = nw.col("_differs") if inside else ~nw.col("_differs")
+    return flagged.filter(keep).drop("_differs")
 
 
 def _source_definition(key: tuple, built: Sequence[tuple]) -> tuple | None:
@@ -912,7 +918,7 @@ def finish_chats(
             pl.col("status").cat.to(STATUS_DTYPE),
             *(["_open_pos"] if "_open_pos" in df.columns else []),
         ),
-        in_order=df.height == 0 or "_open_pos" not in df.columns or df["_open_pos"].is_sorted(),
+        in_order="_open_pos" in df.columns and df["_open_pos"].is_sorted(),
     )
     return out.select(
         pl.lit(rule_name, dtype=pl.String).alias("rule"),
@@ -1114,6 +1120,12 @@ def polars_backend(zones: Sequence[str], window: Window | None = None) -> Backen
         # frame keeps its row order
         df = _native(lf).collect()
         cand = pl.col("_weekend_candidate")
+        narrow = (
+            df.lazy()
+            .select("_open_us", "timezone", cand)
+            .with_row_index("_i")
+            .filter(cand.fill_null(False))
+        )
         parts = []
         for z in zones:
             local_open = local_time(pl.col("_open_us").cast(_UTC), [z])
@@ -1121,28 +1133,18 @@ def polars_backend(zones: Sequence[str], window: Window | None = None) -> Backen
             monday_noon = local_open.dt.truncate("1d") + pl.duration(days=8 - wd, hours=12)
             # with several zones, a zone not listed matches none of these: no weekend
             # columns, row kept (with one zone, every candidate row is in it)
-            in_zone = cand & (pl.col("timezone") == z) if len(zones) > 1 else cand
+            in_zone = narrow if len(zones) == 1 else narrow.filter(pl.col("timezone") == z)
             parts.append(
-                df.lazy()
-                .select("_open_us", "timezone", cand)
-                .with_row_index("_i")
-                .filter(in_zone.fill_null(False))
-                .select(
+                in_zone.select(
                     "_i",
                     wd.cast(pl.Int8).alias("_lwd"),
                     from_local(monday_noon, [z]).dt.epoch("us").alias("_mon_noon_us"),
                 )
             )
         found = pl.concat(parts, how="vertical").collect()
-        idx = found["_i"]
         return nw.from_native(
             df.lazy().with_columns(
-                pl.Series("_lwd", [None], pl.Int8)
-                .new_from_index(0, df.height)
-                .scatter(idx, found["_lwd"]),
-                pl.Series("_mon_noon_us", [None], pl.Int64)
-                .new_from_index(0, df.height)
-                .scatter(idx, found["_mon_noon_us"]),
+                placed(found[c], found["_i"], df.height) for c in ("_lwd", "_mon_noon_us")
             )
         )
 
