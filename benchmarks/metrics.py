@@ -84,21 +84,16 @@ def best_of(fn: Callable[[], object], runs: int) -> tuple[float, list[float], ob
 # stage labels: a fragment of the engine source line that starts the work -> label
 STAGE_LABELS = [
     ("encode_shops(", "shop ids -> codes"),
-    ("def canonical_order", "sort (canonical order)"),
-    ("message_base(", "per-message columns"),
-    ("featured(chats))", "chat features (shop columns, holiday/blocked flags)"),
-    ("differing_conversations(", "conversations where definitions differ"),
-    ("_rows_of(be, base", "conversations where definitions differ"),
+    ("def compiled_messages", "sort (canonical order) and flag byte"),
+    ("featured(build(", "chat features (shop columns, holiday/blocked flags)"),
     ("def add_local_week", "judge: shop-local weekday (weekend deadline)"),
     ("_native(judged)", "judge (and the derived definition's merge)"),
     ("_native(shop).collect()", "shop table"),
     ("def finish_chats", "finish chat table"),
     ("def finish_shops", "finish shop table"),
-    ("def attach", "chat id lookup"),
 ]
-#: the sorted pass's per-chat values (``GlobalOrder.aggregate``, timed as a whole), reported
-#: per chat definition
-PER_CHAT_VALUES = "chats: ordered passes, per-chat values"
+#: the compiled state machine (``kernel.chat_shards``), reported per chat definition
+STATE_MACHINE = "chats: compiled state machine"
 
 
 def stage_breakdown(log: ChatLog, rules: list[Rule]) -> list[tuple[str, float]]:
@@ -114,6 +109,7 @@ def stage_breakdown(log: ChatLog, rules: list[Rule]) -> list[tuple[str, float]]:
     import linecache
 
     from chatsim import engine as E
+    from chatsim import kernel as K
 
     engine_file = E.__file__
     stages: dict[str, float] = {}
@@ -161,20 +157,17 @@ def stage_breakdown(log: ChatLog, rules: list[Rule]) -> list[tuple[str, float]]:
 
     patched = {
         name: getattr(E, name)
-        for name in ("encode_shops", "canonical_order", "finish_chats", "finish_shops")
+        for name in ("encode_shops", "compiled_messages", "finish_chats", "finish_shops")
     }
     collect = pl.LazyFrame.collect
-    aggregate = E.GlobalOrder.aggregate
+    chat_shards = K.chat_shards
     try:
         for name, fn in patched.items():
             label = next(
                 (lab for frag, lab in STAGE_LABELS if frag in (f"def {name}", f"{name}(")), name
             )
             setattr(E, name, timing(fn, lambda label=label: label))
-        # the sorted pass's per-chat values: collects and eager steps (bincount, scatter)
-        E.GlobalOrder.aggregate = timing(  # type: ignore[method-assign]
-            aggregate, lambda: PER_CHAT_VALUES + definition_of(sys._getframe(2))
-        )
+        K.chat_shards = timing(chat_shards, lambda: STATE_MACHINE + definition_of(sys._getframe(2)))
         pl.LazyFrame.collect = timing(collect, lambda: label_of(sys._getframe(2)))  # type: ignore[method-assign]
 
         gc.collect()
@@ -183,7 +176,7 @@ def stage_breakdown(log: ChatLog, rules: list[Rule]) -> list[tuple[str, float]]:
         wall = time.perf_counter() - t0
     finally:
         pl.LazyFrame.collect = collect  # type: ignore[method-assign]
-        E.GlobalOrder.aggregate = aggregate  # type: ignore[method-assign]
+        K.chat_shards = chat_shards
         for name, fn in patched.items():
             setattr(E, name, fn)
     out = sorted(stages.items(), key=lambda kv: -kv[1])

@@ -19,8 +19,10 @@ The definitions (``docs/metrics.md`` has them in full, with examples):
   in between) is **seller-initiated** (an exclusion).
 
 Messages are ordered by ``sent_at`` then ``message_id`` within a conversation.
-The logic itself is :func:`chatsim.engine.chat_frame` (narwhals, run by polars here
-and by Spark in :mod:`chatsim.spark`); this module is its polars entry point.
+The logic itself is :func:`chatsim.engine.chat_frame` (narwhals, run by Spark in
+:mod:`chatsim.spark`) and, the same definitions as one compiled loop,
+:mod:`chatsim.kernel` (what polars runs by default); this module is their polars
+entry point.
 
 Example:
     >>> import polars as pl, datetime as dt
@@ -51,6 +53,7 @@ from chatsim.engine import (
     Window,
     chat_columns,
     chat_frame,
+    compiled_messages,
     in_chat_order,
     message_base,
     polars_backend,
@@ -81,23 +84,28 @@ def build_chats(
     seconds, null when unanswered), sorted by ``conversation_id, chat_seq``.
     """
     be = polars_backend(["UTC"], window)
-    lf = messages.lazy() if presorted else order_messages(messages)
-    schema = lf.collect_schema()
-    if isinstance(be.window, GlobalOrder):
-        ordered = lf.with_row_index("_r").collect()
-        lookup = nw.from_native(ordered.lazy().select("_r", CONV, "shop_id", "buyer_id"))
-        base = message_base(nw.from_native(ordered.lazy()), be)
+    schema = messages.lazy().collect_schema()
+    if be.chats is not None:  # compiled (the default): one loop over the sorted messages
+        ordered = compiled_messages(messages, presorted=presorted)
+        definition = (auto_reply, valid_replies_only, session_hours)
+        chats = be.chats(nw.from_native(ordered.lazy()))(definition, False).to_native()
     else:
-        base = message_base(nw.from_native(lf), be, ("shop_id", "buyer_id"))
-        lookup = base.select(*be.window.row_key, "shop_id", "buyer_id")
-    chats = chat_frame(
-        base,
-        lookup,
-        be,
-        auto_reply=auto_reply,
-        valid_replies_only=valid_replies_only,
-        session_hours=session_hours,
-    ).to_native()
+        lf = messages.lazy() if presorted else order_messages(messages)
+        if isinstance(be.window, GlobalOrder):
+            ordered = lf.with_row_index("_r").collect()
+            lookup = nw.from_native(ordered.lazy().select("_r", CONV, "shop_id", "buyer_id"))
+            base = message_base(nw.from_native(ordered.lazy()), be)
+        else:
+            base = message_base(nw.from_native(lf), be, ("shop_id", "buyer_id"))
+            lookup = base.select(*be.window.row_key, "shop_id", "buyer_id")
+        chats = chat_frame(
+            base,
+            lookup,
+            be,
+            auto_reply=auto_reply,
+            valid_replies_only=valid_replies_only,
+            session_hours=session_hours,
+        ).to_native()
     return in_chat_order(
         chats.select(
             pl.col("shop_id").cast(schema["shop_id"]),

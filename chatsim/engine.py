@@ -36,6 +36,7 @@ import narwhals as nw
 import numpy as np
 import polars as pl
 
+from chatsim import kernel
 from chatsim.rules import EXCLUSIONS, Rule
 
 # integer codes of the state machine
@@ -271,6 +272,15 @@ class GlobalOrder(Window):
         return nw.from_native(native)
 
 
+class Compiled(GlobalOrder):
+    """Polars (the default): the chat state machine compiled (:mod:`chatsim.kernel`), one
+    loop over the globally sorted messages; the rest as :class:`GlobalOrder`.
+
+    The messages travel through the sort as ``sent_at``, the ids and one flag byte
+    (:func:`chatsim.kernel.message_flags`): the kernel reads nothing else.
+    """
+
+
 class PerConversation(Window):
     """Windows partitioned by conversation, ordered by time then message id (any engine)."""
 
@@ -320,6 +330,10 @@ class Backend:
             ``on`` value (default :func:`join_columns`).
         flag_rows: ``(lf, key, hits, name)`` -> lf with boolean ``name``: the row's
             ``key`` occurs in ``hits`` (default :func:`join_flag`).
+        chats: compiled chat building, or None (:func:`chat_frame`'s expressions):
+            ``(messages)`` -> ``(definition key, differing_only)`` -> the chats of
+            :func:`chat_frame` plus ``_differs`` (the conversation holds a seller reply
+            not marked valid); ``differing_only`` builds only those conversations' chats.
     """
 
     window: Window
@@ -335,6 +349,7 @@ class Backend:
     flag_rows: Callable[[nw.LazyFrame, list[str], nw.LazyFrame, str], nw.LazyFrame] = field(
         default=lambda lf, key, hits, name: join_flag(lf, key, hits, name)
     )
+    chats: Callable[[nw.LazyFrame], Callable[[tuple, bool], nw.LazyFrame]] | None = None
 
 
 # --------------------------------------------------------------------------------------
@@ -796,15 +811,9 @@ def judged_chats(
     only what is still needed stays in memory when the consumer collects each judged
     frame before asking for the next).
     """
-    carry = () if lookup is not None else ("shop_id", "buyer_id")
-    base: nw.LazyFrame | None = be.materialize(message_base(messages, be, carry))
-    del messages
-    if lookup is None:
-        lookup = base.select(*be.window.row_key, "shop_id", "buyer_id")
     keys = list(dict.fromkeys(rule.chat_key() for rule in rules))
     uses = Counter(rule.chat_key() for rule in rules)
     by_key: dict[tuple, nw.LazyFrame] = {}
-    affected: nw.LazyFrame | None = None  # differing_conversations, when first needed
 
     def featured(chats: nw.LazyFrame) -> nw.LazyFrame:
         return with_features(
@@ -822,6 +831,53 @@ def judged_chats(
     # every chat definition first, so the messages can go before any rule is judged;
     # a derived definition holds only its differing conversations' chats, the rest is a
     # lazy view of its source's chats
+    if be.chats is not None:
+        build = be.chats(messages)
+        del messages
+        for i, key in enumerate(keys):
+            src = _source_definition(key, keys[:i])
+            own = be.materialize(featured(build(key, src is not None)))
+            if src is None:
+                by_key[key] = own
+            else:
+                same = by_key[src].filter(~nw.col("_differs"))
+                by_key[key] = be.window.combine(same, own)
+            del own
+        del build
+    else:
+        by_key = _expression_chats(messages, lookup, be, keys, featured)
+        del messages, lookup
+
+    for rule in rules:
+        key = rule.chat_key()
+        uses[key] -= 1
+        # a definition's chats are dropped after its last rule (a derived definition's
+        # view may still hold them); no local name keeps the yielded frame or the chats
+        # it is built on, so they are freed once the consumer drops the frame
+        yield (
+            rule,
+            be.add_timestamps(
+                judge(by_key[key] if uses[key] else by_key.pop(key), be, rule, as_of),
+                {"deadline": "_deadline_us"},
+            ),
+        )
+
+
+def _expression_chats(
+    messages: nw.LazyFrame,
+    lookup: nw.LazyFrame | None,
+    be: Backend,
+    keys: Sequence[tuple],
+    featured: Callable[[nw.LazyFrame], nw.LazyFrame],
+) -> dict[tuple, nw.LazyFrame]:
+    """Each chat definition's featured chats by :func:`chat_frame` (for :func:`judged_chats`)."""
+    carry = () if lookup is not None else ("shop_id", "buyer_id")
+    base: nw.LazyFrame | None = be.materialize(message_base(messages, be, carry))
+    del messages
+    if lookup is None:
+        lookup = base.select(*be.window.row_key, "shop_id", "buyer_id")
+    by_key: dict[tuple, nw.LazyFrame] = {}
+    affected: nw.LazyFrame | None = None  # differing_conversations, when first needed
     for i, key in enumerate(keys):
         auto_reply, valid_only, session = key
         src = _source_definition(key, keys[:i])
@@ -848,21 +904,7 @@ def judged_chats(
             same = _rows_of(be, by_key[src], affected, inside=False)
             by_key[key] = be.window.combine(same, own)
         del chats, part, own
-    base = lookup = affected = None
-
-    for rule in rules:
-        key = rule.chat_key()
-        uses[key] -= 1
-        # a definition's chats are dropped after its last rule (a derived definition's
-        # view may still hold them); no local name keeps the yielded frame or the chats
-        # it is built on, so they are freed once the consumer drops the frame
-        yield (
-            rule,
-            be.add_timestamps(
-                judge(by_key[key] if uses[key] else by_key.pop(key), be, rule, as_of),
-                {"deadline": "_deadline_us"},
-            ),
-        )
+    return by_key
 
 
 def _rows_of(be: Backend, lf: nw.LazyFrame, convs: nw.LazyFrame, *, inside: bool) -> nw.LazyFrame:
@@ -1197,8 +1239,30 @@ def polars_backend(zones: Sequence[str], window: Window | None = None) -> Backen
         expr = expr.fill_null(False) & pl.all_horizontal(pl.col(k).is_not_null() for k in key)
         return nw.from_native(_native(lf).with_columns(expr.alias(name)))
 
+    def chats(messages: nw.LazyFrame) -> Callable[[tuple, bool], nw.LazyFrame]:
+        df = _native(messages).collect()
+        t = df["sent_at"].to_physical().to_numpy()
+        flags = df["_flags"].to_numpy()
+        ids = df.select("shop_id", CONV, "buyer_id")
+        del df
+
+        def build(key: tuple, differing_only: bool) -> nw.LazyFrame:
+            auto_reply, valid_only, session_hours = key
+            shards = kernel.chat_shards(
+                t,
+                flags,
+                auto_reply=auto_reply,
+                valid_replies_only=valid_only,
+                session_us=int(round(session_hours * US_PER_HOUR)),
+                differing_only=differing_only,
+            )
+            return nw.from_native(kernel.chats_frame(shards, ids))
+
+        return build
+
+    window = window or Compiled()
     return Backend(
-        window=window or GlobalOrder(),
+        window=window,
         add_epoch_us=add_epoch_us,
         add_timestamps=add_timestamps,
         add_local_week=add_local_week,
@@ -1207,6 +1271,7 @@ def polars_backend(zones: Sequence[str], window: Window | None = None) -> Backen
         name="polars",
         add_columns=add_columns,
         flag_rows=flag_rows,
+        chats=chats if isinstance(window, Compiled) else None,
     )
 
 
@@ -1428,12 +1493,30 @@ def decode_shops(shop_id: pl.Expr, enum: pl.Enum | None, dtype: pl.DataType) -> 
     )
 
 
+def compiled_messages(
+    messages: pl.DataFrame | pl.LazyFrame, *, presorted: bool = False
+) -> pl.DataFrame:
+    """What the compiled chat builder reads (:class:`Compiled`): the ids, ``sent_at`` and
+    the flag byte (:func:`chatsim.kernel.message_flags`) of the messages in canonical
+    order (``presorted``: they already are)."""
+    narrow = messages.lazy().select(
+        CONV, "shop_id", "buyer_id", "sent_at", "message_id", *kernel.message_flags()
+    )
+    if presorted:
+        ordered = narrow.drop("message_id").collect()
+    else:
+        ordered = canonical_order(narrow, keep_message_id=False)
+    return ordered.with_columns(kernel.start_bit(CONV))
+
+
 def _ordered(
     messages: pl.DataFrame | pl.LazyFrame, window: Window
 ) -> tuple[nw.LazyFrame, nw.LazyFrame | None]:
     """The messages for :func:`judged_chats` and the id lookup of the sorted rows."""
     if not isinstance(window, GlobalOrder):
         return nw.from_native(messages.lazy()), None
+    if isinstance(window, Compiled):
+        return nw.from_native(compiled_messages(messages).lazy()), None
     # the ordered pass needs no message id once the rows are in canonical order
     ordered = canonical_order(messages, keep_message_id=False).with_row_index("_r")
     # only the ids are looked up later: keep them, not the whole sorted copy

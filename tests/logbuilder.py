@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+from hypothesis import strategies as st
 
 from chatsim.schema import ChatLog
 
@@ -81,3 +82,43 @@ def log_of(
         if blocked
         else None,
     )
+
+
+SENDERS = st.sampled_from(["buyer", "buyer", "buyer", "seller", "seller", "auto"])
+KINDS = st.sampled_from(["text", "text", "image", "sticker", "system"])
+
+
+@st.composite
+def random_logs(draw, ties: bool = False, grid: bool = False):
+    """Messages of 1-6 conversations, 1-8 each, every field drawn (``ties``: messages of
+    a conversation may share a timestamp; ``grid``: gaps of 15 minutes to 30 hours
+    that are often exactly a session bound or a response window)."""
+    n_conv = draw(st.integers(1, 6))
+    rows = []
+    mid = 0
+    for c in range(n_conv):
+        n = draw(st.integers(1, 8))
+        t = 0.0
+        for _ in range(n):
+            if ties and draw(st.booleans()):
+                pass
+            elif grid:
+                t += draw(st.sampled_from([0.25, 0.5, 1.0, 6.0, 12.0, 24.0, 30.0]))
+            else:
+                t += draw(st.floats(0.01, 40.0))
+            mid += 1
+            rows.append(
+                {
+                    "message_id": mid,
+                    "shop_id": f"s{c % 2}",
+                    "conversation_id": f"c{c}",
+                    "buyer_id": f"b{c % 3}",
+                    "sent_at": at(t),
+                    "sender": draw(SENDERS),
+                    "kind": draw(KINDS),
+                    "is_broadcast": draw(st.booleans()) and draw(st.booleans()),
+                    "rating": draw(st.sampled_from([None, None, "satisfied", "unsatisfied"])),
+                    "valid_reply": draw(st.booleans()) or draw(st.booleans()),
+                }
+            )
+    return rows

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from chatsim.errors import RuleError
 from chatsim.metrics import chat_table, compare, shop_table
 from chatsim.rules import LEGACY_24H, NEW_12H, Rule
-from tests.logbuilder import T0, at, log_of, msgs
+from tests.logbuilder import T0, at, log_of, msgs, random_logs
 
 NEW_24H = NEW_12H.replace(name="new-24h", window_hours=24)
 LATE = {"sent_at": None}
@@ -436,38 +436,6 @@ def test_compare_one_pass_many_rules_and_unique_names():
 
 
 # --- properties -------------------------------------------------------------------------------------
-
-SENDERS = st.sampled_from(["buyer", "buyer", "buyer", "seller", "seller", "auto"])
-KINDS = st.sampled_from(["text", "text", "image", "sticker", "system"])
-
-
-@st.composite
-def random_logs(draw):
-    n_conv = draw(st.integers(1, 6))
-    rows = []
-    mid = 0
-    for c in range(n_conv):
-        n = draw(st.integers(1, 8))
-        t = 0.0
-        for _ in range(n):
-            t += draw(st.floats(0.01, 40.0))
-            mid += 1
-            rows.append(
-                {
-                    "message_id": mid,
-                    "shop_id": f"s{c % 2}",
-                    "conversation_id": f"c{c}",
-                    "buyer_id": f"b{c % 3}",
-                    "sent_at": at(t),
-                    "sender": draw(SENDERS),
-                    "kind": draw(KINDS),
-                    "is_broadcast": draw(st.booleans()) and draw(st.booleans()),
-                    "rating": draw(st.sampled_from([None, None, "satisfied", "unsatisfied"])),
-                    "valid_reply": draw(st.booleans()) or draw(st.booleans()),
-                }
-            )
-    return rows
-
 
 PROPS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RATE_COLS = [

@@ -1,0 +1,189 @@
+"""The compiled chat state machine (chatsim.kernel) against the expression definitions."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chatsim import kernel as K
+from chatsim.chats import build_chats
+from chatsim.engine import Compiled, GlobalOrder, PerConversation
+from chatsim.metrics import compare
+from chatsim.rules import LEGACY_24H, NEW_12H
+from tests.logbuilder import at, log_of, msgs, random_logs
+
+PROPS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+MODES = st.sampled_from(list(K.AUTO_REPLY_CODES))
+HOUR_US = 3_600_000_000
+
+
+@st.composite
+def messy_logs(draw):
+    """random_logs with timestamp ties, gaps on session bounds, message ids in any order
+    and null valid_reply."""
+    rows = draw(random_logs(ties=draw(st.booleans()), grid=draw(st.booleans())))
+    ids = draw(st.permutations([r["message_id"] for r in rows]))
+    nulls = draw(st.lists(st.booleans(), min_size=len(rows), max_size=len(rows)))
+    return [
+        {**r, "message_id": i, "valid_reply": None if null else r["valid_reply"]}
+        for r, i, null in zip(rows, ids, nulls, strict=True)
+    ]
+
+
+@PROPS
+@given(messy_logs(), MODES, st.sampled_from([0.5, 6.0, 24.0]), st.booleans())
+def test_compiled_chats_equal_the_expression_definitions(rows, auto, session, valid_first):
+    """Chat and shop tables are identical to those of the narwhals definitions, on both
+    of their windows, for every automatic-reply mode and session bound; the second
+    rule's chat definition is the derived one (other valid_replies_only)."""
+    valid = LEGACY_24H.replace(auto_reply=auto, session_hours=session)
+    any_reply = NEW_12H.replace(auto_reply=auto, session_hours=session)
+    rules = [valid, any_reply] if valid_first else [any_reply, valid]
+    log = log_of(rows)
+    got = compare(log, rules, window=Compiled())
+    for window in (GlobalOrder(), PerConversation()):
+        want = compare(log, rules, window=window)
+        assert got.chats.equals(want.chats), type(window).__name__
+        assert got.shops.equals(want.shops), type(window).__name__
+
+
+@PROPS
+@given(messy_logs(), MODES, st.booleans())
+def test_build_chats_equals_the_expression_definitions(rows, auto, valid_only):
+    log = log_of(rows)
+    opts = {"auto_reply": auto, "valid_replies_only": valid_only}
+    got = build_chats(log.messages, **opts)
+    assert got.equals(build_chats(log.messages, window=GlobalOrder(), **opts))
+    assert got.equals(build_chats(log.messages, window=PerConversation(), **opts))
+
+
+def test_compiled_equals_the_expressions_on_a_synthetic_log():
+    from benchmarks.synthetic import synthetic_log
+
+    log = synthetic_log(20_000, seed=3, n_shops=15)
+    rules = [LEGACY_24H, NEW_12H, NEW_12H.replace(name="auto", auto_reply="count_as_answer")]
+    a = compare(log, rules)
+    b = compare(log, rules, window=GlobalOrder())
+    assert a.chats.height > 1000
+    assert a.chats.equals(b.chats) and a.shops.equals(b.shops)
+
+
+# --- the kernel itself ---------------------------------------------------------------------
+
+
+@st.composite
+def flag_arrays(draw):
+    """Times (non-decreasing within a conversation) and flag bytes with START bits."""
+    n = draw(st.integers(0, 60))
+    flags = draw(st.lists(st.integers(0, 127), min_size=n, max_size=n))
+    starts = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    steps = draw(st.lists(st.integers(0, 30 * HOUR_US), min_size=n, max_size=n))
+    f = np.array(flags, dtype=np.uint8) | (np.array(starts, dtype=bool) * K.START).astype(np.uint8)
+    if n:
+        f[0] |= K.START
+    return np.cumsum(np.array(steps, dtype=np.int64)), f
+
+
+@PROPS
+@given(flag_arrays(), MODES, st.booleans(), st.integers(2, 7))
+def test_shards_do_not_change_the_chats(arrays, auto, valid_only, threads):
+    t, f = arrays
+    opts = {"auto_reply": auto, "valid_replies_only": valid_only, "session_us": 24 * HOUR_US}
+    one = K.chat_arrays(t, f, threads=1, **opts)
+    many = K.chat_arrays(t, f, threads=threads, **opts)
+    for k in K.OUTPUTS:
+        assert np.array_equal(one[k], many[k]), k
+    # chats in chat-table order, one opening row each, numbered 1, 2, ... per conversation
+    assert np.all(np.diff(one["open_pos"]) > 0)
+    conv = np.cumsum((f & K.START) > 0)[one["open_pos"]]  # each chat's conversation
+    first = np.r_[True, conv[1:] != conv[:-1]][: len(conv)]
+    assert np.array_equal(one["seq"] == 1, first)
+    assert np.all(one["seq"][~first] == one["seq"][np.flatnonzero(~first) - 1] + 1)
+
+
+@PROPS
+@given(flag_arrays(), MODES)
+def test_differing_only_builds_exactly_the_differing_conversations(arrays, auto):
+    t, f = arrays
+    opts = {"auto_reply": auto, "valid_replies_only": True, "session_us": 6 * HOUR_US}
+    every = K.chat_arrays(t, f, **opts)
+    some = K.chat_arrays(t, f, differing_only=True, **opts)
+    keep = every["differs"]
+    for k in K.OUTPUTS:
+        assert np.array_equal(every[k][keep], some[k]), k
+
+
+def test_the_flag_byte_reads_the_message_columns():
+    df = pl.DataFrame(
+        {
+            "sender": ["buyer", "buyer", "seller", "seller", "auto", "auto", "auto"],
+            "kind": ["text", "system", "image", "text", "text", "text", "system"],
+            "is_broadcast": [False, False, False, True, False, True, False],
+            "valid_reply": [True, True, None, False, True, True, True],
+            "rating": [None, "satisfied", "unsatisfied", None, None, None, None],
+        }
+    )
+    got = df.select(K.message_flags()).to_series().to_list()
+    assert got == [
+        K.BUYER | K.VALID,
+        K.VALID | K.RATED | K.SATISFIED,  # a system message is neither buyer nor seller
+        K.SELLER | K.RATED,  # null valid_reply: not valid
+        K.SELLER | K.BROADCAST,
+        K.AUTO | K.VALID,
+        K.BROADCAST | K.VALID,  # a broadcast is never an automatic reply
+        K.VALID,
+    ]
+
+
+def test_a_late_rating_goes_to_the_latest_chat_and_an_expired_auto_reply_reopens():
+    log = log_of(
+        msgs(
+            ("a", at(0), "buyer"),
+            ("a", at(0.1), "auto"),  # waiting chat gets an automatic reply
+            ("a", at(30), "buyer"),  # more than a session later: a new chat
+            ("a", at(31), "seller"),
+            ("a", at(40), "seller", "system", {"rating": "unsatisfied"}),
+        )
+    )
+    c = build_chats(log.messages)
+    assert c["chat_seq"].to_list() == [1, 2]
+    assert c["auto_resolved"].to_list() == [True, False]
+    assert c["rating"].cast(pl.String).to_list() == [None, "unsatisfied"]
+    assert c["response_s"].to_list() == [None, 3600.0]
+
+
+@pytest.mark.parametrize("window", [Compiled(), GlobalOrder(), PerConversation()])
+def test_session_bounds_are_inclusive(window):
+    """A buyer message exactly one session after an automatic reply continues the chat;
+    a seller message exactly one session after the buyer's last message opens no
+    thread (so the next buyer chat is not seller-initiated)."""
+    log = log_of(
+        msgs(
+            ("a", at(0), "buyer"),
+            ("a", at(0.25), "auto"),
+            ("a", at(24.25), "buyer"),  # continues chat 1
+            ("b", at(0), "buyer"),
+            ("b", at(1), "seller"),
+            ("b", at(24), "seller"),  # exactly 24 h after the buyer: no thread
+            ("b", at(25), "buyer"),
+        )
+    )
+    c = build_chats(log.messages, window=window)
+    assert c["conversation_id"].to_list() == ["a", "b", "b"]
+    assert c["n_buyer_messages"].to_list() == [2, 1, 1]
+    assert c["seller_initiated"].to_list() == [False, False, False]
+
+
+def test_empty_input_and_bad_arrays():
+    empty = K.chat_arrays(np.array([], np.int64), np.array([], np.uint8), session_us=1)
+    assert all(len(v) == 0 and v.dtype == K.OUTPUTS[k] for k, v in empty.items())
+    t = np.array([1, 2], np.int64)
+    with pytest.raises(ValueError, match="START"):
+        K.chat_arrays(t, np.array([K.BUYER, K.BUYER], np.uint8), session_us=1)
+    with pytest.raises(ValueError, match="uint8"):
+        K.chat_arrays(t, np.array([K.START], np.uint8), session_us=1)
+    with pytest.raises(ValueError, match="auto_reply"):
+        K.chat_arrays(t, np.array([K.START, 0], np.uint8), session_us=1, auto_reply="x")
