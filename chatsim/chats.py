@@ -88,7 +88,7 @@ def build_chats(
     if be.chats is not None:  # compiled (the default): one loop over the sorted messages
         ordered = compiled_messages(messages, presorted=presorted)
         definition = (auto_reply, valid_replies_only, session_hours)
-        chats = be.chats(nw.from_native(ordered.lazy()))(definition, False).to_native()
+        chats = be.chats(nw.from_native(ordered.lazy()))(definition).to_native()
     else:
         lf = messages.lazy() if presorted else order_messages(messages)
         if isinstance(be.window, GlobalOrder):

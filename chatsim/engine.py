@@ -331,9 +331,7 @@ class Backend:
         flag_rows: ``(lf, key, hits, name)`` -> lf with boolean ``name``: the row's
             ``key`` occurs in ``hits`` (default :func:`join_flag`).
         chats: compiled chat building, or None (:func:`chat_frame`'s expressions):
-            ``(messages)`` -> ``(definition key, differing_only)`` -> the chats of
-            :func:`chat_frame` plus ``_differs`` (the conversation holds a seller reply
-            not marked valid); ``differing_only`` builds only those conversations' chats.
+            ``(messages)`` -> ``(definition key)`` -> the chats of :func:`chat_frame`.
     """
 
     window: Window
@@ -349,7 +347,7 @@ class Backend:
     flag_rows: Callable[[nw.LazyFrame, list[str], nw.LazyFrame, str], nw.LazyFrame] = field(
         default=lambda lf, key, hits, name: join_flag(lf, key, hits, name)
     )
-    chats: Callable[[nw.LazyFrame], Callable[[tuple, bool], nw.LazyFrame]] | None = None
+    chats: Callable[[nw.LazyFrame], Callable[[tuple], nw.LazyFrame]] | None = None
 
 
 # --------------------------------------------------------------------------------------
@@ -801,10 +799,8 @@ def judged_chats(
 
     ``lookup`` gives ``shop_id``/``buyer_id`` per ``row_key`` (None: carry them along).
 
-    Two chat definitions that differ only in ``valid_replies_only`` give the same chats
-    in every conversation without a non-valid seller reply (the only rows where "an
-    answer" differs): the second one is built on the other conversations alone and
-    takes the rest from the first (:func:`differing_conversations`).
+    Chats come from the backend's compiled builder (``be.chats``: each definition
+    whole) or from :func:`chat_frame`'s expressions (:func:`_expression_chats`).
 
     A generator: every chat definition is built first and the messages dropped; then
     one judged frame per rule, a definition's chats dropped after its last rule (so
@@ -828,21 +824,14 @@ def judged_chats(
             be=be,
         )
 
-    # every chat definition first, so the messages can go before any rule is judged;
-    # a derived definition holds only its differing conversations' chats, the rest is a
-    # lazy view of its source's chats
+    # every chat definition first, so the messages can go before any rule is judged
     if be.chats is not None:
+        # compiled: each definition whole (the loop is cheap; merging a derived
+        # definition's parts, as below, is not)
         build = be.chats(messages)
         del messages
-        for i, key in enumerate(keys):
-            src = _source_definition(key, keys[:i])
-            own = be.materialize(featured(build(key, src is not None)))
-            if src is None:
-                by_key[key] = own
-            else:
-                same = by_key[src].filter(~nw.col("_differs"))
-                by_key[key] = be.window.combine(same, own)
-            del own
+        for key in keys:
+            by_key[key] = be.materialize(featured(build(key)))
         del build
     else:
         by_key = _expression_chats(messages, lookup, be, keys, featured)
@@ -870,7 +859,14 @@ def _expression_chats(
     keys: Sequence[tuple],
     featured: Callable[[nw.LazyFrame], nw.LazyFrame],
 ) -> dict[tuple, nw.LazyFrame]:
-    """Each chat definition's featured chats by :func:`chat_frame` (for :func:`judged_chats`)."""
+    """Each chat definition's featured chats by :func:`chat_frame` (for :func:`judged_chats`).
+
+    Two chat definitions that differ only in ``valid_replies_only`` give the same chats
+    in every conversation without a non-valid seller reply (the only rows where "an
+    answer" differs): the second one is built on the other conversations alone and
+    takes the rest from the first (:func:`differing_conversations`); it holds only its
+    differing conversations' chats, the rest is a lazy view of its source's chats.
+    """
     carry = () if lookup is not None else ("shop_id", "buyer_id")
     base: nw.LazyFrame | None = be.materialize(message_base(messages, be, carry))
     del messages
@@ -1239,14 +1235,14 @@ def polars_backend(zones: Sequence[str], window: Window | None = None) -> Backen
         expr = expr.fill_null(False) & pl.all_horizontal(pl.col(k).is_not_null() for k in key)
         return nw.from_native(_native(lf).with_columns(expr.alias(name)))
 
-    def chats(messages: nw.LazyFrame) -> Callable[[tuple, bool], nw.LazyFrame]:
+    def chats(messages: nw.LazyFrame) -> Callable[[tuple], nw.LazyFrame]:
         df = _native(messages).collect()
         t = df["sent_at"].to_physical().to_numpy()
         flags = df["_flags"].to_numpy()
         ids = df.select("shop_id", CONV, "buyer_id")
         del df
 
-        def build(key: tuple, differing_only: bool) -> nw.LazyFrame:
+        def build(key: tuple) -> nw.LazyFrame:
             auto_reply, valid_only, session_hours = key
             shards = kernel.chat_shards(
                 t,
@@ -1254,7 +1250,6 @@ def polars_backend(zones: Sequence[str], window: Window | None = None) -> Backen
                 auto_reply=auto_reply,
                 valid_replies_only=valid_only,
                 session_us=int(round(session_hours * US_PER_HOUR)),
-                differing_only=differing_only,
             )
             return nw.from_native(kernel.chats_frame(shards, ids))
 

@@ -94,7 +94,6 @@ def _shard(
     mode,
     valid_only,
     session,
-    differing_only,
     off,
     open_pos,
     open_us,
@@ -107,7 +106,6 @@ def _shard(
     rating,
     answered_auto,
     seller_initiated,
-    differs_out,
 ):
     """Chats of the rows ``lo:hi`` (whole conversations), written from index ``off``.
     Returns how many were written."""
@@ -115,20 +113,10 @@ def _shard(
     n = 0
     i = lo
     while i < hi:
-        # the conversation's rows i:j and whether it holds a seller reply that is not
-        # marked valid (the only rows where valid_replies_only changes an answer)
+        # the conversation's rows i:j
         j = i + 1
         while j < hi and (flags[j] & START) == 0:
             j += 1
-        differs = False
-        for k in range(i, j):
-            f = flags[k]
-            if (f & SELLER) != 0 and (f & BROADCAST) == 0 and (f & VALID) == 0:
-                differs = True
-                break
-        if differing_only and not differs:
-            i = j
-            continue
         # state: the latest buyer / human answer (prev_bh), the latest buyer, human
         # answer or automatic reply to a waiting chat (prev, at prev_t), the latest
         # buyer message, the latest seller thread opener; 0 none, 1 buyer, 2 human,
@@ -178,7 +166,6 @@ def _shard(
                     and tk - last_opener <= session
                     and (last_buyer == no or last_buyer < last_opener)
                 )
-                differs_out[cur] = differs
             # the chat's rows: its own messages, and ratings given while it is the
             # conversation's latest chat (the latest rating counts)
             if cur >= 0 and (is_open or waiting or rated):
@@ -234,7 +221,6 @@ OUTPUTS: dict[str, type] = {
     "rating": np.int8,
     "answered_auto": np.bool_,
     "seller_initiated": np.bool_,
-    "differs": np.bool_,
 }
 
 
@@ -245,7 +231,6 @@ def chat_shards(
     auto_reply: str = "exclude_resolved",
     valid_replies_only: bool = False,
     session_us: int,
-    differing_only: bool = False,
     threads: int | None = None,
 ) -> list[dict[str, np.ndarray]]:
     """Per-chat arrays (:data:`OUTPUTS`) of messages in canonical order, one dict per
@@ -256,10 +241,8 @@ def chat_shards(
     :data:`START` set (:func:`message_flags`, :func:`start_bit`). The values follow
     :func:`chatsim.engine.chat_frame`: ``open_pos`` is the opening row's index,
     times are :data:`NO_TIME` where the chat has none, ``rating`` is a position in
-    ``RATING_NAMES`` (-1: none), ``seq`` the chat number in its conversation, and
-    ``differs`` marks conversations holding a seller reply not marked valid (with
-    ``differing_only`` only their chats are built). ``threads`` (shards run at once)
-    defaults to polars' thread pool size.
+    ``RATING_NAMES`` (-1: none) and ``seq`` the chat number in its conversation.
+    ``threads`` (shards run at once) defaults to polars' thread pool size.
     """
     n = len(t)
     if len(flags) != n or t.dtype != np.int64 or flags.dtype != np.uint8:
@@ -295,7 +278,6 @@ def chat_shards(
             mode,
             valid_replies_only,
             np.int64(session_us),
-            differing_only,
             offsets[s],
             *room.values(),
         )
@@ -337,7 +319,7 @@ def chat_arrays(t: np.ndarray, flags: np.ndarray, **options: object) -> dict[str
 
 def chats_frame(shards: list[dict[str, np.ndarray]], ids: pl.DataFrame) -> pl.LazyFrame:
     """The chats of :func:`chat_shards` as :func:`chatsim.engine.chat_frame`'s columns
-    (codes, epoch microseconds, ``_open_pos``) plus ``_differs``, lazily.
+    (codes, epoch microseconds, ``_open_pos``), lazily.
 
     ``ids`` holds ``shop_id``, ``conversation_id`` and ``buyer_id`` of the sorted
     messages: a chat takes those of its opening row.
@@ -384,5 +366,4 @@ def chats_frame(shards: list[dict[str, np.ndarray]], ids: pl.DataFrame) -> pl.La
         answer.alias("_answer_us"),
         (answer - pl.col("open_us")).alias("_resp_us"),
         "_open_pos",
-        pl.col("differs").alias("_differs"),
     )

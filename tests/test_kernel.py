@@ -104,18 +104,6 @@ def test_shards_do_not_change_the_chats(arrays, auto, valid_only, threads):
     assert np.all(one["seq"][~first] == one["seq"][np.flatnonzero(~first) - 1] + 1)
 
 
-@PROPS
-@given(flag_arrays(), MODES)
-def test_differing_only_builds_exactly_the_differing_conversations(arrays, auto):
-    t, f = arrays
-    opts = {"auto_reply": auto, "valid_replies_only": True, "session_us": 6 * HOUR_US}
-    every = K.chat_arrays(t, f, **opts)
-    some = K.chat_arrays(t, f, differing_only=True, **opts)
-    keep = every["differs"]
-    for k in K.OUTPUTS:
-        assert np.array_equal(every[k][keep], some[k]), k
-
-
 def test_the_flag_byte_reads_the_message_columns():
     df = pl.DataFrame(
         {
