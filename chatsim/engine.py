@@ -1,4 +1,4 @@
-"""The rule logic, written once as narwhals code that polars and PySpark both run.
+"""The rule logic, as narwhals code that polars and PySpark both run.
 
 Everything that decides a number in the chat or shop tables lives here, as narwhals
 expressions over a narwhals ``LazyFrame``: the chat state machine
@@ -7,13 +7,18 @@ the per-rule judging (:func:`judge`) and the shop aggregation (:func:`shop_frame
 :func:`chatsim.metrics.compare` runs it on a polars ``LazyFrame`` and
 :func:`chatsim.spark.compare_spark` on a Spark ``DataFrame``.
 
+The chat state machine has one more form: :mod:`chatsim.kernel`, the same
+definitions as one compiled loop over the sorted messages, which polars runs by
+default (the :class:`Compiled` window). The tests require identical chat and shop
+tables from it and from the expressions.
+
 An :class:`Backend` supplies what is engine-specific, and nothing that is rule logic:
 
 * how to reach "the previous row of the same conversation" (:class:`Window`):
   ordered passes over the globally sorted frame on polars (``GlobalOrder``),
   windows partitioned by conversation on Spark (``PerConversation``, narwhals,
   scales out); both give the same values, and the tests run the rule logic with
-  both on polars;
+  both on polars; or the compiled loop (``Compiled``, polars' default);
 * epoch microseconds of ``sent_at`` and back to timestamps;
 * the shop-local weekday and "next Monday 12:00 local" of a UTC instant;
 * the business-hours clock (polars only);

@@ -176,7 +176,9 @@ def compare(
     each rule. ``as_of`` is the data cutoff (default: the latest message);
     messages after it are ignored and counted. The rule logic is
     :mod:`chatsim.engine` (shared with the Spark engine); ``window`` picks how it
-    walks conversations (default: one ordered pass over the sorted messages).
+    walks conversations (default ``Compiled``: the compiled state machine of
+    :mod:`chatsim.kernel`, one loop over the sorted messages; ``GlobalOrder`` and
+    ``PerConversation`` run the expression definitions, with identical results).
 
     Example:
         >>> from chatsim.sample import sample_log
