@@ -1070,6 +1070,8 @@ def finish_shops(
 # --------------------------------------------------------------------------------------
 
 _WEEK_S = 7 * 86400
+_US_DAY = 86_400_000_000
+_US_NOON = 12 * 3_600_000_000
 _MONDAY_OFFSET_S = 3 * 86400  # 1970-01-01 was a Thursday
 
 
@@ -1170,21 +1172,37 @@ def polars_backend(zones: Sequence[str], window: Window | None = None) -> Backen
             .filter(cand.fill_null(False))
         )
         parts = []
-        for z in zones:
-            local_open = local_time(pl.col("_open_us").cast(_UTC), [z])
-            wd = local_open.dt.weekday()  # Monday=1 .. Sunday=7
-            monday_noon = local_open.dt.truncate("1d") + pl.duration(days=8 - wd, hours=12)
+        for i, z in enumerate(zones):
+            # the local day (days since 1970-01-01 on the local calendar) and weekday
+            local_day = local_time(pl.col("_open_us").cast(_UTC), [z]).dt.epoch("us") // _US_DAY
+            wd = (local_day + 3) % 7 + 1  # Monday=1 .. Sunday=7; 1970-01-01 was a Thursday
             # with several zones, a zone not listed matches none of these: no weekend
             # columns, row kept (with one zone, every candidate row is in it)
             in_zone = narrow if len(zones) == 1 else narrow.filter(pl.col("timezone") == z)
             parts.append(
                 in_zone.select(
                     "_i",
+                    pl.lit(i, dtype=pl.UInt16).alias("_z"),
                     wd.cast(pl.Int8).alias("_lwd"),
-                    from_local(monday_noon, [z]).dt.epoch("us").alias("_mon_noon_us"),
+                    (local_day + 8 - wd).alias("_monday"),  # the next Monday's local day
                 )
             )
         found = pl.concat(parts, how="vertical").collect()
+        # Monday 12:00 local -> UTC once per zone and Monday (a few dozen), not per chat
+        mondays = found.select("_z", "_monday").unique()
+        noon = pl.concat(
+            [
+                mondays.filter(pl.col("_z") == i).with_columns(
+                    from_local(
+                        (pl.col("_monday") * _US_DAY + _US_NOON).cast(pl.Datetime("us")), [z]
+                    )
+                    .dt.epoch("us")
+                    .alias("_mon_noon_us")
+                )
+                for i, z in enumerate(zones)
+            ]
+        )
+        found = found.join(noon, on=["_z", "_monday"], how="left")
         return nw.from_native(
             df.lazy().with_columns(
                 placed(found[c], found["_i"], df.height) for c in ("_lwd", "_mon_noon_us")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import narwhals as nw
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -156,3 +157,64 @@ def test_sorted_pass_aggregation_equals_the_group_by(rows):
     assert got.schema == want.schema
     for name in got.columns:
         assert got[name].to_list() == want[name].to_list(), name
+
+
+# --- shop-local weekday and "next Monday 12:00 local" (the chatbot weekend deadline) ----------
+
+ZONES = [
+    "UTC",
+    "America/New_York",
+    "Europe/London",
+    "America/Sao_Paulo",
+    "Australia/Adelaide",  # half-hour offset with DST
+    "Asia/Kathmandu",  # +05:45
+    "Pacific/Chatham",  # +12:45 / +13:45
+]
+
+
+def local_week_by_zoneinfo(us: int, zone: str) -> tuple[int, int]:
+    """Independent oracle: local weekday and Monday 12:00 local (earliest on overlaps)
+    after that local day, as UTC microseconds, with the standard library."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(zone)
+    local = (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=us)).astimezone(tz)
+    wd = local.isoweekday()
+    noon = dt.datetime.combine(local.date() + dt.timedelta(days=8 - wd), dt.time(12), tzinfo=tz)
+    delta = noon.astimezone(dt.UTC) - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    return wd, delta // dt.timedelta(microseconds=1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            # around the DST changes of 2025-2026, to the second
+            st.integers(1_740_000_000, 1_800_000_000).map(lambda s: s * 1_000_000),
+            st.sampled_from(ZONES),
+            st.sampled_from([True, False, None]),
+        ),
+        max_size=30,
+    ),
+    st.integers(1, len(ZONES)),
+)
+def test_local_week_matches_zoneinfo(rows, n_zones):
+    from chatsim.engine import polars_backend
+
+    zones = sorted({z for _, z, _ in rows} | set(ZONES[:n_zones]))
+    df = pl.DataFrame(
+        {
+            "_open_us": [r[0] for r in rows],
+            "timezone": [r[1] for r in rows],
+            "_weekend_candidate": pl.Series([r[2] for r in rows], dtype=pl.Boolean),
+        },
+        schema={"_open_us": pl.Int64, "timezone": pl.String, "_weekend_candidate": pl.Boolean},
+    )
+    be = polars_backend(zones)
+    out = be.add_local_week(nw.from_native(df.lazy())).to_native().collect()
+    assert out.height == df.height and out.select(df.columns).equals(df)  # rows kept, in order
+    for (us, zone, cand), wd, noon in zip(rows, out["_lwd"], out["_mon_noon_us"], strict=True):
+        if cand:
+            assert (wd, noon) == local_week_by_zoneinfo(us, zone)
+        else:
+            assert wd is None and noon is None
