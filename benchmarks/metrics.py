@@ -137,8 +137,12 @@ def stage_breakdown(log: ChatLog, rules: list[Rule]) -> list[tuple[str, float]]:
     def definition_of(frame) -> str:
         while frame is not None and frame.f_code.co_name != "judged_chats":
             frame = frame.f_back
-        derived = frame is not None and frame.f_locals.get("src") is not None
-        return ", derived definition" if derived else ", first definition"
+        if frame is None:
+            return ""
+        keys, key = frame.f_locals.get("keys"), frame.f_locals.get("key")
+        if not keys or key not in keys:
+            return ""
+        return f", definition {keys.index(key) + 1} of {len(keys)}"
 
     def timing(fn: Callable, label: Callable[[], str]) -> Callable:
         def wrapper(*args, **kwargs):
@@ -390,7 +394,8 @@ def main(argv: list[str] | None = None) -> int:
     n_sub = sub.n_messages
     print(f"\npandas baseline on {n_sub:,} messages ({sub.shops.height:,} whole shops) ...")
     psub = to_pandas_log(sub)
-    pandas_runs = 2 if n_sub <= 3_000_000 else 1
+    # as many runs as chatsim gets (best of each), unless the subset is large
+    pandas_runs = args.runs if n_sub <= 3_000_000 else 1
     p_best, p_times, p_shops = best_of(lambda: pandas_compare(psub, RULES), pandas_runs)
     p_rate = n_sub / p_best
     c_best, _, c_ev = best_of(lambda: compare(sub, RULES), args.runs)
