@@ -87,7 +87,7 @@ STAGE_LABELS = [
     ("def compiled_messages", "sort (canonical order) and flag byte"),
     ("featured(build(", "chat features (shop columns, holiday/blocked flags)"),
     ("def add_local_week", "judge: shop-local weekday (weekend deadline)"),
-    ("_native(judged)", "judge (and the derived definition's merge)"),
+    ("_native(judged)", "judge"),
     ("_native(shop).collect()", "shop table"),
     ("def finish_chats", "finish chat table"),
     ("def finish_shops", "finish shop table"),
