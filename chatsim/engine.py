@@ -1262,7 +1262,8 @@ def polars_backend(zones: Sequence[str], window: Window | None = None) -> Backen
         df = _native(messages).collect()
         t = df["sent_at"].to_physical().to_numpy()
         flags = df["_flags"].to_numpy()
-        ids = df.select("shop_id", CONV, "buyer_id")
+        # the columns themselves: an eager select would align their chunks (a copy)
+        ids = {c: df[c] for c in ("shop_id", CONV, "buyer_id")}
         del df
 
         def build(key: tuple) -> nw.LazyFrame:

@@ -29,7 +29,7 @@ Example:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -317,12 +317,12 @@ def chat_arrays(t: np.ndarray, flags: np.ndarray, **options: object) -> dict[str
     return {k: np.concatenate([s[k] for s in shards]) for k in OUTPUTS}
 
 
-def chats_frame(shards: list[dict[str, np.ndarray]], ids: pl.DataFrame) -> pl.LazyFrame:
+def chats_frame(shards: list[dict[str, np.ndarray]], ids: Mapping[str, pl.Series]) -> pl.LazyFrame:
     """The chats of :func:`chat_shards` as :func:`chatsim.engine.chat_frame`'s columns
     (codes, epoch microseconds, ``_open_pos``), lazily.
 
-    ``ids`` holds ``shop_id``, ``conversation_id`` and ``buyer_id`` of the sorted
-    messages: a chat takes those of its opening row.
+    ``ids`` holds the ``shop_id``, ``conversation_id`` and ``buyer_id`` columns of the
+    sorted messages: a chat takes those of its opening row.
     """
     utc = pl.Datetime("us", "UTC")
 
