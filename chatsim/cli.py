@@ -122,7 +122,8 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     else:
         log = read_log(args.log, lenient=args.lenient)
         rules = [resolve_rule(r) for r in (args.rule or ["legacy-24h", "new-12h"])]
-        ev = compare(log, rules, as_of=args.as_of)
+        # the chat table only when it is written
+        ev = compare(log, rules, as_of=args.as_of, chats=bool(args.out and args.chats_out))
         if log.dropped.counts:
             print(
                 f"lenient read dropped {log.dropped.total():,} row(s): {log.dropped.counts}",

@@ -173,7 +173,7 @@ def sweep(
         if not 0 < t <= 1:
             raise RuleError(f"sweep target {t!r} must be in (0, 1] (write 85 % as 0.85).")
     rules = [base.replace(name=f"{base.name}@{w:g}h", window_hours=float(w)) for w in windows_hours]
-    ev = compare(log, rules, as_of=as_of)
+    ev = compare(log, rules, as_of=as_of, chats=False)
     keys = [by] if by else []
     rates = ev.shops.filter(pl.col("response_rate").is_not_null()).select(
         "window_hours", *keys, "response_rate"
@@ -213,13 +213,13 @@ def what_if(
     rules = list(rules)
     new = rules[-1].name
     if baseline is None:
-        baseline = compare(sim(scenario), rules)
+        baseline = compare(sim(scenario), rules, chats=False)
     base_new = baseline.shops.filter(pl.col("rule") == new).select(
         "shop_id", pl.col("meets_target").alias("before")
     )
     rows = []
     for variant in scenario.analysis.what_if:
-        ev = compare(sim(scenario.with_change(variant)), rules)
+        ev = compare(sim(scenario.with_change(variant)), rules, chats=False)
         after = ev.shops.filter(pl.col("rule") == new).select(
             "shop_id", pl.col("meets_target").alias("after")
         )

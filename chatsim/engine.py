@@ -698,8 +698,13 @@ SHOP_COUNTS: tuple[str, ...] = (
 )
 
 
+#: the judged chat columns :func:`shop_frame` reads
+SHOP_INPUTS = ("shop_id", "status", "excluded_reason", "rating", "_resp_us")
+
+
 def shop_frame(judged: nw.LazyFrame, shops: nw.LazyFrame, rule: Rule) -> nw.LazyFrame:
-    """Per-shop counts and rates of one rule's judged chats (every shop of ``shops``)."""
+    """Per-shop counts and rates of one rule's judged chats (every shop of ``shops``;
+    the chats need only the :data:`SHOP_INPUTS` columns)."""
     s = nw.col("status")
     code = STATUS_CODE
     # the counted statuses come first in STATUSES, then pending
@@ -1314,16 +1319,26 @@ def canonical_order(
         [2, 1, 3]
     """
     lf = messages.lazy()
-    globally = bool(lf.select(_in_time_order()).collect().item())
+    conv = pl.col(CONV)
+    wide_ints = lf.collect_schema()[CONV] in (pl.Int64, pl.UInt64)
+    checks = [_in_time_order().alias("ordered")]
+    if wide_ints:
+        checks += [conv.min().alias("lo"), conv.max().alias("hi")]
+    facts = lf.select(checks).collect().row(0, named=True)
+    globally = bool(facts["ordered"])
+    # 64-bit conversation ids that fit in 32 bits sort by a 32-bit key (same order)
+    key = conv
+    if wide_ints and facts["lo"] is not None and facts["lo"] >= 0 and facts["hi"] < 2**32:
+        key = conv.cast(pl.UInt32)
     packed, unpack = pack_small_columns(lf)
     if globally and not keep_message_id:
         packed = packed.drop("message_id")
     # the streaming engine sorts in parallel: about twice as fast as the eager sort;
     # no rechunk (a copy of every column, for no gain in what follows)
-    by_conv = packed.sort(CONV, maintain_order=True).collect()
+    by_conv = packed.sort(key, maintain_order=True).collect()
     if not globally:
         if not by_conv.select(_in_time_order(within_conversations=True)).item():
-            by_conv = packed.sort(CONV, "sent_at", "message_id").collect()
+            by_conv = packed.sort(key, "sent_at", "message_id").collect()
         if not keep_message_id:
             by_conv = by_conv.drop("message_id")
     return unpack(by_conv)
@@ -1411,8 +1426,10 @@ def run_polars(
     as_of: dt.datetime,
     *,
     window: Window | None = None,
+    chats: bool = True,
 ) -> list[tuple[Rule, pl.DataFrame, pl.DataFrame]]:
-    """Run the rule logic on polars: ``(rule, chat table, shop table)`` per rule."""
+    """Run the rule logic on polars: ``(rule, chat table, shop table)`` per rule
+    (``chats`` false: each chat table empty, with its columns)."""
     be = polars_backend(shops["timezone"].unique().to_list(), window)
     blk = blocked.filter(pl.col("blocked_at") <= as_of)
     original_shops = shops
@@ -1436,17 +1453,24 @@ def run_polars(
         out = []
         for rule, judged in frames:
             # the rule name is filled in by finish_chats: no column of it to collect
-            df = _native(judged).drop("rule").collect()
+            lf = _native(judged).drop("rule")
             del judged  # before the next rule's chats are built
+            if chats:
+                df = lf.collect()
+            else:  # what the shop table reads, and the chat table's columns
+                df = lf.select(SHOP_INPUTS).collect()
+                lf = lf.head(0)
+            table = finish_chats(df if chats else lf.collect(), ids, shop_enum, rule.name)
+            del lf
             shop = shop_frame(nw.from_native(df.lazy()), nw.from_native(shops.lazy()), rule)
             out.append(
                 (
                     rule,
-                    finish_chats(df, ids, shop_enum, rule.name),
+                    table,
                     finish_shops(_native(shop).collect(), original_shops, rule, shop_enum),
                 )
             )
-            del df, shop
+            del df, shop, table
         return out
     except pl.exceptions.InvalidOperationError:
         # a shop code failed: name the messages of unknown shops (else re-raise)
@@ -1519,7 +1543,7 @@ def compiled_messages(
     the flag byte (:func:`chatsim.kernel.message_flags`) of the messages in canonical
     order (``presorted``: they already are)."""
     narrow = messages.lazy().select(
-        CONV, "shop_id", "buyer_id", "sent_at", "message_id", *kernel.message_flags()
+        CONV, "shop_id", "buyer_id", "sent_at", "message_id", kernel.message_flags()
     )
     if presorted:
         ordered = narrow.drop("message_id").collect()

@@ -51,16 +51,14 @@ AUTO_REPLY_CODES = {"exclude_resolved": 0, "count_as_answer": 1, "ignore": 2}
 NO_TIME = np.iinfo(np.int64).min
 
 
-def message_flags() -> list[pl.Expr]:
-    """The flag byte ``_flags`` of each message, from the validated message columns.
-
-    Returns the expressions of ``_flags`` without the :data:`START` bit (which needs
-    the canonical order: :func:`start_bit`).
+def message_flags() -> pl.Expr:
+    """The flag byte ``_flags`` of each message, from the validated message columns,
+    without the :data:`START` bit (which needs the canonical order: :func:`start_bit`).
 
     Example:
         >>> df = pl.DataFrame({"sender": ["buyer", "auto"], "kind": ["text", "system"],
         ...     "is_broadcast": False, "valid_reply": True, "rating": [None, None]})
-        >>> df.select(message_flags()).to_series().to_list()
+        >>> df.select(message_flags())["_flags"].to_list()
         [17, 16]
     """
     s, b = pl.col("sender"), pl.col("is_broadcast")
@@ -75,7 +73,7 @@ def message_flags() -> list[pl.Expr]:
         (pl.col("rating") == "satisfied", SATISFIED),
     ]
     word = pl.sum_horizontal(e.fill_null(False).cast(pl.UInt8) * bit for e, bit in bits)
-    return [word.cast(pl.UInt8).alias("_flags")]
+    return word.cast(pl.UInt8).alias("_flags")
 
 
 def start_bit(conversation: str = "conversation_id") -> pl.Expr:

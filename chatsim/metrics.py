@@ -58,7 +58,8 @@ class Evaluation:
     Attributes:
         rules: the rules, in the order given.
         as_of: the data cutoff (UTC): deadlines after it make chats pending.
-        chats: one row per chat and rule (``rule`` column first).
+        chats: one row per chat and rule (``rule`` column first); empty, with its
+            columns, when :func:`compare` was asked for ``chats=False``.
         shops: one row per shop and rule, with the shop's attribute columns.
         messages_used: messages at or before the cutoff.
         messages_after_cutoff: messages after ``as_of`` (not used, reported).
@@ -168,6 +169,7 @@ def compare(
     *,
     as_of: dt.datetime | str | None = None,
     window: Window | None = None,
+    chats: bool = True,
 ) -> Evaluation:
     """Evaluate several rules on one log in one pass over its messages.
 
@@ -179,6 +181,8 @@ def compare(
     walks conversations (default ``Compiled``: the compiled state machine of
     :mod:`chatsim.kernel`, one loop over the sorted messages; ``GlobalOrder`` and
     ``PerConversation`` run the expression definitions, with identical results).
+    ``chats=False`` skips the chat table (``Evaluation.chats`` is then empty, with its
+    columns): faster and lighter when only the shop figures are needed (sweeps, what-ifs).
 
     Example:
         >>> from chatsim.sample import sample_log
@@ -198,7 +202,7 @@ def compare(
     if n_after:
         msgs = msgs.filter(pl.col("sent_at") <= cutoff)
     results = run_polars(
-        msgs, log.shops, log.holiday_mode, log.blocked, rules, cutoff, window=window
+        msgs, log.shops, log.holiday_mode, log.blocked, rules, cutoff, window=window, chats=chats
     )
     return Evaluation(
         rules=rules,

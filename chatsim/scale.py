@@ -679,7 +679,7 @@ def _evaluate(
                 source=f"{plan.source}[bucket {i}]",
                 lenient=lenient,
             )
-            ev = compare(log, rules, as_of=cutoff)
+            ev = compare(log, rules, as_of=cutoff, chats=chats_dir is not None or keep_chats)
             del log
             as_of_out = ev.as_of
             shop_frames.append(ev.shops)

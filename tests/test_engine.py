@@ -70,10 +70,23 @@ def test_a_frame_without_two_small_columns_is_left_as_is():
     assert unpack(df).equals(df)
 
 
+# conversation ids 1-4 stand for these (32-bit keys when they fit, else the ids themselves)
+ID_SETS = {
+    "small": None,
+    "32-bit": {1: 7, 2: 2**32 - 1, 3: 0, 4: 65_536},
+    "wide": {1: -5, 2: 2**40, 3: 3, 4: -(2**40)},
+    "strings": {1: "b", 2: "a", 3: "ab", 4: ""},
+}
+
+
 @settings(max_examples=80, deadline=None)
-@given(ROWS, st.booleans())
-def test_canonical_order_equals_the_three_key_sort_whatever_the_input_order(rows, time_sorted):
+@given(ROWS, st.booleans(), st.sampled_from(list(ID_SETS)))
+def test_canonical_order_equals_the_three_key_sort_whatever_the_input_order(rows, time_sorted, ids):
     df = frame(rows)
+    if ID_SETS[ids] is not None:
+        mapping = ID_SETS[ids]
+        dtype = pl.String if ids == "strings" else pl.Int64
+        df = df.with_columns(pl.Series(CONV, [mapping[c] for c in df[CONV].to_list()], dtype=dtype))
     if time_sorted:  # the fast path: a log in time order overall
         df = df.sort("sent_at", "message_id")
     expected = df.sort(CONV, "sent_at", "message_id")

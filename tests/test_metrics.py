@@ -574,3 +574,22 @@ def test_shifting_every_timestamp_changes_nothing(rows, shift_h):
 def test_rule_validation_named():
     with pytest.raises(RuleError, match="target"):
         Rule(name="x", window_hours=12, target=1.2)
+
+
+@PROPS
+@given(random_logs(ties=True, grid=True))
+def test_shop_figures_alone_equal_those_of_a_full_compare(rows):
+    """compare(chats=False) skips the chat table: same shop table, an empty chat table
+    with the same columns, for every clock and automatic-reply mode."""
+    rules = [
+        LEGACY_24H,
+        NEW_12H,
+        NEW_12H.replace(name="biz", clock="business"),
+        NEW_12H.replace(name="auto", auto_reply="count_as_answer"),
+    ]
+    log = log_of(rows)
+    full = compare(log, rules)
+    lean = compare(log, rules, chats=False)
+    assert lean.shops.equals(full.shops)
+    assert lean.chats.height == 0 and lean.chats.schema == full.chats.schema
+    assert lean.summary().equals(full.summary())
