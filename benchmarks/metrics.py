@@ -88,7 +88,7 @@ STAGE_LABELS = [
     ("def compiled_messages", "sort (canonical order) and flag byte"),
     ("featured(build(", "chat features (shop columns, holiday/blocked flags)"),
     ("def add_local_week", "judge: shop-local weekday (weekend deadline)"),
-    ("_native(judged)", "judge"),
+    ("df = lf", "judge"),
     ("_native(shop).collect()", "shop table"),
     ("def finish_chats", "finish chat table"),
     ("def finish_shops", "finish shop table"),
@@ -165,7 +165,7 @@ def stage_breakdown(log: ChatLog, rules: list[Rule]) -> list[tuple[str, float]]:
         for name in ("encode_shops", "compiled_messages", "finish_chats", "finish_shops")
     }
     collect = pl.LazyFrame.collect
-    chat_shards = K.chat_shards
+    chat_shards, chats_frame = K.chat_shards, K.chats_frame
     try:
         for name, fn in patched.items():
             label = next(
@@ -173,6 +173,9 @@ def stage_breakdown(log: ChatLog, rules: list[Rule]) -> list[tuple[str, float]]:
             )
             setattr(E, name, timing(fn, lambda label=label: label))
         K.chat_shards = timing(chat_shards, lambda: STATE_MACHINE + definition_of(sys._getframe(2)))
+        K.chats_frame = timing(
+            chats_frame, lambda: "chats: the chat frame from the kernel's arrays"
+        )
         pl.LazyFrame.collect = timing(collect, lambda: label_of(sys._getframe(2)))  # type: ignore[method-assign]
 
         gc.collect()
@@ -181,7 +184,7 @@ def stage_breakdown(log: ChatLog, rules: list[Rule]) -> list[tuple[str, float]]:
         wall = time.perf_counter() - t0
     finally:
         pl.LazyFrame.collect = collect  # type: ignore[method-assign]
-        K.chat_shards = chat_shards
+        K.chat_shards, K.chats_frame = chat_shards, chats_frame
         for name, fn in patched.items():
             setattr(E, name, fn)
     out = sorted(stages.items(), key=lambda kv: -kv[1])
