@@ -1265,7 +1265,7 @@ def polars_backend(zones: Sequence[str], window: Window | None = None) -> Backen
 
     def chats(messages: nw.LazyFrame) -> Callable[[tuple], nw.LazyFrame]:
         df = _native(messages).collect()
-        t = df["sent_at"].to_physical().to_numpy()
+        t = df["sent_at"].dt.epoch("us").to_numpy()  # whatever the time unit
         flags = df["_flags"].to_numpy()
         # the columns themselves: an eager select would align their chunks (a copy)
         ids = {c: df[c] for c in ("shop_id", CONV, "buyer_id")}
@@ -1541,7 +1541,23 @@ def compiled_messages(
 ) -> pl.DataFrame:
     """What the compiled chat builder reads (:class:`Compiled`): the ids, ``sent_at`` and
     the flag byte (:func:`chatsim.kernel.message_flags`) of the messages in canonical
-    order (``presorted``: they already are)."""
+    order (``presorted``: they already are).
+
+    The flag byte has no nulls: a null in a column it reads that validation never lets
+    through (``sender``, ``kind``, ``is_broadcast``) raises
+    :class:`~chatsim.errors.SchemaError` (null ``valid_reply`` and ``rating`` are
+    allowed: not valid, not rated).
+    """
+    required = ["sender", "kind", "is_broadcast", "sent_at"]
+    nulls = messages.lazy().select(pl.col(required).null_count()).collect().row(0, named=True)
+    if any(nulls.values()):
+        from chatsim.errors import SchemaError
+
+        found = {c: n for c, n in nulls.items() if n}
+        raise SchemaError(
+            f"messages: null values in {found}; these columns must be filled. Read the log "
+            "with chatsim.schema.read_log or ChatLog.from_frames, which validate it."
+        )
     narrow = messages.lazy().select(
         CONV, "shop_id", "buyer_id", "sent_at", "message_id", kernel.message_flags()
     )

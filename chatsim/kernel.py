@@ -275,7 +275,8 @@ def chat_shards(
             bounds[s + 1],
             mode,
             valid_replies_only,
-            np.int64(session_us),
+            # a bound beyond any time difference means "never": clamp to int64
+            np.int64(min(session_us, np.iinfo(np.int64).max)),
             offsets[s],
             *room.values(),
         )

@@ -22,8 +22,9 @@ HOUR_US = 3_600_000_000
 
 @st.composite
 def messy_logs(draw):
-    """random_logs with timestamp ties, gaps on session bounds, message ids in any order
-    and null valid_reply."""
+    """random_logs with timestamp ties, gaps on session bounds and message ids in any
+    order (null valid_reply rows too: compare validates them to true, build_chats on a
+    raw frame keeps them)."""
     rows = draw(random_logs(ties=draw(st.booleans()), grid=draw(st.booleans())))
     ids = draw(st.permutations([r["message_id"] for r in rows]))
     nulls = draw(st.lists(st.booleans(), min_size=len(rows), max_size=len(rows)))
@@ -51,13 +52,51 @@ def test_compiled_chats_equal_the_expression_definitions(rows, auto, session, va
 
 
 @PROPS
-@given(messy_logs(), MODES, st.booleans())
-def test_build_chats_equals_the_expression_definitions(rows, auto, valid_only):
-    log = log_of(rows)
+@given(messy_logs(), MODES, st.booleans(), st.sampled_from(["us", "ns", "ms"]))
+def test_build_chats_equals_the_expression_definitions(rows, auto, valid_only, unit):
+    """Also on raw frames: null valid_reply kept, any time unit."""
+    raw = raw_messages(rows).with_columns(pl.col("sent_at").dt.cast_time_unit(unit))
     opts = {"auto_reply": auto, "valid_replies_only": valid_only}
-    got = build_chats(log.messages, **opts)
-    assert got.equals(build_chats(log.messages, window=GlobalOrder(), **opts))
-    assert got.equals(build_chats(log.messages, window=PerConversation(), **opts))
+    for messages in (log_of(rows).messages, raw):
+        got = build_chats(messages, **opts)
+        assert got.equals(build_chats(messages, window=GlobalOrder(), **opts))
+        assert got.equals(build_chats(messages, window=PerConversation(), **opts))
+
+
+def raw_messages(rows: list[dict]) -> pl.DataFrame:
+    """The rows as a message frame that no validation has touched."""
+    return pl.DataFrame(
+        rows,
+        schema={
+            "message_id": pl.Int64,
+            "shop_id": pl.String,
+            "conversation_id": pl.String,
+            "buyer_id": pl.String,
+            "sent_at": pl.Datetime("us", "UTC"),
+            "sender": pl.String,
+            "kind": pl.String,
+            "is_broadcast": pl.Boolean,
+            "rating": pl.String,
+            "valid_reply": pl.Boolean,
+        },
+    )
+
+
+def test_unvalidated_nulls_the_flag_byte_cannot_hold_are_refused():
+    from chatsim.errors import SchemaError
+
+    rows = msgs(("a", at(0), "buyer"), ("a", at(1), "seller"))
+    raw = raw_messages(rows).with_columns(pl.Series("is_broadcast", [False, None]))
+    with pytest.raises(SchemaError, match=r"null values in \{'is_broadcast': 1\}.*read_log"):
+        build_chats(raw)
+
+
+def test_a_session_bound_beyond_any_gap_means_never():
+    log = log_of(msgs(("a", at(0), "buyer"), ("a", at(0.1), "auto"), ("a", at(5000), "buyer")))
+    rule = NEW_12H.replace(session_hours=1e10)
+    got = compare(log, [rule])
+    assert got.chats.equals(compare(log, [rule], window=GlobalOrder()).chats)
+    assert got.chats["n_buyer_messages"].to_list() == [2]  # one chat, never expired
 
 
 def test_compiled_equals_the_expressions_on_a_synthetic_log():
