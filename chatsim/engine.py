@@ -1457,10 +1457,10 @@ def run_polars(
             del judged  # before the next rule's chats are built
             if chats:
                 df = lf.collect()
-            else:  # what the shop table reads, and the chat table's columns
+                table = finish_chats(df, ids, shop_enum, rule.name)
+            else:  # what the shop table reads; the chat table's columns, no rows
                 df = lf.select(SHOP_INPUTS).collect()
-                lf = lf.head(0)
-            table = finish_chats(df if chats else lf.collect(), ids, shop_enum, rule.name)
+                table = finish_chats(lf.head(0).collect(), ids, shop_enum, rule.name)
             del lf
             shop = shop_frame(nw.from_native(df.lazy()), nw.from_native(shops.lazy()), rule)
             out.append(

@@ -107,7 +107,7 @@ def _shard(
 ):
     """Chats of the rows ``lo:hi`` (whole conversations), written from index ``off``.
     Returns how many were written."""
-    no = np.int64(-9223372036854775808)
+    no = NO_TIME
     n = 0
     i = lo
     while i < hi:

@@ -40,26 +40,33 @@ def msgs(*rows: tuple, shop: str = "s1") -> list[dict]:
     return out
 
 
+MESSAGE_SCHEMA = {
+    "message_id": pl.Int64,
+    "shop_id": pl.String,
+    "conversation_id": pl.String,
+    "buyer_id": pl.String,
+    "sent_at": pl.Datetime("us", "UTC"),
+    "sender": pl.String,
+    "kind": pl.String,
+    "is_broadcast": pl.Boolean,
+    "rating": pl.String,
+    "valid_reply": pl.Boolean,
+}
+
+
+def raw_messages(rows: list[dict]) -> pl.DataFrame:
+    """The rows as a message frame that no validation has touched."""
+    return pl.DataFrame(rows, schema=MESSAGE_SCHEMA)
+
+
 def log_of(
     rows: list[dict],
     shops: list[dict] | None = None,
     holiday: list[dict] | None = None,
     blocked: list[dict] | None = None,
 ) -> ChatLog:
-    schema = {
-        "message_id": pl.Int64,
-        "shop_id": pl.String,
-        "conversation_id": pl.String,
-        "buyer_id": pl.String,
-        "sent_at": pl.Datetime("us", "UTC"),
-        "sender": pl.String,
-        "kind": pl.String,
-        "is_broadcast": pl.Boolean,
-        "rating": pl.String,
-        "valid_reply": pl.Boolean,
-    }
     return ChatLog.from_frames(
-        pl.DataFrame(rows, schema=schema),
+        raw_messages(rows),
         pl.DataFrame(shops) if shops else None,
         pl.DataFrame(
             holiday,

@@ -13,7 +13,7 @@ from chatsim.chats import build_chats
 from chatsim.engine import Compiled, GlobalOrder, PerConversation
 from chatsim.metrics import compare
 from chatsim.rules import LEGACY_24H, NEW_12H
-from tests.logbuilder import at, log_of, msgs, random_logs
+from tests.logbuilder import at, log_of, msgs, random_logs, raw_messages
 
 PROPS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MODES = st.sampled_from(list(K.AUTO_REPLY_CODES))
@@ -61,25 +61,6 @@ def test_build_chats_equals_the_expression_definitions(rows, auto, valid_only, u
         got = build_chats(messages, **opts)
         assert got.equals(build_chats(messages, window=GlobalOrder(), **opts))
         assert got.equals(build_chats(messages, window=PerConversation(), **opts))
-
-
-def raw_messages(rows: list[dict]) -> pl.DataFrame:
-    """The rows as a message frame that no validation has touched."""
-    return pl.DataFrame(
-        rows,
-        schema={
-            "message_id": pl.Int64,
-            "shop_id": pl.String,
-            "conversation_id": pl.String,
-            "buyer_id": pl.String,
-            "sent_at": pl.Datetime("us", "UTC"),
-            "sender": pl.String,
-            "kind": pl.String,
-            "is_broadcast": pl.Boolean,
-            "rating": pl.String,
-            "valid_reply": pl.Boolean,
-        },
-    )
 
 
 def test_unvalidated_nulls_the_flag_byte_cannot_hold_are_refused():
