@@ -7,7 +7,7 @@ Run from the project root::
 
 What it does:
 
-1. builds a synthetic log (:func:`benchmarks.synthetic.synthetic_log`) and reports its
+1. builds a synthetic log (:func:`tests.support.synthetic.synthetic_log`) and reports its
    in-memory size (``DataFrame.estimated_size()`` of the four tables);
 2. times ``compare(log, [LEGACY_24H, NEW_12H])`` (best of ``--runs``) -> messages/s;
 3. times each stage of one ``compare``, measured inside the real run (every collect
@@ -19,7 +19,7 @@ What it does:
    a 5 ms psutil sampler where that is unavailable) minus the RSS before the compute,
    taken after the allocator has returned the pages freed while loading (so it is the
    live data, not the allocator's cache);
-5. times chatsim and then the pandas baseline (:mod:`benchmarks.pandas_baseline`,
+5. times chatsim and then the pandas baseline (:mod:`tests.support.pandas_reference`,
    same definitions) on a subset of whole shops (``--pandas-messages``; best of
    ``--runs`` each), checks that the shop tables are equal, and reports the speed
    ratio at equal size and against the full-size chatsim run (per message); also
@@ -52,11 +52,15 @@ import pandas as pd  # noqa: E402
 import polars as pl  # noqa: E402
 import psutil  # noqa: E402
 
-from benchmarks.pandas_baseline import SHOP_COLUMNS, pandas_compare, to_pandas_log  # noqa: E402
-from benchmarks.synthetic import synthetic_log  # noqa: E402
 from chatsim.metrics import compare  # noqa: E402
 from chatsim.rules import LEGACY_24H, NEW_12H, Rule  # noqa: E402
 from chatsim.schema import TABLES, ChatLog, write_log  # noqa: E402
+from tests.support.pandas_reference import (  # noqa: E402
+    SHOP_COLUMNS,
+    pandas_compare,
+    to_pandas_log,
+)
+from tests.support.synthetic import synthetic_log  # noqa: E402
 
 RULES: list[Rule] = [LEGACY_24H, NEW_12H]
 GOAL_RATE = 4_000_000
@@ -109,23 +113,27 @@ def stage_breakdown(log: ChatLog, rules: list[Rule]) -> list[tuple[str, float]]:
     import inspect
     import linecache
 
-    from chatsim import engine as E
-    from chatsim import kernel as K
+    # the helpers run_polars calls are looked up in chatsim.engine.polars: patched there
+    from chatsim.engine import kernel as K
+    from chatsim.engine import polars as E
 
-    engine_file = E.__file__
+    engine_dir = os.path.dirname(E.__file__)
+
+    def in_engine(frame) -> bool:
+        return os.path.dirname(frame.f_code.co_filename) == engine_dir
+
     stages: dict[str, float] = {}
     depth = [0]
 
     def label_of(frame) -> str:
         # the engine frames on the stack, innermost first; each gives its source line
         # (with the line before, for calls spread over lines) and its def line
-        while frame is not None and frame.f_code.co_filename != engine_file:
+        while frame is not None and not in_engine(frame):
             frame = frame.f_back
         first = frame
-        while frame is not None and frame.f_code.co_filename == engine_file:
-            lines = [
-                linecache.getline(engine_file, n) for n in (frame.f_lineno - 1, frame.f_lineno)
-            ]
+        while frame is not None and in_engine(frame):
+            file = frame.f_code.co_filename
+            lines = [linecache.getline(file, n) for n in (frame.f_lineno - 1, frame.f_lineno)]
             lines.append(inspect.getsourcelines(frame.f_code)[0][0])
             for fragment, label in STAGE_LABELS:
                 if any(fragment in line for line in lines):
@@ -133,7 +141,8 @@ def stage_breakdown(log: ChatLog, rules: list[Rule]) -> list[tuple[str, float]]:
             frame = frame.f_back
         if first is None:
             return "other"
-        return f"{first.f_code.co_name} (engine.py:{first.f_lineno})"
+        file = os.path.basename(first.f_code.co_filename)
+        return f"{first.f_code.co_name} ({file}:{first.f_lineno})"
 
     def definition_of(frame) -> str:
         while frame is not None and frame.f_code.co_name != "judged_chats":

@@ -1,5 +1,5 @@
-"""Engine helpers: the canonical sort, the packing of small columns through it, and the
-sorted pass's per-chat aggregation."""
+"""Engine helpers: the canonical sort, the packing of small columns through it, the sorted
+pass's per-chat aggregation, the shop-local week; and the engine package's shape."""
 
 from __future__ import annotations
 
@@ -231,3 +231,45 @@ def test_local_week_matches_zoneinfo(rows, n_zones):
             assert (wd, noon) == local_week_by_zoneinfo(us, zone)
         else:
             assert wd is None and noon is None
+
+
+# --- the package's shape ------------------------------------------------------------------------
+
+
+def test_importing_the_engine_leaves_numba_unloaded():
+    """The compiled state machine loads numba at its first use, so the command line and
+    ``import chatsim.metrics`` start without it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import sys, chatsim.engine, chatsim.metrics; print('numba' in sys.modules)"
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
+
+
+def test_engine_modules_import_no_private_names():
+    """Names used across the engine's files are public: no ``from ... import _name``."""
+    import ast
+    from pathlib import Path
+
+    import chatsim.engine
+
+    for path in sorted(Path(chatsim.engine.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("chatsim"):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, f"{path.name} imports {private} from {node.module}"
+
+
+def test_polars_backend_builds_chats_compiled_only_with_the_compiled_window():
+    from chatsim.engine import Compiled, GlobalOrder, PolarsBackend, polars_backend
+
+    compiled = polars_backend(["UTC", "Asia/Tokyo"])
+    assert isinstance(compiled, PolarsBackend) and isinstance(compiled.window, Compiled)
+    assert compiled.zones == ["Asia/Tokyo", "UTC"] and compiled.chats is not None
+    expressions = polars_backend([], GlobalOrder())
+    assert expressions.zones == ["UTC"] and expressions.chats is None

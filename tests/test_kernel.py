@@ -1,4 +1,4 @@
-"""The compiled chat state machine (chatsim.kernel) against the expression definitions."""
+"""The compiled chat state machine (chatsim.engine.kernel) against the expression definitions."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chatsim import kernel as K
 from chatsim.chats import build_chats
 from chatsim.engine import Compiled, GlobalOrder, PerConversation
+from chatsim.engine import kernel as K
 from chatsim.metrics import compare
 from chatsim.rules import LEGACY_24H, NEW_12H
 from tests.logbuilder import at, log_of, msgs, random_logs, raw_messages
@@ -81,7 +81,7 @@ def test_a_session_bound_beyond_any_gap_means_never():
 
 
 def test_compiled_equals_the_expressions_on_a_synthetic_log():
-    from benchmarks.synthetic import synthetic_log
+    from tests.support.synthetic import synthetic_log
 
     log = synthetic_log(20_000, seed=3, n_shops=15)
     rules = [LEGACY_24H, NEW_12H, NEW_12H.replace(name="auto", auto_reply="count_as_answer")]
