@@ -26,14 +26,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from chatsim.scenario import Archetype, Scenario, load_scenario  # noqa: E402
-from chatsim.simulate import (  # noqa: E402
-    SHARD_SIZE,
-    _arrival_profile,
-    _Calendar,
-    _day_plan,
-    _shop_calendars,
-    simulate,
-    simulate_to_dir,
+from chatsim.simulate import SHARD_SIZE, simulate, simulate_to_dir  # noqa: E402
+from chatsim.simulate.calendar import (  # noqa: E402
+    Calendar,
+    arrival_profile,
+    day_plan,
+    shop_calendars,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +46,7 @@ HOUR, DAY = 3600.0, 86400.0
 class ScalarCalendar:
     """Scalar working-time arithmetic (bisect on lists) for the event-driven model."""
 
-    def __init__(self, cal: _Calendar) -> None:
+    def __init__(self, cal: Calendar) -> None:
         self.start = cal.start.tolist()
         self.end = cal.end.tolist()
         self.cum = cal.cum.tolist()
@@ -72,12 +70,12 @@ class ScalarCalendar:
 
 def shop_calendar(rng: np.random.Generator, a: Archetype, sc: Scenario) -> ScalarCalendar:
     """One shop's working calendar (its own shift times, days off covered, absent days)."""
-    plan = _day_plan(
+    plan = day_plan(
         a.schedule, a.staff_tz, a.holiday_country, a.works_holidays, sc.period.start, sc.period.days
     )
-    cals = _shop_calendars(rng, a, plan, 1)
+    cals = shop_calendars(rng, a, plan, 1)
     c = cals.cal
-    return ScalarCalendar(_Calendar(c.start - cals.offset, c.end - cals.offset, c.cum, c.cum_end))
+    return ScalarCalendar(Calendar(c.start - cals.offset, c.end - cals.offset, c.cum, c.cum_end))
 
 
 def simpy_run(sc: Scenario, n_shops: int, seed: int = 0) -> int:
@@ -167,7 +165,7 @@ def simpy_run(sc: Scenario, n_shops: int, seed: int = 0) -> int:
         cal = shop_calendar(rng, a, sc)
         pace = math.exp(a.delay_shop_sigma * rnd.gauss(0, 1))
         adopts = rnd.random() < a.auto_reply_adoption
-        profile = _arrival_profile(a.buyer_tz, sc.period.start, sc.period.days, sc.campaigns)
+        profile = arrival_profile(a.buyer_tz, sc.period.start, sc.period.days, sc.campaigns)
         size = math.exp(a.volume_sigma * rnd.gauss(0, 1) - a.volume_sigma**2 / 2)
         rate_max = a.chats_per_day * size / 24.0 * float(profile.max()) / HOUR
         staff = simpy.Resource(env, capacity=1)

@@ -24,8 +24,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
-import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +32,7 @@ from typing import Any, Literal
 import yaml
 
 from chatsim.errors import RuleError
+from chatsim.schedule import WEEKDAYS, WeeklySchedule
 
 AutoReplyMode = Literal["exclude_resolved", "count_as_answer", "ignore"]
 Clock = Literal["calendar", "business"]
@@ -41,71 +41,18 @@ AUTO_REPLY_MODES: tuple[str, ...] = ("exclude_resolved", "count_as_answer", "ign
 CLOCKS: tuple[str, ...] = ("calendar", "business")
 #: Exclusion reasons, in the order they are applied (a chat gets the first that matches).
 EXCLUSIONS: tuple[str, ...] = ("holiday_mode", "blocked", "seller_initiated", "auto_resolved")
-WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-_RANGE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
-
 #: Monday-Friday 09:00-18:00, the default schedule of a business-hours rule.
-OFFICE_HOURS: dict[str, tuple[str, ...]] = {
-    d: (("09:00-18:00",) if d not in ("sat", "sun") else ()) for d in WEEKDAYS
-}
+OFFICE_HOURS = WeeklySchedule.on(WEEKDAYS[:5], "09:00-18:00")
 
 
-def parse_schedule(
-    schedule: Mapping[str, Any], where: str = "schedule"
-) -> dict[str, tuple[str, ...]]:
-    """Validate a weekly schedule ``{"mon": ["09:00-18:00"], ...}`` (missing days are off).
-
-    Ranges are local wall-clock times; ``"00:00-24:00"`` is a whole day.
-
-    Example:
-        >>> parse_schedule({"mon": ["09:00-12:00", "13:00-18:00"]})["mon"]
-        ('09:00-12:00', '13:00-18:00')
-    """
-    if not isinstance(schedule, Mapping):
-        raise RuleError(f"{where}: expected a mapping of weekday -> list of 'HH:MM-HH:MM' ranges.")
-    out: dict[str, tuple[str, ...]] = {d: () for d in WEEKDAYS}
-    for day, ranges in schedule.items():
-        key = str(day).lower()[:3]
-        if key not in WEEKDAYS:
-            raise RuleError(f"{where}.{day}: unknown weekday; use one of {list(WEEKDAYS)}.")
-        if isinstance(ranges, str):
-            ranges = [ranges]
-        if ranges is None:
-            ranges = []
-        parsed = []
-        for r in ranges:
-            m = _RANGE.match(str(r).strip())
-            if not m:
-                raise RuleError(f"{where}.{day}: '{r}' is not a 'HH:MM-HH:MM' range.")
-            h1, m1, h2, m2 = (int(x) for x in m.groups())
-            a, b = h1 * 60 + m1, h2 * 60 + m2
-            if not (0 <= a < b <= 24 * 60) or m1 > 59 or m2 > 59:
-                raise RuleError(
-                    f"{where}.{day}: '{r}' must go forward within one day (00:00-24:00)."
-                )
-            parsed.append((a, b, str(r).strip()))
-        parsed.sort()
-        for (_, b1, r1), (a2, _, r2) in zip(parsed, parsed[1:], strict=False):
-            if a2 < b1:
-                raise RuleError(f"{where}.{day}: ranges '{r1}' and '{r2}' overlap.")
-        out[key] = tuple(p[2] for p in parsed)
-    return out
-
-
-def schedule_minutes(schedule: Mapping[str, tuple[str, ...]]) -> list[tuple[int, int]]:
+def schedule_minutes(schedule: Mapping[str, Sequence[str]]) -> list[tuple[int, int]]:
     """Working intervals as (start, end) minutes from Monday 00:00, sorted.
 
     Example:
         >>> schedule_minutes({"tue": ("09:00-10:00",)})
         [(1980, 2040)]
     """
-    out = []
-    for i, day in enumerate(WEEKDAYS):
-        for r in schedule.get(day, ()):
-            h1, m1, h2, m2 = (int(x) for x in _RANGE.match(r).groups())  # type: ignore[union-attr]
-            out.append((i * 1440 + h1 * 60 + m1, i * 1440 + h2 * 60 + m2))
-    return sorted(out)
+    return WeeklySchedule.parse(schedule, error=RuleError).week_minutes()
 
 
 @dataclass(frozen=True)
@@ -152,9 +99,7 @@ class Rule:
     valid_replies_only: bool = False
     chatbot_weekend_deadline: bool = False
     clock: Clock = "calendar"
-    business_schedule: Mapping[str, tuple[str, ...]] = field(
-        default_factory=lambda: dict(OFFICE_HOURS)
-    )
+    business_schedule: Mapping[str, tuple[str, ...]] = OFFICE_HOURS
     session_hours: float = 24.0
     violation_points: bool = False
     boosts_store_rating: bool = False
@@ -204,9 +149,11 @@ class Rule:
             if v is not None:
                 object.__setattr__(self, name, float(v))
         object.__setattr__(self, "exclusions", frozenset(self.exclusions))
-        sched = parse_schedule(self.business_schedule, f"{where}: business_schedule")
+        sched = WeeklySchedule.parse(
+            self.business_schedule, where=f"{where}: business_schedule", error=RuleError
+        )
         object.__setattr__(self, "business_schedule", sched)
-        if self.clock == "business" and not schedule_minutes(sched):
+        if self.clock == "business" and not sched.working_days():
             raise RuleError(f"{where}: a business-hours rule needs at least one working range.")
         _num(self.session_hours, f"{where}: session_hours", lo=0, lo_open=True)
 

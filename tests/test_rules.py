@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from chatsim.errors import RuleError
-from chatsim.rules import LEGACY_24H, NEW_12H, Rule, parse_schedule, resolve_rule
+from chatsim.rules import LEGACY_24H, NEW_12H, Rule, resolve_rule, schedule_minutes
 
 
 def test_builtin_defaults_match_policy():
@@ -87,13 +87,34 @@ def test_bad_rules_named(data, match):
         Rule.from_dict(data, source="my_rule.yaml")
 
 
+def _with_schedule(schedule):
+    return Rule.from_dict(
+        {"name": "biz", "window_hours": 12, "target": 0.8, "business_schedule": schedule},
+        source="my_rule.yaml",
+    )
+
+
 def test_bad_schedule():
-    with pytest.raises(RuleError, match="overlap"):
-        parse_schedule({"mon": ["09:00-12:00", "11:00-13:00"]})
-    with pytest.raises(RuleError, match="unknown weekday"):
-        parse_schedule({"funday": ["09:00-12:00"]})
-    with pytest.raises(RuleError, match="HH:MM-HH:MM"):
-        parse_schedule({"mon": ["9-5"]})
+    where = r"my_rule\.yaml: rule 'biz': business_schedule\."
+    with pytest.raises(RuleError, match=where + "mon: .*overlap"):
+        _with_schedule({"mon": ["09:00-12:00", "11:00-13:00"]})
+    with pytest.raises(RuleError, match=where + "funday: unknown weekday"):
+        _with_schedule({"funday": ["09:00-12:00"]})
+    with pytest.raises(RuleError, match=where + r"mon\[0\]: .*HH:MM-HH:MM"):
+        _with_schedule({"mon": ["9-5"]})
+
+
+def test_business_schedule_spellings():
+    r = _with_schedule({"Monday": ["9:00-12:00", "13:00-18:00"], "tue": "8:30-24:00"})
+    assert r.business_schedule["mon"] == ("09:00-12:00", "13:00-18:00")
+    assert r.business_schedule["tue"] == ("08:30-24:00",)
+    assert r.business_schedule["sun"] == ()
+    assert schedule_minutes(r.business_schedule)[:3] == [(540, 720), (780, 1080), (1950, 2880)]
+    assert Rule.from_yaml(r.to_yaml()) == r
+    assert r.to_dict()["business_schedule"]["mon"] == ["09:00-12:00", "13:00-18:00"]
+    # the default: office hours, Monday to Friday
+    assert NEW_12H.business_schedule["fri"] == ("09:00-18:00",)
+    assert NEW_12H.business_schedule["sat"] == ()
 
 
 def test_missing_rule_file():

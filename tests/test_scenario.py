@@ -24,6 +24,7 @@ from chatsim.scenario import (
     load_scenario,
     shop_ids,
 )
+from chatsim.schedule import WEEKDAYS
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -92,9 +93,9 @@ def test_defaults() -> None:
 
 def test_builtin_archetypes() -> None:
     solo = builtin_archetype("solo_weekdays")
-    assert solo.schedule[5] == () and solo.schedule[6] == () and solo.schedule[0]
-    assert builtin_archetype("small_team").schedule == (("09:00-21:00",),) * 7
-    assert builtin_archetype("agency_247").schedule == (("00:00-24:00",),) * 7
+    assert solo.schedule["sat"] == () and solo.schedule["sun"] == () and solo.schedule["mon"]
+    assert builtin_archetype("small_team").schedule == {d: ("09:00-21:00",) for d in WEEKDAYS}
+    assert builtin_archetype("agency_247").schedule == {d: ("00:00-24:00",) for d in WEEKDAYS}
     heavy = builtin_archetype("auto_reply_heavy")
     assert heavy.chatbot_enabled and heavy.auto_reply_rate >= 0.8
     cb = builtin_archetype("cross_border")
@@ -116,9 +117,28 @@ def test_use_with_overrides_and_custom_archetype() -> None:
     }
     sc = Scenario.from_dict(d)
     owl = sc.archetype("night_owls")
-    assert owl.schedule[0] == ("20:00-24:00",) and owl.schedule[1] == ("09:00-21:00",)
+    assert owl.schedule["mon"] == ("20:00-24:00",) and owl.schedule["tue"] == ("09:00-21:00",)
     assert owl.timezone == "Asia/Bangkok"
     assert sc.archetype("plain").chats_per_day == 3.0
+
+
+def test_schedule_spellings_and_round_trip() -> None:
+    d = base()
+    d["archetypes"]["solo_weekdays"]["schedule"] = {
+        "Monday": ["9:00-12:00", "13:00-18:00"],
+        "SAT": "8:30-12:00",
+    }
+    sc = Scenario.from_dict(d)
+    solo = sc.archetype("solo_weekdays")
+    assert solo.schedule["mon"] == ("09:00-12:00", "13:00-18:00")
+    assert solo.schedule["sat"] == ("08:30-12:00",)
+    assert solo.schedule["tue"] == builtin_archetype("solo_weekdays").schedule["tue"]
+    assert solo.to_dict()["schedule"]["sat"] == ["08:30-12:00"]
+    assert Scenario.from_dict(sc.to_dict()) == sc
+    twice = base()
+    twice["archetypes"]["solo_weekdays"]["schedule"] = {"mon": [], "monday": ["09:00-10:00"]}
+    with pytest.raises(ScenarioError, match=r"schedule\.monday: mon is already given"):
+        Scenario.from_dict(twice)
 
 
 def _mutate(path: str, value: Any) -> dict[str, Any]:
@@ -344,8 +364,8 @@ def test_with_change_by_name_and_object() -> None:
         WhatIf("weekend cover", {"schedule": {"sat": ["10:00-14:00"]}}, "solo_weekdays")
     )
     solo = cover.archetype("solo_weekdays")
-    assert solo.schedule[5] == ("10:00-14:00",)
-    assert solo.schedule[0] == sc.archetype("solo_weekdays").schedule[0]
+    assert solo.schedule["sat"] == ("10:00-14:00",)
+    assert solo.schedule["mon"] == sc.archetype("solo_weekdays").schedule["mon"]
     assert cover.archetype("agency_247") == sc.archetype("agency_247")
     with pytest.raises(ScenarioError, match="no variant named"):
         sc.with_change("nope")

@@ -6,10 +6,11 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 
-from chatsim.compare import FLIPS, flips, pass_rates
+from chatsim.analysis import FLIPS, flips, pass_rates
 from chatsim.metrics import compare
 from chatsim.rules import LEGACY_24H, NEW_12H
 from chatsim.scenario import Scenario, load_scenario
@@ -22,6 +23,7 @@ from chatsim.simulate import (
     simulate_shard,
     simulate_to_dir,
 )
+from chatsim.simulate.answers import fifo_pickup
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -180,6 +182,29 @@ def test_simulate_to_dir_removes_stale_shards(tmp_path: Path) -> None:
     simulate_to_dir(sc.scaled(shops=3), tmp_path, workers=1, progress=False)
     assert len(list((tmp_path / "messages").glob("*.parquet"))) == 1
     assert read_log(tmp_path).shops.height == 3
+
+
+def test_schedule_spelling_does_not_change_the_data() -> None:
+    hours = {"mon": ["9:00-12:00", "13:00-18:00"], "Saturday": "8:00-12:00"}
+    padded = {"mon": ["09:00-12:00", "13:00-18:00"], "sat": ["08:00-12:00"]}
+    one = scenario({"solo_weekdays": {"share": 1.0, "schedule": hours}}, shops=6, days=3)
+    two = scenario({"solo_weekdays": {"share": 1.0, "schedule": padded}}, shops=6, days=3)
+    assert one == two
+    assert log_hash(simulate(one)) == log_hash(simulate(two))
+
+
+def test_fifo_pickup_is_the_lindley_recursion() -> None:
+    rng = np.random.default_rng(3)
+    shop = rng.integers(0, 4, 300)
+    arrival = rng.uniform(0.0, 5000.0, 300)
+    service = np.array([10.0, 40.0, 25.0, 60.0])
+    got = fifo_pickup(arrival, shop, service)
+    for s in range(4):  # one shop at a time, chats in arrival order, one server
+        free = -np.inf
+        for i in np.flatnonzero(shop == s)[np.argsort(arrival[shop == s], kind="stable")]:
+            start = max(arrival[i], free)
+            assert got[i] == pytest.approx(start, abs=0.5)  # per-shop offsets cost precision
+            free = start + service[s]
 
 
 # ------------------------------------------------------------------------------ model sanity
