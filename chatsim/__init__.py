@@ -3,7 +3,7 @@
 The main entry points are re-exported here: :func:`read_log` (validated chat logs),
 the built-in rules :data:`LEGACY_24H` and :data:`NEW_12H`, :func:`load_scenario` and
 :func:`simulate` (synthetic traffic). Metrics under several rules:
-:func:`chatsim.metrics.compare` (the ``chatsim.compare`` module holds the rule-comparison
+:func:`chatsim.metrics.compare` (the ``chatsim.analysis`` module holds the rule-comparison
 analysis: flips, sweeps, what-ifs).
 
 Example:
@@ -28,15 +28,21 @@ from chatsim.errors import (
     ScenarioError,
     SchemaError,
 )
-from chatsim.metrics import Evaluation
-from chatsim.rules import LEGACY_24H, NEW_12H, Rule
-from chatsim.sample import sample_log, sample_log_path
-from chatsim.schema import ChatLog, read_log
 
 __version__ = "0.1.0"
 
-# the simulator pulls in numpy and the holidays calendars: import it on first use
+# everything else is imported on first use, so that ``import chatsim`` (and the command
+# line) stays light: polars, the rule engine, numpy and the holiday calendars load only
+# when a name below is first used
 _LAZY = {
+    "Evaluation": "chatsim.metrics",
+    "LEGACY_24H": "chatsim.rules",
+    "NEW_12H": "chatsim.rules",
+    "Rule": "chatsim.rules",
+    "sample_log": "chatsim.sample",
+    "sample_log_path": "chatsim.sample",
+    "ChatLog": "chatsim.schema",
+    "read_log": "chatsim.schema",
     "load_scenario": "chatsim.scenario",
     "Scenario": "chatsim.scenario",
     "simulate": "chatsim.simulate",
@@ -49,6 +55,10 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'chatsim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 __all__ = [

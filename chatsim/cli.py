@@ -2,13 +2,16 @@
 
 Subcommands:
 
-* ``chatsim metrics LOG [--rule legacy-24h|new-12h|FILE ...] [--as-of TS] --out FILE``
+* ``chatsim metrics LOG [--rule legacy-24h|new-12h|FILE ...] [--as-of TS] --out FILE
+  [--engine polars|buckets|spark]``: :func:`chatsim.metrics.compare` with the engine chosen
+  (each flag is an option of the engine that takes it; another engine refuses it by name)
 * ``chatsim simulate SCENARIO --out DIR [--workers N] [--shops N] [--days N]``
 * ``chatsim report SCENARIO [--log LOG] [--out reports/] [--small] [--show-code]``
 * ``chatsim rules [--export DIR]``: show (and export as YAML) the built-in rules.
 
 Errors of the package (bad file, bad rule, bad scenario) print one clear line and
-exit with status 2; no traceback.
+exit with status 2; no traceback. The command starts light: each subcommand imports what
+it uses when it runs (``chatsim --help`` imports neither polars nor any engine).
 
 Example:
     >>> main(["rules"])  # doctest: +ELLIPSIS
@@ -23,10 +26,15 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from chatsim.errors import ChatsimError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+# the command line starts light: polars, the engines, the simulator, papermill and Altair
+# are imported inside the subcommand that uses them (chatsim --help imports none of them)
 
 
 def _format_summary(summary: pl.DataFrame) -> str:
@@ -60,76 +68,24 @@ def _format_summary(summary: pl.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def _write_table(df: pl.DataFrame, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    suffix = out.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        df.write_parquet(out)
-    elif suffix == ".csv":
-        df.with_columns(
-            pl.col(c).dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
-            for c, t in df.schema.items()
-            if isinstance(t, pl.Datetime)
-        ).write_csv(out)
-    else:
-        raise ChatsimError(f"--out {out}: use a .parquet or .csv file name.")
-
-
 def cmd_metrics(args: argparse.Namespace) -> int:
     from chatsim.metrics import compare
     from chatsim.rules import resolve_rule
-    from chatsim.schema import read_log
+    from chatsim.schema import write_table
 
+    rules = [resolve_rule(r) for r in (args.rule or ["legacy-24h", "new-12h"])]
+    engine, options = _engine_options(args)
     t0 = time.perf_counter()
-    if args.engine == "spark":
-        from chatsim.spark import compare_spark
-
-        ev = compare_spark(
-            args.log,
-            [resolve_rule(r) for r in (args.rule or ["legacy-24h", "new-12h"])],
-            as_of=args.as_of,
-        )
-    elif args.buckets is not None or _large_log(Path(args.log)):
-        from chatsim.scale import compare_dataset
-
-        if args.buckets is None:
-            print(
-                "large log: computing bucket by bucket in bounded memory (see docs/scaling.md)",
-                file=sys.stderr,
-            )
-        rules = [resolve_rule(r) for r in (args.rule or ["legacy-24h", "new-12h"])]
-        ev = compare_dataset(
-            args.log,
-            rules,
-            as_of=args.as_of,
-            buckets=None
-            if args.buckets in (None, "auto")
-            else _positive_int(args.buckets, "--buckets"),
-            memory_budget_gb=args.memory_budget,
-            work_dir=args.work_dir,
-            chats_out=args.chats_out,
-            lenient=args.lenient,
-            progress=True,
-        )
-        if args.chats_out:
-            print(f"chat tables: {args.chats_out}/bucket=*.parquet")
-        args.chats_out = None  # written bucket by bucket already
-        if ev.dropped:
-            print(
-                f"lenient read dropped {sum(ev.dropped.values()):,} row(s): {ev.dropped}",
-                file=sys.stderr,
-            )
-    else:
-        log = read_log(args.log, lenient=args.lenient)
-        rules = [resolve_rule(r) for r in (args.rule or ["legacy-24h", "new-12h"])]
-        # the chat table only when it is written
-        ev = compare(log, rules, as_of=args.as_of, chats=bool(args.out and args.chats_out))
-        if log.dropped.counts:
-            print(
-                f"lenient read dropped {log.dropped.total():,} row(s): {log.dropped.counts}",
-                file=sys.stderr,
-            )
+    ev = compare(args.log, rules, as_of=args.as_of, engine=engine, **options)
     elapsed = time.perf_counter() - t0
+    chats_written = getattr(ev, "chats_path", None)  # the buckets engine, bucket by bucket
+    if chats_written is not None:
+        print(f"chat tables: {chats_written}/bucket=*.parquet")
+    if ev.dropped:
+        print(
+            f"lenient read dropped {sum(ev.dropped.values()):,} row(s): {ev.dropped}",
+            file=sys.stderr,
+        )
     print(
         f"{ev.messages_used:,} messages up to {ev.as_of:%Y-%m-%d %H:%M} UTC"
         + (
@@ -142,16 +98,62 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     print(_format_summary(ev.summary()))
     if args.out:
         out = Path(args.out)
-        _write_table(ev.shops, out)
+        write_table(ev.shops, out)
         print(f"shop table: {out}")
-        if args.chats_out:
-            _write_table(ev.chats, Path(args.chats_out))
+        if args.chats_out and chats_written is None:
+            write_table(ev.chats, Path(args.chats_out))
             print(f"chat table: {args.chats_out}")
     return 0
 
 
+def _engine_options(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    """The engine ``chatsim metrics`` runs and the options its flags give.
+
+    The engine is ``--engine``, else ``buckets`` with ``--buckets`` or for a log over
+    :data:`LARGE_LOG_BYTES`, else ``polars``. A flag the engine does not take is passed
+    on all the same, so that :func:`chatsim.metrics.compare` names it in its error.
+    """
+    engine = args.engine
+    if engine is None:
+        engine = "polars"
+        if args.buckets is not None:
+            engine = "buckets"
+        elif _large_log(Path(args.log)):
+            engine = "buckets"
+            print(
+                "large log: computing bucket by bucket in bounded memory (see docs/scaling.md)",
+                file=sys.stderr,
+            )
+    options: dict[str, Any] = {}
+    if args.lenient:
+        options["lenient"] = True
+    if args.buckets is not None:
+        options["buckets"] = (
+            None if args.buckets == "auto" else _positive_int(args.buckets, "--buckets")
+        )
+    if args.memory_budget is not None:
+        options["memory_budget_gb"] = args.memory_budget
+    if args.work_dir is not None:
+        options["work_dir"] = args.work_dir
+    if engine == "buckets":
+        options["progress"] = True
+        if args.chats_out:
+            options["chats_out"] = args.chats_out
+    elif engine == "polars":
+        # the chat table only when it is written
+        options["chats"] = bool(args.out and args.chats_out)
+        if _small_log(Path(args.log)):
+            from chatsim.engine import GlobalOrder
+
+            options["window"] = GlobalOrder()
+    return engine, options
+
+
 #: Parquet message data above this size is evaluated bucket by bucket (bounded memory).
 LARGE_LOG_BYTES = 2 * 1024**3
+#: Logs under this size run the rule logic's expression form (identical results): it takes
+#: less time on them than the compiled state machine's one-time load (numba, ~0.4 s).
+SMALL_LOG_BYTES = 1024**2
 
 
 def _large_log(path: Path) -> bool:
@@ -160,6 +162,19 @@ def _large_log(path: Path) -> bool:
         return False
     msgs = path / "messages" if (path / "messages").is_dir() else path
     return sum(p.stat().st_size for p in msgs.rglob("*.parquet")) > LARGE_LOG_BYTES
+
+
+def _small_log(path: Path) -> bool:
+    """True for a log (file or folder) of less than :data:`SMALL_LOG_BYTES` of data files."""
+    if not path.is_dir():
+        return path.is_file() and path.stat().st_size < SMALL_LOG_BYTES
+    total = 0
+    for p in path.rglob("*"):
+        if p.suffix.lower() in (".parquet", ".pq", ".csv", ".gz"):
+            total += p.stat().st_size
+            if total >= SMALL_LOG_BYTES:
+                return False
+    return True
 
 
 def _positive_int(value: str, flag: str) -> int:
@@ -241,9 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument(
         "--engine",
-        choices=["polars", "spark"],
-        default="polars",
-        help="spark: run the same rules on a Spark session (docs/spark.md)",
+        help="polars (in memory), buckets (larger than memory, docs/scaling.md) or spark "
+        "(docs/spark.md); default: polars, buckets with --buckets or over 2 GiB of Parquet",
     )
     m.add_argument(
         "--buckets",

@@ -36,4 +36,5 @@ class ReportError(ChatsimError):
 
 
 class EngineError(ChatsimError):
-    """A compute engine (polars streaming, Spark) is unavailable or misconfigured."""
+    """A compute engine (polars, buckets, Spark) is unknown, unavailable, misconfigured or
+    given an option it does not take."""

@@ -1,8 +1,11 @@
 """Per-chat status and per-shop metrics under one or several rules.
 
-:func:`compare` is the entry point: it groups the messages into chats once per
-distinct chat definition (see :mod:`chatsim.chats`), then judges every chat under
-every rule:
+:func:`compare` is the entry point, one face for every engine: ``engine="polars"`` (the
+default: in memory), ``"buckets"`` (a log larger than memory, :mod:`chatsim.scale`) or
+``"spark"`` (:mod:`chatsim.spark`), each taking its own options as keyword arguments
+(:class:`EngineRegistry`, :func:`get_engine`). On polars it groups the messages into
+chats once per distinct chat definition (see :mod:`chatsim.chats`), then judges every
+chat under every rule:
 
 * **excluded** (first matching reason, in the order of
   :data:`chatsim.rules.EXCLUSIONS`): opened in holiday mode, from a buyer the shop
@@ -29,23 +32,32 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import inspect
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
 
 import polars as pl
 
 from chatsim.engine import REASON_DTYPE, STATUS_DTYPE, STATUSES, Window, local_time, run_polars
-from chatsim.errors import RuleError
+from chatsim.errors import EngineError, RuleError
 from chatsim.rules import EXCLUSIONS, LEGACY_24H, NEW_12H, Rule
-from chatsim.schema import ChatLog
+from chatsim.schema import ChatLog, read_log
 
 __all__ = [
+    "ENGINES",
     "REASON_DTYPE",
     "STATUSES",
     "STATUS_DTYPE",
+    "Engine",
+    "EngineRegistry",
     "Evaluation",
     "chat_table",
+    "check_rule_list",
     "compare",
+    "data_cutoff",
+    "get_engine",
     "local_time",
     "shop_table",
 ]
@@ -145,14 +157,38 @@ class Evaluation:
         )
 
 
-def _cutoff(log: ChatLog, as_of: dt.datetime | str | None) -> dt.datetime:
+def check_rule_list(rules: Sequence[Rule], caller: str = "compare()") -> list[Rule]:
+    """The rules as a list; at least one, with unique names (else :class:`RuleError`).
+
+    Example:
+        >>> [r.name for r in check_rule_list([NEW_12H, LEGACY_24H])]
+        ['new-12h', 'legacy-24h']
+    """
+    rules = list(rules)
+    if not rules:
+        raise RuleError(f"{caller} needs at least one rule.")
+    names = [r.name for r in rules]
+    if len(set(names)) != len(names):
+        raise RuleError(f"rule names must be unique; got {names}.")
+    return rules
+
+
+def data_cutoff(
+    as_of: dt.datetime | str | None, data_end: dt.datetime | None, source: str
+) -> dt.datetime:
+    """The data cutoff (UTC): ``as_of`` (ISO-8601 text or an aware datetime), else the log's
+    latest message ``data_end``. Deadlines after the cutoff make chats pending.
+
+    Example:
+        >>> data_cutoff("2025-09-14T07:00:00+07:00", None, "log")
+        datetime.datetime(2025, 9, 14, 0, 0, tzinfo=datetime.timezone.utc)
+    """
     if as_of is None:
-        end = log.data_end
-        if end is None:
+        if data_end is None:
             raise RuleError(
-                f"{log.source}: the log has no messages, so there is no data cutoff; pass as_of."
+                f"{source}: the log has no messages, so there is no data cutoff; pass as_of."
             )
-        return end
+        return data_end
     if isinstance(as_of, str):
         try:
             as_of = dt.datetime.fromisoformat(as_of.replace("Z", "+00:00"))
@@ -163,40 +199,221 @@ def _cutoff(log: ChatLog, as_of: dt.datetime | str | None) -> dt.datetime:
     return as_of.astimezone(dt.UTC)
 
 
+# --------------------------------------------------------------------------------------
+# The engines behind compare()
+# --------------------------------------------------------------------------------------
+
+
+class Engine:
+    """One way to run :func:`compare`.
+
+    A subclass gives :meth:`runner`: the function ``(log, rules, *, as_of, **options) ->
+    Evaluation`` that evaluates. Its keyword-only parameters are the options the engine
+    takes (:meth:`options`), so an option is declared once, where it is used. Register an
+    instance under a name with :meth:`EngineRegistry.register`.
+    """
+
+    #: Whether the engine takes an in-memory :class:`ChatLog` (else a path).
+    takes_chatlog: ClassVar[bool] = False
+
+    def runner(self) -> Callable[..., Evaluation]:
+        """The evaluating function (import heavy modules here, not at module level)."""
+        raise NotImplementedError
+
+    def options(self) -> list[str]:
+        """The keyword options the engine takes, beyond ``as_of``."""
+        params = inspect.signature(self.runner()).parameters.values()
+        return [p.name for p in params if p.kind is p.KEYWORD_ONLY and p.name != "as_of"]
+
+    def compare(
+        self,
+        log: Any,
+        rules: Sequence[Rule],
+        *,
+        as_of: dt.datetime | str | None = None,
+        **options: Any,
+    ) -> Evaluation:
+        """Run the engine (the options are checked by :meth:`EngineRegistry.compare`)."""
+        return self.runner()(log, rules, as_of=as_of, **options)
+
+
+class PolarsEngine(Engine):
+    """In memory, with polars: a :class:`ChatLog` or a path read with ``read_log``."""
+
+    takes_chatlog = True
+
+    def runner(self) -> Callable[..., Evaluation]:
+        return _compare_polars
+
+
+class BucketsEngine(Engine):
+    """Larger than memory, bucket by bucket: :func:`chatsim.scale.compare_dataset`."""
+
+    def runner(self) -> Callable[..., Evaluation]:
+        from chatsim.scale import compare_dataset
+
+        return compare_dataset
+
+
+class SparkEngine(Engine):
+    """On a Spark session: :func:`chatsim.spark.compare_spark`."""
+
+    def runner(self) -> Callable[..., Evaluation]:
+        from chatsim.spark import compare_spark
+
+        return compare_spark
+
+
+class EngineRegistry:
+    """The engines :func:`compare` knows, by name (``ENGINES``; see :func:`get_engine`).
+
+    Example:
+        >>> ENGINES.names()
+        ['buckets', 'polars', 'spark']
+    """
+
+    def __init__(self) -> None:
+        self._engines: dict[str, Engine] = {}
+
+    def register(self, name: str, engine: Engine) -> None:
+        """Make ``engine`` available as ``compare(..., engine=name)``."""
+        self._engines[name] = engine
+
+    def names(self) -> list[str]:
+        """The registered names, sorted."""
+        return sorted(self._engines)
+
+    def get_engine(self, name: str) -> Engine:
+        """The engine called ``name`` (:class:`EngineError` naming the known ones if none)."""
+        try:
+            return self._engines[name]
+        except KeyError:
+            raise EngineError(
+                f"unknown engine {name!r}; the engines are {', '.join(self.names())}."
+            ) from None
+
+    def compare(
+        self,
+        name: str,
+        log: Any,
+        rules: Sequence[Rule],
+        *,
+        as_of: dt.datetime | str | None = None,
+        **options: Any,
+    ) -> Evaluation:
+        """Run engine ``name``, first checking the log's kind and the options it takes."""
+        engine = self.get_engine(name)
+        if isinstance(log, ChatLog) and not engine.takes_chatlog:
+            raise EngineError(
+                f"the {name} engine reads the log from its files; give the path "
+                "(this log is already in memory: use engine='polars')."
+            )
+        taken = engine.options()
+        unknown = [k for k in options if k not in taken]
+        if unknown:
+            elsewhere = [
+                f"'{k}' is an option of the {' and '.join(others)} engine"
+                + ("s" if len(others) > 1 else "")
+                for k in unknown
+                if (others := [n for n in self.names() if k in self.get_engine(n).options()])
+            ]
+            raise EngineError(
+                f"the {name} engine takes no option {', '.join(repr(k) for k in unknown)}; "
+                f"its options are {', '.join(taken) or 'none'}"
+                + (f" ({'; '.join(elsewhere)})" if elsewhere else "")
+                + "."
+            )
+        return engine.compare(log, rules, as_of=as_of, **options)
+
+
+#: The registry :func:`compare` dispatches to.
+ENGINES = EngineRegistry()
+ENGINES.register("polars", PolarsEngine())
+ENGINES.register("buckets", BucketsEngine())
+ENGINES.register("spark", SparkEngine())
+
+
+def get_engine(name: str) -> Engine:
+    """The engine called ``name`` in :data:`ENGINES`.
+
+    Example:
+        >>> get_engine("dask")
+        Traceback (most recent call last):
+        ...
+        chatsim.errors.EngineError: unknown engine 'dask'; the engines are buckets, polars, spark.
+    """
+    return ENGINES.get_engine(name)
+
+
 def compare(
-    log: ChatLog,
+    log: ChatLog | str | Path | Any,
     rules: Sequence[Rule] = (LEGACY_24H, NEW_12H),
     *,
     as_of: dt.datetime | str | None = None,
-    window: Window | None = None,
-    chats: bool = True,
+    engine: str = "polars",
+    **options: Any,
 ) -> Evaluation:
-    """Evaluate several rules on one log in one pass over its messages.
+    """Evaluate several rules on one log, with the engine of your choice.
+
+    ``log`` is a :class:`ChatLog` (polars engine) or a path :func:`~chatsim.schema.read_log`
+    reads. ``as_of`` is the data cutoff (default: the latest message); messages after it
+    are ignored and counted. Every engine gives the same tables (tests assert it); each
+    takes its own ``options`` (an option it does not take raises :class:`EngineError`):
+
+    * ``"polars"`` (default), in memory: ``chats=False`` skips the chat table
+      (``Evaluation.chats`` is then empty, with its columns): faster and lighter when
+      only the shop figures are needed (sweeps, what-ifs); ``window`` picks how the rule
+      logic walks conversations (default ``Compiled``: the compiled state machine, one
+      loop over the sorted messages; ``GlobalOrder`` and ``PerConversation`` run the
+      expression definitions, with identical results); for a path, ``lenient`` and the
+      side-table paths ``shops``, ``holiday_mode``, ``blocked`` as in ``read_log``.
+    * ``"buckets"``, larger than memory: the options of
+      :func:`chatsim.scale.compare_dataset` (``buckets``, ``memory_budget_gb``,
+      ``work_dir``, ``chats_out``, ``keep_chats``, ``progress``, ``lenient``...).
+    * ``"spark"``: the options of :func:`chatsim.spark.compare_spark` (``spark``,
+      ``collect_chats``).
 
     Messages are sorted once; chats are built once per distinct chat definition
     (automatic-reply mode, valid-replies setting, session bound) and judged under
-    each rule. ``as_of`` is the data cutoff (default: the latest message);
-    messages after it are ignored and counted. The rule logic is
-    :mod:`chatsim.engine` (shared with the Spark engine); ``window`` picks how it
-    walks conversations (default ``Compiled``: the compiled state machine of
-    :mod:`chatsim.kernel`, one loop over the sorted messages; ``GlobalOrder`` and
-    ``PerConversation`` run the expression definitions, with identical results).
-    ``chats=False`` skips the chat table (``Evaluation.chats`` is then empty, with its
-    columns): faster and lighter when only the shop figures are needed (sweeps, what-ifs).
+    each rule. The rule logic is :mod:`chatsim.engine`, shared by every engine.
 
     Example:
         >>> from chatsim.sample import sample_log
         >>> ev = compare(sample_log(), [NEW_12H, NEW_12H.replace(name="new-24h", window_hours=24)])
         >>> ev.summary()["rule"].to_list()
         ['new-12h', 'new-24h']
+        >>> compare(sample_log(), engine="polars", buckets=4)
+        Traceback (most recent call last):
+        ...
+        chatsim.errors.EngineError: the polars engine takes no option 'buckets'; its options are window, chats, lenient, shops, holiday_mode, blocked ('buckets' is an option of the buckets engine).
     """
-    rules = list(rules)
-    if not rules:
-        raise RuleError("compare() needs at least one rule.")
-    names = [r.name for r in rules]
-    if len(set(names)) != len(names):
-        raise RuleError(f"rule names must be unique; got {names}.")
-    cutoff = _cutoff(log, as_of)
+    return ENGINES.compare(engine, log, rules, as_of=as_of, **options)
+
+
+def _compare_polars(
+    log: ChatLog | str | Path,
+    rules: Sequence[Rule] = (LEGACY_24H, NEW_12H),
+    *,
+    as_of: dt.datetime | str | None = None,
+    window: Window | None = None,
+    chats: bool = True,
+    lenient: bool = False,
+    shops: str | Path | None = None,
+    holiday_mode: str | Path | None = None,
+    blocked: str | Path | None = None,
+) -> Evaluation:
+    """The polars engine: one pass over the messages in memory (see :func:`compare`)."""
+    rules = check_rule_list(rules)
+    if not isinstance(log, ChatLog):
+        log = read_log(
+            log, lenient=lenient, shops=shops, holiday_mode=holiday_mode, blocked=blocked
+        )
+    elif lenient or shops or holiday_mode or blocked:
+        raise EngineError(
+            "lenient, shops, holiday_mode and blocked apply when the log is read from a "
+            f"path; {log.source} is already read (pass them to read_log)."
+        )
+    cutoff = data_cutoff(as_of, log.data_end, log.source)
     msgs = log.messages
     n_after = int((msgs["sent_at"] > cutoff).sum())
     if n_after:

@@ -97,16 +97,17 @@ def test_automatic_broadcast_is_not_an_automatic_reply():
 # --- c. resolved by automatic reply: judged on the last automatic reply ------------------------
 
 
+#: A chat answered twice automatically: the buyer wrote again after the first reply.
+TWO_AUTO_REPLIES = (
+    ("a", at(0), "buyer"),
+    ("a", at(0.01), "auto"),
+    ("a", at(0.5), "buyer"),  # continues the chat
+    ("a", at(0.51), "auto"),  # the last automatic reply
+)
+
+
 def test_auto_resolved_uses_the_last_automatic_reply():
-    log = log_of(
-        msgs(
-            ("a", at(0), "buyer"),
-            ("a", at(0.01), "auto"),
-            ("a", at(0.5), "buyer"),  # continues the chat
-            ("a", at(0.51), "auto"),  # the last automatic reply
-            closing(),
-        )
-    )
+    log = log_of(msgs(*TWO_AUTO_REPLIES, closing()))
     ct = chat_table(log)
     assert ct.height == 1
     assert ct["excluded_reason"].cast(pl.String).to_list() == ["auto_resolved"]
@@ -115,29 +116,14 @@ def test_auto_resolved_uses_the_last_automatic_reply():
 
 def test_buyer_after_the_last_automatic_reply_keeps_the_chat_counted():
     log = log_of(
-        msgs(
-            ("a", at(0), "buyer"),
-            ("a", at(0.01), "auto"),
-            ("a", at(0.5), "buyer"),
-            ("a", at(0.51), "auto"),
-            ("a", at(0.6), "buyer"),  # wrote again after the last one
-            closing(),
-        )
+        msgs(*TWO_AUTO_REPLIES, ("a", at(0.6), "buyer"), closing())  # wrote again after the last
     )
     assert reasons(log) == [None]
     assert statuses(log) == ["unanswered"]
 
 
 def test_build_chats_reports_auto_resolved_flag():
-    log = log_of(
-        msgs(
-            ("a", at(0), "buyer"),
-            ("a", at(0.01), "auto"),
-            ("a", at(0.5), "buyer"),
-            ("a", at(0.51), "auto"),
-            closing(),
-        )
-    )
+    log = log_of(msgs(*TWO_AUTO_REPLIES, closing()))
     c = build_chats(log.messages)
     assert c["auto_resolved"].to_list() == [True]
     assert c["n_buyer_messages"].to_list() == [2]
@@ -148,10 +134,10 @@ def test_build_chats_reports_auto_resolved_flag():
 
 def test_per_conversation_windows_equal_the_sorted_pass():
     """The Spark strategy (windows per conversation), run on polars, gives the same tables."""
-    from benchmarks.synthetic import synthetic_log
     from chatsim.engine import PerConversation
     from chatsim.metrics import compare
     from chatsim.rules import LEGACY_24H
+    from tests.support.synthetic import synthetic_log
 
     log = synthetic_log(8_000, seed=1, n_shops=12)
     rules = [LEGACY_24H, NEW_12H, AUTO_ANSWERS]

@@ -67,35 +67,14 @@ def test_console_script_runs():
     assert r.returncode == 0 and "new-12h" in r.stdout
 
 
-def test_simulate_then_metrics(tmp_path, capsys):
-    from pathlib import Path
-
-    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
-    out = tmp_path / "log"
-    assert (
-        main(
-            [
-                "simulate",
-                str(scenario),
-                "--out",
-                str(out),
-                "--shops",
-                "12",
-                "--days",
-                "5",
-                "--workers",
-                "1",
-                "--quiet",
-            ]
-        )
-        == 0
-    )
+def test_simulate_then_metrics(simulated_log, tmp_path, capsys):
+    out = simulated_log(shops=20, days=5)  # chatsim simulate ... --shops 20 --days 5
     assert sorted(p.name for p in (out / "messages").glob("*.parquet"))[0].startswith("shard=")
     for table in ("shops.parquet", "holiday_mode.parquet", "blocked.parquet"):
         assert (out / table).exists()
     capsys.readouterr()
     assert main(["metrics", str(out), "--out", str(tmp_path / "s.parquet")]) == 0
-    assert pl.read_parquet(tmp_path / "s.parquet").height == 2 * 12
+    assert pl.read_parquet(tmp_path / "s.parquet").height == 2 * 20
 
 
 def test_bad_scenario_in_simulate(tmp_path, capsys):
@@ -108,29 +87,8 @@ def test_bad_scenario_in_simulate(tmp_path, capsys):
     assert "shops" in capsys.readouterr().err
 
 
-def test_metrics_in_buckets_matches_in_memory(tmp_path, capsys):
-    from pathlib import Path
-
-    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.yaml"
-    log = tmp_path / "log"
-    assert (
-        main(
-            [
-                "simulate",
-                str(scenario),
-                "--out",
-                str(log),
-                "--shops",
-                "20",
-                "--days",
-                "5",
-                "--workers",
-                "1",
-                "--quiet",
-            ]
-        )
-        == 0
-    )
+def test_metrics_in_buckets_matches_in_memory(simulated_log, tmp_path, capsys):
+    log = simulated_log(shops=20, days=5)
     assert main(["metrics", str(log), "--out", str(tmp_path / "a.parquet")]) == 0
     assert (
         main(
@@ -147,9 +105,52 @@ def test_metrics_in_buckets_matches_in_memory(tmp_path, capsys):
         )
         == 0
     )
+    assert main(["metrics", str(log), "--engine", "buckets", "--out", str(tmp_path / "c.pq")]) == 0
     a = pl.read_parquet(tmp_path / "a.parquet").drop("avg_response_hours", "median_response_hours")
-    b = pl.read_parquet(tmp_path / "b.parquet").drop("avg_response_hours", "median_response_hours")
-    assert a.sort("rule", "shop_id").equals(b.sort("rule", "shop_id"))
+    for other in ("b.parquet", "c.pq"):
+        b = pl.read_parquet(tmp_path / other).drop("avg_response_hours", "median_response_hours")
+        assert a.sort("rule", "shop_id").equals(b.sort("rule", "shop_id")), other
     assert list((tmp_path / "chats").glob("bucket=*.parquet"))
     assert main(["metrics", str(log), "--buckets", "zero"]) == 2
     assert "--buckets" in capsys.readouterr().err
+
+
+def test_engines_and_their_options_by_name(capsys):
+    log = str(sample_log_path())
+    assert main(["metrics", log, "--engine", "dask"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown engine 'dask'" in err and "buckets, polars, spark" in err
+    # a flag of another engine is named, with the engine that takes it
+    assert main(["metrics", log, "--engine", "spark", "--buckets", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "spark engine takes no option 'buckets'" in err and "buckets engine" in err
+    assert main(["metrics", log, "--memory-budget", "1"]) == 2
+    assert "polars engine takes no option 'memory_budget_gb'" in capsys.readouterr().err
+
+
+def _imported_by(code: str) -> set[str]:
+    """The modules a fresh interpreter has imported after running ``code``."""
+    report = "print('MODULES', *sys.modules, file=sys.stderr)"
+    r = subprocess.run(
+        [sys.executable, "-c", f"import sys\n{code}\n{report}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(r.stderr.split("MODULES", 1)[1].split())
+
+
+HEAVY = {"numba", "altair", "papermill", "pyspark", "chatsim.scenario", "chatsim.simulate"}
+
+
+def test_command_line_starts_light():
+    helped = _imported_by(
+        "from chatsim.cli import build_parser\n"
+        "try:\n    build_parser().parse_args(['--help'])\nexcept SystemExit:\n    pass"
+    )
+    assert not helped & (HEAVY | {"polars", "numpy", "narwhals", "chatsim.metrics"})
+    ran = _imported_by(
+        f"from chatsim.cli import main\nmain(['metrics', {str(sample_log_path())!r}])"
+    )
+    assert "chatsim.metrics" in ran
+    assert not ran & (HEAVY | {"chatsim.scale", "chatsim.spark"})

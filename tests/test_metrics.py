@@ -435,6 +435,70 @@ def test_compare_one_pass_many_rules_and_unique_names():
         compare(log, [NEW_12H, NEW_12H])
 
 
+# --- one face for every engine ---------------------------------------------------------------
+
+
+def test_every_engine_by_name_gives_the_same_shop_tables(tmp_path, every_feature_rules):
+    from chatsim.sample import sample_log, sample_log_path
+
+    want = compare(sample_log(), every_feature_rules)
+    for kw in (
+        {},  # polars, reading the path
+        {"engine": "polars", "lenient": True, "chats": False},
+        {"engine": "buckets", "progress": False},
+        {"engine": "buckets", "buckets": 2, "work_dir": tmp_path, "progress": False},
+    ):
+        got = compare(sample_log_path(), every_feature_rules, **kw)
+        assert got.shops.sort("rule", "shop_id").equals(want.shops.sort("rule", "shop_id")), kw
+        assert (got.as_of, got.messages_used) == (want.as_of, want.messages_used)
+
+
+def test_unknown_engine_names_the_known_ones():
+    from chatsim.errors import EngineError
+    from chatsim.metrics import ENGINES, get_engine
+
+    log = log_of(msgs(("a", at(0), "buyer")))
+    with pytest.raises(EngineError, match="unknown engine 'dask'; the engines are buckets, polars"):
+        compare(log, engine="dask")
+    assert ENGINES.names() == ["buckets", "polars", "spark"]
+    assert set(get_engine("buckets").options()) >= {"buckets", "memory_budget_gb", "chats_out"}
+
+
+def test_an_option_the_engine_does_not_take_is_named():
+    from chatsim.errors import EngineError
+    from chatsim.sample import sample_log, sample_log_path
+
+    with pytest.raises(
+        EngineError, match=r"polars engine takes no option 'buckets'.*buckets engine"
+    ):
+        compare(sample_log(), buckets=3)
+    with pytest.raises(EngineError, match="spark engine takes no option 'chats'"):
+        compare(sample_log_path(), engine="spark", chats=False)  # before any Spark session
+    with pytest.raises(EngineError, match="buckets engine reads the log from its files"):
+        compare(sample_log(), engine="buckets")
+    with pytest.raises(EngineError, match="lenient.*already read"):
+        compare(sample_log(), lenient=True)
+
+
+def test_every_engine_checks_the_rule_list_alike():
+    from chatsim.metrics import data_cutoff
+    from chatsim.sample import sample_log_path
+    from chatsim.scale import compare_dataset
+    from chatsim.spark import compare_spark
+
+    for run in (compare, compare_dataset, compare_spark):  # no Spark session is started
+        with pytest.raises(RuleError, match=rf"^{run.__name__}\(\) needs at least one rule"):
+            run(sample_log_path(), [])
+        with pytest.raises(RuleError, match="rule names must be unique"):
+            run(sample_log_path(), [NEW_12H, NEW_12H])
+    with pytest.raises(RuleError, match="no data cutoff; pass as_of"):
+        data_cutoff(None, None, "empty.csv")
+    with pytest.raises(RuleError, match="no time zone"):
+        data_cutoff("2025-08-01T00:00:00", None, "log")
+    with pytest.raises(RuleError, match="not an ISO-8601"):
+        data_cutoff("yesterday", None, "log")
+
+
 # --- properties -------------------------------------------------------------------------------------
 
 PROPS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -12,6 +12,7 @@ from polars.testing import assert_frame_equal
 from chatsim.errors import SchemaError
 from chatsim.metrics import Evaluation, compare
 from chatsim.rules import LEGACY_24H, NEW_12H
+from chatsim.sample import sample_log, sample_log_path
 from chatsim.scale import compare_dataset, plan_dataset
 from chatsim.scenario import load_scenario
 from chatsim.schema import read_log
@@ -22,9 +23,8 @@ SIDE = ("shops.parquet", "holiday_mode.parquet", "blocked.parquet")
 
 
 @pytest.fixture(scope="module")
-def sim_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    sc = load_scenario(ROOT / "scenarios" / "baseline.yaml").scaled(shops=100, days=10)
-    return simulate_to_dir(sc, tmp_path_factory.mktemp("sim") / "log", workers=1, progress=False)
+def sim_log(simulated_log) -> Path:
+    return simulated_log(shops=100, days=10)
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +121,20 @@ def test_messages_split_by_time_are_repartitioned(
     ev = compare_dataset(log, progress=False, memory_budget_gb=40_000 * 700 / 1024**3)
     assert ev.repartitioned and ev.buckets >= 3
     _same(ev, reference)
+
+
+def test_the_buckets_engine_of_compare(sim_log: Path, reference: Evaluation) -> None:
+    ev = compare(sim_log, engine="buckets", buckets=2, progress=False)
+    assert ev.repartitioned and ev.buckets == 2
+    _same(ev, reference)
+
+
+def test_csv_log_repartitioned(tmp_path: Path) -> None:
+    # the buckets of a CSV log are written as Parquet, and read back as such
+    ref = compare(sample_log())
+    ev = compare_dataset(sample_log_path(), buckets=2, work_dir=tmp_path, progress=False)
+    assert ev.repartitioned and ev.buckets == 2
+    _same(ev, ref)
 
 
 def test_shops_without_messages_appear_once(sim_log: Path, tmp_path: Path) -> None:

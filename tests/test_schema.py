@@ -142,3 +142,62 @@ def test_sample_log_reads_and_round_trips(tmp_path):
         )
         assert back.holiday_mode.height == 1 and back.blocked.height == 1
     assert sample_log_path().is_dir()
+
+
+def test_scan_log_reads_nothing_until_asked(tmp_path):
+    from chatsim.schema import scan_log
+
+    lazy = scan_log(sample_log_path())
+    assert lazy.fmt == "csv" and [p.name for p in lazy.files] == ["messages.csv"]
+    assert lazy.side["shops"] is not None and lazy.side["shops"].name == "shops.csv"
+    assert lazy.messages().collect_schema()["sender"] == pl.String  # checked, cast, not parsed
+    assert lazy.side_table("blocked").collect().height == 1
+    back = lazy.read()
+    assert back.messages.equals(sample_log().messages) and back.source == lazy.source
+    shards = tmp_path / "messages"
+    shards.mkdir()
+    frame().write_parquet(shards / "a.parquet")
+    lazy = scan_log(shards)
+    assert lazy.fmt == "parquet" and lazy.side == dict.fromkeys(
+        ("shops", "holiday_mode", "blocked")
+    )
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SchemaError, match="folder holds no .parquet or .csv files"):
+        scan_log(tmp_path / "empty")
+    (tmp_path / "log.txt").write_text("x")
+    with pytest.raises(SchemaError, match="unsupported file type"):
+        scan_log(tmp_path / "log.txt")
+
+
+def test_whole_log_checks_run_on_lazy_frames():
+    from chatsim.schema import check_one_shop_per_conversation, check_unique_message_ids
+
+    lf = frame(message_id=[7, 7, 7], shop_id=["s1", "s2", "s2"]).lazy()
+    with pytest.raises(SchemaError, match=r"^log: column 'message_id': 3 row\(s\).*ids \[7\]"):
+        check_unique_message_ids(lf, "log")
+    with pytest.raises(
+        SchemaError, match=r"1 conversation\(s\) \(2 rows\).*\{'c1': \['s1', 's2'\]\}"
+    ):
+        check_one_shop_per_conversation(lf, "log")
+    check_unique_message_ids(frame().lazy(), "log")
+    check_one_shop_per_conversation(frame().lazy(), "log")
+
+
+def test_side_table_ids_must_match_the_messages_ids():
+    from chatsim.schema import align_id
+
+    shops = pl.DataFrame({"shop_id": ["7", "x"]})
+    with pytest.raises(SchemaError, match=r"shops: column 'shop_id': 1 value\(s\).*\['x'\]"):
+        align_id(shops, "shop_id", pl.Int64, "shops")
+    assert align_id(shops.head(1), "shop_id", pl.Int64, "shops")["shop_id"].to_list() == [7]
+
+
+def test_write_table_by_suffix(tmp_path):
+    from chatsim.schema import write_table
+
+    df = validate_messages(frame())
+    back = pl.read_csv(write_table(df, tmp_path / "deep" / "m.csv"))
+    assert back["sent_at"][0] == "2025-08-01T01:00:00.000000Z"
+    assert pl.read_parquet(write_table(df, tmp_path / "m.pq")).equals(df)
+    with pytest.raises(SchemaError, match="use a .parquet or .csv file name"):
+        write_table(df, tmp_path / "m.xlsx")

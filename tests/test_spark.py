@@ -5,37 +5,19 @@ Marked ``spark`` (a local Spark session, one per module): run with ``pytest -m s
 
 from __future__ import annotations
 
-import datetime as dt
-
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from benchmarks.synthetic import synthetic_log
 from chatsim.errors import EngineError, SchemaError
 from chatsim.metrics import compare
-from chatsim.rules import LEGACY_24H, NEW_12H
+from chatsim.rules import NEW_12H
 from chatsim.sample import sample_log, sample_log_path
 from chatsim.schema import read_log, write_log
+from tests.support.synthetic import synthetic_log
 
 pytestmark = pytest.mark.spark
 pyspark = pytest.importorskip("pyspark")
-
-RULES = [
-    LEGACY_24H,
-    NEW_12H,
-    NEW_12H.replace(name="auto-answers", auto_reply="count_as_answer"),
-    NEW_12H.replace(
-        name="auto-ignored", auto_reply="ignore", valid_replies_only=True, session_hours=6.0
-    ),
-    NEW_12H.replace(
-        name="aug-weekend",
-        period_start=dt.date(2025, 8, 1),
-        period_end=dt.date(2025, 8, 20),
-        exclusions=frozenset({"holiday_mode", "auto_resolved"}),
-        chatbot_weekend_deadline=True,
-    ),
-]
 
 
 @pytest.fixture(scope="module")
@@ -71,31 +53,40 @@ def assert_same(path, rules, spark, **kw):
     return want
 
 
-def test_sample_log(spark):
-    want = assert_same(sample_log_path(), RULES, spark)
+def test_sample_log(spark, every_feature_rules):
+    want = assert_same(sample_log_path(), every_feature_rules, spark)
     status = set(want.chats["status"].cast(pl.String))
     assert {"excluded", "pending", "answered_in_time"} <= status
 
 
-def test_synthetic_logs_every_exclusion_and_pending(spark, tmp_path):
+def test_synthetic_logs_every_exclusion_and_pending(spark, tmp_path, every_feature_rules):
     log = synthetic_log(12_000, seed=0, n_shops=30)
     write_log(log, tmp_path / "log")
-    want = assert_same(tmp_path / "log", RULES, spark)
+    want = assert_same(tmp_path / "log", every_feature_rules, spark)
     reasons = set(want.chats["excluded_reason"].drop_nulls().cast(pl.String))
     assert reasons == {"holiday_mode", "blocked", "seller_initiated", "auto_resolved"}
     assert (want.chats["status"] == "pending").any()
     # an explicit cutoff, CSV input
     write_log(synthetic_log(5_000, seed=2, n_shops=10), tmp_path / "csv", fmt="csv")
-    assert_same(tmp_path / "csv", RULES[:2], spark, as_of="2025-08-20T12:00:00Z")
+    assert_same(tmp_path / "csv", every_feature_rules[:2], spark, as_of="2025-08-20T12:00:00Z")
 
 
-def test_simulated_log(spark, tmp_path):
-    from chatsim.scenario import load_scenario
-    from chatsim.simulate import simulate_to_dir
+def test_simulated_log(spark, simulated_log, every_feature_rules):
+    assert_same(simulated_log(shops=40, days=10), every_feature_rules[:2], spark)
 
-    sc = load_scenario("scenarios/baseline.yaml").scaled(shops=40, days=10)
-    out = simulate_to_dir(sc, tmp_path / "sim", workers=1, progress=False)
-    assert_same(out if out is not None else tmp_path / "sim", RULES[:2], spark)
+
+def test_every_engine_through_compare(spark, tmp_path, every_feature_rules):
+    """compare(path, engine=...): the same shop tables from polars, buckets and spark."""
+    write_log(synthetic_log(6_000, seed=3, n_shops=12), tmp_path / "log")
+    path = tmp_path / "log"
+    want = compare(path, every_feature_rules).shops.sort("rule", "shop_id")
+    for engine, options in (
+        ("buckets", {"buckets": 3, "progress": False}),
+        ("spark", {"spark": spark}),
+    ):
+        got = compare(path, every_feature_rules, engine=engine, **options)
+        shops = got.shops.sort("rule", "shop_id")
+        assert_frame_equal(shops, want, rel_tol=1e-12, abs_tol=0)
 
 
 def test_cli_spark_equals_polars(spark, tmp_path):
@@ -139,3 +130,36 @@ def test_business_clock_and_bad_logs_are_named(spark, tmp_path):
     bad.drop("kind").write_parquet(tmp_path / "nokind.parquet")
     with pytest.raises(SchemaError, match="missing required column"):
         read_log_spark(str(tmp_path / "nokind.parquet"), spark)
+
+
+def test_id_checks_give_the_messages_of_the_polars_reader(spark, tmp_path):
+    """The duplicate-id and two-shop checks: the counts and wording of chatsim.schema."""
+    from chatsim.spark import read_log_spark
+
+    msgs = sample_log().messages
+    first = pl.int_range(pl.len()) == 0
+    cases = {
+        # the first message reuses the second one's id
+        "dup": msgs.with_columns(
+            pl.when(first)
+            .then(pl.lit(msgs["message_id"][1]))
+            .otherwise("message_id")
+            .alias("message_id")
+        ),
+        # the first message of a conversation under another shop
+        "two": msgs.with_columns(
+            pl.when(first).then(pl.lit("shop_zz")).otherwise("shop_id").alias("shop_id")
+        ),
+    }
+    for name, frame in cases.items():
+        path = tmp_path / f"{name}.parquet"
+        frame.write_parquet(path)
+        with pytest.raises(SchemaError) as polars_error:
+            read_log(path)
+        with pytest.raises(SchemaError) as spark_error:
+            read_log_spark(str(path), spark)
+        want = str(polars_error.value).split(":messages: ", 1)[1]
+        want = want.replace(
+            " (or read with lenient=True to keep the first copy and count the rest)", ""
+        )
+        assert str(spark_error.value) == f"{path}: {want}", name

@@ -1,0 +1,442 @@
+"""Validation of a chat log's tables: column types, values, and the whole-log id checks.
+
+Every check raises :class:`~chatsim.errors.SchemaError` naming the file (``source``), the
+column, how many rows offend and a few examples, and what to do; the messages are those of
+:mod:`chatsim.schema.messages`, which the Spark reader raises too.
+
+* :func:`conform` checks and casts a lazy table's columns (types only: no data read);
+* :func:`validate_table`, :func:`validate_messages`, :func:`validate_shops`,
+  :func:`validate_holiday_mode`, :func:`validate_blocked` check the values too (collect);
+* :func:`check_unique_message_ids` and :func:`check_one_shop_per_conversation` are the
+  two whole-log checks, streaming on a lazy frame;
+* :func:`align_id` casts a side table's id column to the messages' id type.
+
+Example:
+    >>> import polars as pl
+    >>> check_unique_message_ids(pl.LazyFrame({"message_id": [1, 2, 2]}), "log")
+    Traceback (most recent call last):
+    ...
+    chatsim.errors.SchemaError: log: column 'message_id': 2 row(s) share a message id with another row (e.g. ids [2]). Message ids must be unique; deduplicate the export (or read with lenient=True to keep the first copy and count the rest).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import available_timezones
+
+import polars as pl
+
+from chatsim.schema.columns import (
+    BLOCKED_COLUMNS,
+    BOOL_TEXT,
+    HOLIDAY_COLUMNS,
+    ID,
+    MESSAGE_COLUMNS,
+    RATING_DTYPE,
+    SHOP_COLUMNS,
+    TS,
+    TS_WITH_ZONE,
+    required_columns,
+)
+from chatsim.schema.messages import (
+    EXAMPLES,
+    column_type_error,
+    duplicate_ids_error,
+    missing_columns_error,
+    naive_column_error,
+    not_boolean_error,
+    not_timestamp_error,
+    nulls_error,
+    schema_error,
+    two_shops_error,
+    unknown_values_error,
+    zone_missing_error,
+)
+
+__all__ = [
+    "Exclusions",
+    "align_id",
+    "check_one_shop_per_conversation",
+    "check_unique_message_ids",
+    "conform",
+    "conversations_under_two_shops",
+    "duplicate_message_ids",
+    "validate_blocked",
+    "validate_holiday_mode",
+    "validate_messages",
+    "validate_shops",
+    "validate_table",
+]
+
+# --------------------------------------------------------------------------------------
+# Whole-log checks (lazy, streaming: also used per hash slice on logs larger than memory)
+# --------------------------------------------------------------------------------------
+
+
+def duplicate_message_ids(data: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """The message ids on more than one row, with their row counts, sorted by id.
+
+    Example:
+        >>> duplicate_message_ids(pl.DataFrame({"message_id": [3, 1, 3]})).rows()
+        [(3, 2)]
+    """
+    return (
+        data.lazy()
+        .group_by("message_id")
+        .agg(pl.len().alias("rows"))
+        .filter(pl.col("rows") > 1)
+        .sort("message_id")
+        .collect(engine="streaming")
+    )
+
+
+def check_unique_message_ids(
+    data: pl.DataFrame | pl.LazyFrame, source: str, *, lenient_hint: bool = True
+) -> None:
+    """Raise :class:`SchemaError` if a message id occurs on more than one row."""
+    dup = duplicate_message_ids(data)
+    if dup.height:
+        raise duplicate_ids_error(
+            source,
+            int(dup["rows"].sum()),
+            dup["message_id"].head(EXAMPLES).to_list(),
+            lenient_hint=lenient_hint,
+        )
+
+
+def conversations_under_two_shops(data: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """Conversations whose messages name more than one shop: id, shops, rows; sorted by id.
+
+    Example:
+        >>> conversations_under_two_shops(pl.DataFrame(
+        ...     {"conversation_id": ["c", "c", "d"], "shop_id": ["s", "t", "s"]})).rows()
+        [('c', 2, 2)]
+    """
+    return (
+        data.lazy()
+        .group_by("conversation_id")
+        .agg(pl.col("shop_id").n_unique().alias("shops"), pl.len().alias("rows"))
+        .filter(pl.col("shops") > 1)
+        .sort("conversation_id")
+        .collect(engine="streaming")
+    )
+
+
+def check_one_shop_per_conversation(data: pl.DataFrame | pl.LazyFrame, source: str) -> None:
+    """Raise :class:`SchemaError` if a conversation id occurs under more than one shop."""
+    two = conversations_under_two_shops(data)
+    if not two.height:
+        return
+    ids = two["conversation_id"].head(EXAMPLES)
+    shops = (
+        data.lazy()
+        .filter(pl.col("conversation_id").is_in(ids.implode()))
+        .group_by("conversation_id")
+        .agg(pl.col("shop_id").unique().sort().head(3))
+        .sort("conversation_id")
+        .collect()
+    )
+    raise two_shops_error(source, two.height, int(two["rows"].sum()), dict(shops.iter_rows()))
+
+
+# --------------------------------------------------------------------------------------
+# Column checks and casts
+# --------------------------------------------------------------------------------------
+
+
+def _is_id_dtype(dtype: pl.DataType) -> bool:
+    return dtype.is_integer() or dtype in (pl.String, pl.Categorical)
+
+
+def _conform_column(col: pl.Expr, name: str, kind: object, dtype: Any, source: str) -> pl.Expr:
+    """One column cast to its kind (text to parse later is kept as text)."""
+    if kind == ID:
+        if dtype == pl.Categorical:
+            return col.cast(pl.String)
+        if not _is_id_dtype(dtype):
+            raise column_type_error(source, name, dtype, "identifiers must be strings or integers")
+        return col
+    if kind == TS:
+        if isinstance(dtype, pl.Datetime):
+            if dtype.time_zone is None:
+                raise naive_column_error(source, name)
+            return col.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
+        if dtype == pl.String:
+            return col  # parsed and checked in _parse_timestamps (needs data)
+        raise column_type_error(source, name, dtype, "expected a timezone-aware timestamp")
+    if isinstance(kind, pl.Enum):
+        if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+            return col.cast(pl.String)  # cast to Enum after value check
+        raise column_type_error(
+            source, name, dtype, f"expected text with values {list(kind.categories)}"
+        )
+    if kind == pl.Boolean:
+        if dtype in (pl.Boolean, pl.String):
+            return col  # text parsed in _parse_booleans
+        raise column_type_error(source, name, dtype, "expected true/false")
+    if dtype != pl.String:
+        raise column_type_error(source, name, dtype, "expected text")
+    return col
+
+
+def conform(lf: pl.LazyFrame, spec: dict[str, tuple[object, bool]], source: str) -> pl.LazyFrame:
+    """Check and cast the columns of ``lf`` to ``spec`` (types only, lazy: reads no data).
+
+    Identifiers stay strings or integers, typed timestamps become UTC microseconds, text
+    columns still to parse (timestamps, booleans, enum values) stay text; other columns
+    are kept as they are. The value checks are :func:`validate_table`'s.
+
+    Example:
+        >>> conform(pl.LazyFrame({"shop_id": [1], "timezone": ["UTC"]}), SHOP_COLUMNS,
+        ...         "shops").collect_schema().names()
+        ['shop_id', 'timezone']
+    """
+    schema = lf.collect_schema()
+    missing = [c for c in required_columns(spec) if c not in schema]
+    if missing:
+        raise missing_columns_error(source, missing, schema.names())
+    exprs = [
+        _conform_column(pl.col(name), name, kind, schema[name], source)
+        for name, (kind, _) in spec.items()
+        if name in schema
+    ]
+    extra = [pl.col(c) for c in schema.names() if c not in spec]
+    return lf.select(exprs + extra)
+
+
+def _text_columns(df: pl.DataFrame, spec: dict[str, tuple[object, bool]], kind: object) -> list:
+    return [
+        name
+        for name, (k, _) in spec.items()
+        if k == kind and name in df.columns and df.schema[name] == pl.String
+    ]
+
+
+def _parse_timestamps(
+    df: pl.DataFrame, spec: dict[str, tuple[object, bool]], source: str
+) -> pl.DataFrame:
+    for name in _text_columns(df, spec, TS):
+        raw = df[name]
+        naive = raw.str.contains(TS_WITH_ZONE).not_() & raw.is_not_null()
+        if naive.any():
+            ex = raw.filter(naive).head(EXAMPLES).to_list()
+            raise zone_missing_error(source, name, int(naive.sum()), ex)
+        parsed = raw.str.to_datetime(time_zone="UTC", strict=False, time_unit="us")
+        bad = parsed.is_null() & raw.is_not_null()
+        if bad.any():
+            ex = raw.filter(bad).head(EXAMPLES).to_list()
+            raise not_timestamp_error(source, name, int(bad.sum()), ex)
+        df = df.with_columns(parsed.alias(name))
+    return df
+
+
+def _parse_booleans(
+    df: pl.DataFrame, spec: dict[str, tuple[object, bool]], source: str
+) -> pl.DataFrame:
+    for name in _text_columns(df, spec, pl.Boolean):
+        low = df[name].str.to_lowercase().str.strip_chars()
+        mapped = low.replace_strict(BOOL_TEXT, default=None, return_dtype=pl.Boolean)
+        bad = mapped.is_null() & df[name].is_not_null()
+        if bad.any():
+            ex = df[name].filter(bad).unique().head(EXAMPLES).to_list()
+            raise not_boolean_error(source, name, int(bad.sum()), ex)
+        df = df.with_columns(mapped.alias(name))
+    return df
+
+
+def _check_enums(
+    df: pl.DataFrame, spec: dict[str, tuple[object, bool]], source: str
+) -> pl.DataFrame:
+    for name, (kind, _) in spec.items():
+        if not isinstance(kind, pl.Enum) or name not in df.columns:
+            continue
+        allowed = list(kind.categories)
+        values = df[name].cast(pl.String)
+        bad = values.is_not_null() & values.is_in(allowed).not_()
+        if bad.any():
+            ex = values.filter(bad).value_counts(sort=True).head(EXAMPLES)
+            counts = dict(zip(ex[name].to_list(), ex["count"].to_list(), strict=True))
+            raise unknown_values_error(source, name, int(bad.sum()), counts, allowed)
+        df = df.with_columns(values.cast(kind).alias(name))
+    return df
+
+
+def _check_nulls(df: pl.DataFrame, columns: Iterable[str], source: str) -> None:
+    counts = df.select(pl.col(c).null_count() for c in columns).row(0, named=True)
+    bad = {c: n for c, n in counts.items() if n}
+    if bad:
+        col = next(iter(bad))
+        ex = df.with_row_index("row").filter(pl.col(col).is_null()).head(EXAMPLES)
+        raise nulls_error(source, bad, ex["row"].to_list())
+
+
+def align_id(df: pl.DataFrame, col: str, dtype: pl.DataType, source: str) -> pl.DataFrame:
+    """Cast a side table's id column to the messages' id type, refusing lossy casts.
+
+    Example:
+        >>> align_id(pl.DataFrame({"shop_id": ["7"]}), "shop_id", pl.Int64, "shops").dtypes
+        [Int64]
+    """
+    if df.schema[col] == dtype:
+        return df
+    cast = df[col].cast(dtype, strict=False)
+    bad = cast.is_null() & df[col].is_not_null()
+    if bad.any():
+        raise schema_error(
+            source,
+            f"column '{col}': {int(bad.sum())} value(s) cannot be matched to the messages' "
+            f"{dtype} ids (e.g. {df[col].filter(bad).head(EXAMPLES).to_list()}).",
+        )
+    return df.with_columns(cast.alias(col))
+
+
+# --------------------------------------------------------------------------------------
+# The validators (collect)
+# --------------------------------------------------------------------------------------
+
+
+def _values(
+    data: pl.DataFrame | pl.LazyFrame, spec: dict[str, tuple[object, bool]], source: str
+) -> pl.DataFrame:
+    """Conform, collect, then parse text and check allowed values (no null check)."""
+    df = conform(data.lazy(), spec, source).collect()
+    df = _parse_timestamps(df, spec, source)
+    df = _parse_booleans(df, spec, source)
+    return _check_enums(df, spec, source)
+
+
+def validate_table(
+    data: pl.DataFrame | pl.LazyFrame,
+    spec: dict[str, tuple[object, bool]],
+    source: str,
+) -> pl.DataFrame:
+    """Validate and normalise one table against ``spec`` (collects it).
+
+    Example:
+        >>> validate_table(pl.DataFrame({"shop_id": ["s"], "timezone": ["Asia/Jakarta"]}),
+        ...                SHOP_COLUMNS, "shops").height
+        1
+    """
+    df = _values(data, spec, source)
+    _check_nulls(df, required_columns(spec), source)
+    return df
+
+
+@dataclass
+class Exclusions:
+    """Rows a lenient read dropped, by reason (never silent)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, reason: str, n: int) -> None:
+        if n:
+            self.counts[reason] = self.counts.get(reason, 0) + n
+
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def validate_messages(
+    data: pl.DataFrame | pl.LazyFrame,
+    source: str = "messages",
+    *,
+    lenient: bool = False,
+    dropped: Exclusions | None = None,
+) -> pl.DataFrame:
+    """Validate a messages table and return it normalised (UTC timestamps, enum columns).
+
+    Strict (default): any problem raises :class:`SchemaError`. ``lenient=True`` drops
+    rows with null keys and duplicate message ids (keeping the first), recording the
+    counts in ``dropped``; structural problems (missing columns, naive timestamps,
+    unknown values, a conversation under two shops) always raise.
+
+    Example:
+        >>> import datetime as dt
+        >>> t = dt.datetime(2025, 8, 1, tzinfo=dt.timezone.utc)
+        >>> df = pl.DataFrame({"message_id": [1, 1], "shop_id": ["s"] * 2,
+        ...     "conversation_id": ["c"] * 2, "buyer_id": ["b"] * 2, "sent_at": [t, t],
+        ...     "sender": ["buyer"] * 2, "kind": ["text"] * 2, "is_broadcast": [False] * 2})
+        >>> ex = Exclusions()
+        >>> validate_messages(df, lenient=True, dropped=ex).height, ex.counts
+        (1, {'duplicate message_id': 1})
+    """
+    dropped = dropped if dropped is not None else Exclusions()
+    df = _values(data, MESSAGE_COLUMNS, source)
+    required = required_columns(MESSAGE_COLUMNS)
+    if lenient:
+        keep = pl.all_horizontal(pl.col(c).is_not_null() for c in required)
+        n_before = df.height
+        df = df.filter(keep)
+        dropped.add("null in a required column", n_before - df.height)
+    else:
+        _check_nulls(df, required, source)
+
+    dup = duplicate_message_ids(df)
+    if dup.height and lenient:
+        n_before = df.height
+        df = df.unique(subset="message_id", keep="first", maintain_order=True)
+        dropped.add("duplicate message_id", n_before - df.height)
+    elif dup.height:
+        ex = dup["message_id"].head(EXAMPLES).to_list()
+        raise duplicate_ids_error(source, int(dup["rows"].sum()), ex)
+    check_one_shop_per_conversation(df, source)
+
+    if "valid_reply" not in df.columns:
+        df = df.with_columns(pl.lit(True).alias("valid_reply"))
+    else:
+        df = df.with_columns(pl.col("valid_reply").fill_null(True))
+    if "rating" not in df.columns:
+        df = df.with_columns(pl.lit(None, dtype=RATING_DTYPE).alias("rating"))
+    return df
+
+
+def validate_shops(data: pl.DataFrame | pl.LazyFrame, source: str = "shops") -> pl.DataFrame:
+    """Validate the shop attributes table (time zones must be IANA names).
+
+    Example:
+        >>> validate_shops(pl.DataFrame({"shop_id": ["s"], "timezone": ["Europe/Paris"]}))["chatbot_enabled"].to_list()
+        [False]
+    """
+    df = validate_table(data, SHOP_COLUMNS, source)
+    zones = available_timezones() | {"UTC"}
+    bad = df.filter(pl.col("timezone").is_in(sorted(zones)).not_())
+    if bad.height:
+        raise schema_error(
+            source,
+            f"column 'timezone': {bad.height} shop(s) have unknown time zones "
+            f"{bad['timezone'].unique().head(EXAMPLES).to_list()}; use IANA names such as "
+            "'Asia/Ho_Chi_Minh'.",
+        )
+    dup = df["shop_id"].is_duplicated()
+    if dup.any():
+        raise schema_error(
+            source,
+            f"column 'shop_id': {int(dup.sum())} row(s) repeat a shop "
+            f"(e.g. {df.filter(dup)['shop_id'].unique().head(EXAMPLES).to_list()}); one row per shop.",
+        )
+    if "chatbot_enabled" not in df.columns:
+        df = df.with_columns(pl.lit(False).alias("chatbot_enabled"))
+    else:
+        df = df.with_columns(pl.col("chatbot_enabled").fill_null(False))
+    return df
+
+
+def validate_holiday_mode(
+    data: pl.DataFrame | pl.LazyFrame, source: str = "holiday_mode"
+) -> pl.DataFrame:
+    """Validate holiday-mode intervals (``start`` < ``end``)."""
+    df = validate_table(data, HOLIDAY_COLUMNS, source)
+    bad = df.filter(pl.col("end") <= pl.col("start"))
+    if bad.height:
+        ex = "; ".join(str(r) for r in bad.head(EXAMPLES).to_dicts())
+        raise schema_error(
+            source, f"{bad.height} interval(s) end at or before they start (e.g. {ex})."
+        )
+    return df
+
+
+def validate_blocked(data: pl.DataFrame | pl.LazyFrame, source: str = "blocked") -> pl.DataFrame:
+    """Validate the blocked-buyers table."""
+    return validate_table(data, BLOCKED_COLUMNS, source)

@@ -1,0 +1,101 @@
+"""What a chat log holds: its tables, their columns, and the values and types they take.
+
+Each table is a dict ``column -> (kind, required)``, where the kind is a polars dtype, an
+:class:`polars.Enum` of allowed values, :data:`ID` (string or integer identifier) or
+:data:`TS` (timezone-aware timestamp). ``docs/schema.md`` is the reference.
+
+Example:
+    >>> [c for c, (_, required) in MESSAGE_COLUMNS.items() if not required]
+    ['rating', 'valid_reply']
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+__all__ = [
+    "BLOCKED_COLUMNS",
+    "BOOL_TEXT",
+    "HOLIDAY_COLUMNS",
+    "ID",
+    "KINDS",
+    "KIND_DTYPE",
+    "MESSAGE_COLUMNS",
+    "RATINGS",
+    "RATING_DTYPE",
+    "SENDERS",
+    "SENDER_DTYPE",
+    "SHOP_COLUMNS",
+    "TABLES",
+    "TS",
+    "TS_WITH_ZONE",
+    "UTC_DATETIME",
+    "required_columns",
+]
+
+SENDERS: tuple[str, ...] = ("buyer", "seller", "auto")
+KINDS: tuple[str, ...] = (
+    "text",
+    "sticker",
+    "emoji",
+    "image",
+    "video",
+    "order_card",
+    "product_card",
+    "system",
+)
+RATINGS: tuple[str, ...] = ("satisfied", "unsatisfied")
+
+SENDER_DTYPE = pl.Enum(list(SENDERS))
+KIND_DTYPE = pl.Enum(list(KINDS))
+RATING_DTYPE = pl.Enum(list(RATINGS))
+UTC_DATETIME = pl.Datetime("us", "UTC")
+
+ID = "id"  # marker: string or integer identifier column
+TS = "ts"  # marker: timezone-aware timestamp column
+
+#: Messages table: column -> (kind of column, required).
+MESSAGE_COLUMNS: dict[str, tuple[object, bool]] = {
+    "message_id": (ID, True),
+    "shop_id": (ID, True),
+    "conversation_id": (ID, True),
+    "buyer_id": (ID, True),
+    "sent_at": (TS, True),
+    "sender": (SENDER_DTYPE, True),
+    "kind": (KIND_DTYPE, True),
+    "is_broadcast": (pl.Boolean, True),
+    "rating": (RATING_DTYPE, False),
+    "valid_reply": (pl.Boolean, False),
+}
+SHOP_COLUMNS: dict[str, tuple[object, bool]] = {
+    "shop_id": (ID, True),
+    "timezone": (pl.String, True),
+    "chatbot_enabled": (pl.Boolean, False),
+}
+HOLIDAY_COLUMNS: dict[str, tuple[object, bool]] = {
+    "shop_id": (ID, True),
+    "start": (TS, True),
+    "end": (TS, True),
+}
+BLOCKED_COLUMNS: dict[str, tuple[object, bool]] = {
+    "shop_id": (ID, True),
+    "buyer_id": (ID, True),
+    "blocked_at": (TS, True),
+}
+
+TABLES = ("messages", "shops", "holiday_mode", "blocked")
+
+#: A timestamp written as text must end with its zone: ``Z`` or an offset.
+TS_WITH_ZONE = r"(Z|[+-]\d{2}:?\d{2})$"
+#: The text forms of true/false a table may use (compared lower-cased, trimmed).
+BOOL_TEXT = {"true": True, "false": False, "1": True, "0": False, "t": True, "f": False}
+
+
+def required_columns(spec: dict[str, tuple[object, bool]]) -> list[str]:
+    """The required columns of a table spec, in order.
+
+    Example:
+        >>> required_columns(SHOP_COLUMNS)
+        ['shop_id', 'timezone']
+    """
+    return [c for c, (_, req) in spec.items() if req]

@@ -1,0 +1,134 @@
+"""The messages of the schema checks, written once: every reader raises these.
+
+Each function returns a :class:`~chatsim.errors.SchemaError` naming the file (``source``),
+the column, how many rows offend, a few examples and what to do. The in-memory validators
+(:mod:`chatsim.schema.checks`), the bucketed reader (:mod:`chatsim.scale`) and the Spark
+reader (:mod:`chatsim.spark`) build their errors here, so one problem reads the same
+whichever engine finds it.
+
+Example:
+    >>> print(duplicate_ids_error("log.csv", 2, [7], lenient_hint=False))
+    log.csv: column 'message_id': 2 row(s) share a message id with another row (e.g. ids [7]). Message ids must be unique; deduplicate the export.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from chatsim.errors import SchemaError
+
+__all__ = [
+    "EXAMPLES",
+    "column_type_error",
+    "duplicate_ids_error",
+    "missing_columns_error",
+    "naive_column_error",
+    "not_boolean_error",
+    "not_timestamp_error",
+    "nulls_error",
+    "schema_error",
+    "two_shops_error",
+    "unknown_values_error",
+    "zone_missing_error",
+]
+
+#: How many offending values a message shows.
+EXAMPLES = 5
+_LENIENT_HINT = " (or read with lenient=True to keep the first copy and count the rest)"
+
+
+def schema_error(source: str, msg: str) -> SchemaError:
+    """A :class:`SchemaError` naming its source first: ``source: msg``."""
+    return SchemaError(f"{source}: {msg}")
+
+
+def missing_columns_error(source: str, missing: Sequence[str], found: Sequence[str]) -> SchemaError:
+    """Required columns absent from a table."""
+    return schema_error(
+        source,
+        f"missing required column(s) {list(missing)}; found {list(found)}. "
+        "See docs/schema.md for the expected columns.",
+    )
+
+
+def column_type_error(source: str, column: str, dtype: object, expected: str) -> SchemaError:
+    """A column of the wrong type (``expected`` says what it should hold)."""
+    return schema_error(source, f"column '{column}' has type {dtype}; {expected}.")
+
+
+def naive_column_error(source: str, column: str) -> SchemaError:
+    """A timestamp column typed without a time zone."""
+    return schema_error(
+        source,
+        f"column '{column}' holds naive timestamps (no time zone). chatsim cannot "
+        "guess the zone: store them timezone-aware (e.g. '2025-08-01T09:00:00+07:00' "
+        "or UTC with 'Z').",
+    )
+
+
+def zone_missing_error(source: str, column: str, n: int, examples: list) -> SchemaError:
+    """Timestamps written as text without an offset."""
+    return schema_error(
+        source,
+        f"column '{column}': {n} row(s) hold timestamps without a time zone "
+        f"(e.g. {examples}). Add an offset such as '+07:00' or 'Z'.",
+    )
+
+
+def not_timestamp_error(source: str, column: str, n: int, examples: list) -> SchemaError:
+    """Text that does not parse as an ISO-8601 timestamp."""
+    return schema_error(
+        source, f"column '{column}': {n} row(s) are not ISO-8601 timestamps (e.g. {examples})."
+    )
+
+
+def not_boolean_error(source: str, column: str, n: int, examples: list) -> SchemaError:
+    """Text that is not a true/false value."""
+    return schema_error(
+        source, f"column '{column}': {n} row(s) are not true/false (e.g. {examples})."
+    )
+
+
+def unknown_values_error(
+    source: str, column: str, n: int, examples: object, allowed: Sequence[str]
+) -> SchemaError:
+    """Values outside a column's allowed set (``examples``: values or value counts)."""
+    return schema_error(
+        source,
+        f"column '{column}': {n} row(s) hold unknown values {examples}; allowed: {list(allowed)}.",
+    )
+
+
+def nulls_error(
+    source: str, counts: dict[str, int], rows: list[int] | None = None, *, lenient_hint: bool = True
+) -> SchemaError:
+    """Nulls in required columns (``counts``: column -> rows)."""
+    where = f"; e.g. rows {rows}" if rows is not None else ""
+    hint = " (or read with lenient=True to drop them with a count)" if lenient_hint else ""
+    return schema_error(
+        source,
+        f"null values in required column(s) {counts} (row counts){where}. Every message "
+        f"needs these fields; fix or drop those rows{hint}.",
+    )
+
+
+def duplicate_ids_error(
+    source: str, n_rows: int, examples: list, *, lenient_hint: bool = True
+) -> SchemaError:
+    """Message ids on more than one row (``n_rows``: the rows involved)."""
+    return schema_error(
+        source,
+        f"column 'message_id': {n_rows} row(s) share a message id with another row "
+        f"(e.g. ids {examples}). Message ids must be unique; deduplicate the export"
+        f"{_LENIENT_HINT if lenient_hint else ''}.",
+    )
+
+
+def two_shops_error(source: str, n_conversations: int, n_rows: int, examples: dict) -> SchemaError:
+    """Conversations under more than one shop (``examples``: conversation -> shops)."""
+    return schema_error(
+        source,
+        f"column 'conversation_id': {n_conversations} conversation(s) ({n_rows} rows) appear "
+        f"under more than one shop_id (e.g. {examples}). A conversation is one buyer and one "
+        "shop; give each shop's threads their own conversation ids.",
+    )

@@ -1,0 +1,65 @@
+"""Fixtures shared by the test modules.
+
+* ``every_feature_rules``: rules that between them use every chat definition and every
+  judging feature (automatic replies answering, ignored or excluded, valid replies only,
+  a shorter session, an explicit period, exclusions switched off, the chatbot-weekend
+  deadline on the 12-hour window): what engine-equality tests run;
+* ``simulated_log``: a log simulated from ``scenarios/baseline.yaml`` through the command
+  line (``chatsim simulate ... --shops N --days D --workers 1``), once per size and session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from chatsim.rules import LEGACY_24H, NEW_12H, Rule
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+
+
+@pytest.fixture(scope="session")
+def every_feature_rules() -> list[Rule]:
+    """The built-in rules plus three variants that, together, use every rule feature."""
+    return [
+        LEGACY_24H,
+        NEW_12H,
+        # the other chat definitions: automatic replies answer / are ignored, shorter sessions
+        NEW_12H.replace(name="auto-answers", auto_reply="count_as_answer"),
+        NEW_12H.replace(
+            name="auto-ignored", auto_reply="ignore", valid_replies_only=True, session_hours=6.0
+        ),
+        # explicit period, some exclusions off, weekend deadline on the 12-hour window
+        NEW_12H.replace(
+            name="aug-weekend",
+            period_start=dt.date(2025, 8, 1),
+            period_end=dt.date(2025, 8, 20),
+            exclusions=frozenset({"holiday_mode", "auto_resolved"}),
+            chatbot_weekend_deadline=True,
+        ),
+    ]
+
+
+@pytest.fixture(scope="session")
+def simulated_log(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """``simulated_log(shops=N, days=D)``: the log folder, simulated once per size.
+
+    Tests that change the log copy it first (the folder is shared by the session).
+    """
+    from chatsim.cli import main
+
+    made: dict[tuple[int, int], Path] = {}
+
+    def get(*, shops: int, days: int) -> Path:
+        if (shops, days) not in made:
+            out = tmp_path_factory.mktemp(f"sim-{shops}x{days}") / "log"
+            args = ["simulate", str(BASELINE), "--out", str(out), "--shops", str(shops)]
+            assert main([*args, "--days", str(days), "--workers", "1", "--quiet"]) == 0
+            made[shops, days] = out
+        return made[shops, days]
+
+    return get
