@@ -1,0 +1,209 @@
+"""Labels, number formats and colours: every code a reader can see has a human label."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import typing
+
+import polars as pl
+import pytest
+
+from chatsim.analysis import FLIPS, flips, pass_rates, sweep
+from chatsim.engine.codes import ANSWERED_BY_NAMES, RATING_NAMES, STATUSES
+from chatsim.errors import ReportError
+from chatsim.explain.colors import (
+    RULE_COLORS,
+    RULE_PALETTE,
+    SEGMENT_PALETTE,
+    rule_colors,
+    segment_colors,
+)
+from chatsim.explain.labels import (
+    ARCHETYPE_LABELS,
+    AUTO_REPLY_LABELS,
+    CLOCK_LABELS,
+    FIELD_LABELS,
+    FLIP_LABELS,
+    MESSAGE_KIND_LABELS,
+    MINUS,
+    RATING_LABELS,
+    REASON_LABELS,
+    SENDER_LABELS,
+    STATUS_LABELS,
+    TIER_LABELS,
+    TIERS,
+    column_label,
+    describe_change,
+    field_label,
+    format_count,
+    format_field,
+    format_hours,
+    format_pp,
+    format_share,
+    humanize,
+    label,
+    labelled,
+    segment_label,
+)
+from chatsim.metrics import compare
+from chatsim.rules import AUTO_REPLY_MODES, CLOCKS, EXCLUSIONS, LEGACY_24H, NEW_12H, Rule
+from chatsim.sample import sample_log
+from chatsim.scenario import BUILTIN_ARCHETYPES
+from chatsim.schema.columns import KINDS, SENDERS
+
+
+@pytest.mark.parametrize(
+    ("codes", "table"),
+    [
+        (FLIPS, FLIP_LABELS),
+        (STATUSES, STATUS_LABELS),
+        (TIERS, TIER_LABELS),
+        (EXCLUSIONS, REASON_LABELS),
+        (AUTO_REPLY_MODES, AUTO_REPLY_LABELS),
+        (CLOCKS, CLOCK_LABELS),
+        (ANSWERED_BY_NAMES, {k: SENDER_LABELS[k] for k in ANSWERED_BY_NAMES}),
+        (RATING_NAMES, RATING_LABELS),
+        (SENDERS, SENDER_LABELS),
+        (KINDS, MESSAGE_KIND_LABELS),
+        (tuple(BUILTIN_ARCHETYPES), ARCHETYPE_LABELS),
+    ],
+)
+def test_every_code_of_every_enum_has_a_label(codes, table):
+    assert set(codes) <= set(table), set(codes) - set(table)
+    for code in codes:
+        assert table[code] and table[code] != code
+        assert "_" not in table[code]
+
+
+def test_label_finds_codes_in_any_table_and_in_their_own():
+    assert label("passes_both") == "Passes both rules"
+    assert label("answered_late") == "Answered late"
+    assert label("auto_resolved") == "Resolved by automatic reply"
+    assert label("exclude_resolved") == AUTO_REPLY_LABELS["exclude_resolved"]
+    assert label("agency_247") == "24/7 agencies"
+    assert label("below_target", "tier") == "Below the target"
+    assert label(None, "reason") == "Not excluded"  # no more "null" reasons
+    assert label(None, "tier") == "Not rated"
+    with pytest.raises(ReportError, match="unknown label kind 'colour'"):
+        label("x", "colour")
+
+
+def test_every_tier_a_rule_names_is_labelled():
+    for rule in (LEGACY_24H, NEW_12H):
+        for rate in (0.0, 0.5, 0.849, 0.86, 0.899, 0.9, 1.0):
+            assert rule.tier(rate) in TIER_LABELS
+
+
+def test_every_rule_field_and_literal_value_reads_as_words():
+    for f in dataclasses.fields(Rule):
+        assert field_label(f.name) != f.name and "_" not in field_label(f.name)
+        if f.name in ("name", "window_hours", "target", "valid_replies_only"):
+            assert f.name in FIELD_LABELS
+    hints = typing.get_type_hints(Rule)
+    for name, hint in hints.items():
+        if typing.get_origin(hint) is typing.Literal:
+            for value in typing.get_args(hint):
+                assert label(value) != value, (name, value)
+
+
+def test_generic_ids_and_segments():
+    assert humanize("solo_weekday") == "Solo weekday"
+    assert humanize("saturday_half_day") == "Saturday half day"
+    assert humanize("GB") == "GB" and humanize("new-12h") == "new-12h"
+    assert segment_label("solo_weekdays") == "Solo weekday sellers"
+    assert segment_label("weekday_chatbot") == "Weekday chatbot"
+    assert segment_label("all") == "All shops"
+
+
+def test_every_table_column_a_reader_sees_has_a_readable_header():
+    ev = compare(sample_log())
+    columns = set(ev.shops.columns) | set(ev.chats.columns) | set(ev.summary().columns)
+    columns |= set(flips(ev).columns) | set(pass_rates(ev, by="segment").columns)
+    columns |= set(sweep(sample_log(), [0.85], [12]).columns)
+    columns |= {"what_if", "failing_before", "rescued", "newly_failing", "share_passing_after"}
+    for c in columns:
+        assert column_label(c) != c and "_" not in column_label(c), c
+    assert column_label("excluded_auto_resolved") == "Excluded: resolved by automatic reply"
+
+
+def test_labelled_relabels_code_columns_and_headers():
+    ev = compare(sample_log())
+    f = labelled(flips(ev).select("shop_id", "flip", "segment"))
+    assert set(f["flip"]) <= set(FLIP_LABELS.values())
+    assert set(f["segment"]) == {"Small teams", "Solo", "Chatbot"}
+    chats = labelled(ev.chats.select("status", "excluded_reason"), headers=True)
+    assert chats.columns == ["Status", "Exclusion reason"]
+    assert set(chats["Exclusion reason"]) <= set(REASON_LABELS.values()) | {"Not excluded"}
+    assert not chats["Status"].is_null().any()
+    explicit = labelled(pl.DataFrame({"x": ["blocked", None]}), {"x": "reason"})
+    assert explicit["x"].to_list() == ["Blocked buyer", "Not excluded"]
+
+
+def test_number_formats():
+    assert format_share(0.5773) == "57.7 %"
+    assert format_share(0.85, 0) == "85 %"
+    assert format_share(None) == "—" and format_share(float("nan")) == "—"
+    assert format_pp(-0.254) == f"{MINUS}25.4 pp"
+    assert format_pp(0.03) == "+3.0 pp"
+    assert format_pp(-0.00001) == "0.0 pp"  # no "-0.0"
+    assert format_count(1234) == "1,234" and format_count(-1234) == f"{MINUS}1,234"
+    assert format_hours(6.0) == "6 h" and format_hours(6.5) == "6.5 h"
+    assert format_hours(6.25) == "6.25 h" and format_hours(12) == "12 h"
+    for text in (format_share(-0.1), format_pp(-0.1), format_count(-1), format_hours(-1)):
+        assert "-" not in text and MINUS in text
+    # no visible number with more than 4 decimals, no "6.00"
+    for text in (format_share(1 / 3), format_pp(1 / 3), format_hours(1 / 3)):
+        assert not re.search(r"\d\.\d{5}", text) and not text.endswith(".00 h")
+
+
+def test_rule_field_values_and_changes():
+    assert describe_change("window_hours", 24.0, 12.0) == "Window 24 h → 12 h"
+    assert describe_change("target", 0.9, 0.85) == "Target 90 % → 85 %"
+    assert describe_change("target", 0.9, 0.875) == "Target 90 % → 87.5 %"
+    assert describe_change("valid_replies_only", True, False) == "Valid-reply filter on → off"
+    assert describe_change("auto_reply", "exclude_resolved", "count_as_answer") == (
+        "Automatic replies exclude resolved chats → count as answers"
+    )
+    assert (
+        describe_change("clock", "calendar", "business") == "Clock calendar time → business hours"
+    )
+    assert format_field("exclusions", frozenset(EXCLUSIONS)) == (
+        "holiday mode, blocked buyer, started by the seller, resolved by automatic reply"
+    )
+    assert format_field("exclusions", frozenset()) == "none"
+    assert format_field("period_start", dt.date(2025, 8, 1)) == "2025-08-01"
+    assert format_field("period_start", None) == "none"
+    assert format_field("period_days", 30) == "30 days"
+    assert format_field("session_hours", 24.0) == "24 h"
+    assert format_field("business_schedule", LEGACY_24H.business_schedule).startswith(
+        "Mon 09:00–18:00;"
+    )
+
+
+def test_rule_colours_are_fixed_for_builtins_and_deterministic_for_others():
+    assert rule_colors(["new-12h", "legacy-24h"]) == {
+        "new-12h": RULE_COLORS["new-12h"],
+        "legacy-24h": RULE_COLORS["legacy-24h"],
+    }
+    names = ["legacy-24h", "new-12h", "new-10h", "new-8h", "pilot"]
+    colours = rule_colors(names)
+    assert len(set(colours.values())) == len(names)
+    assert colours == rule_colors(list(reversed(names)))  # the order does not matter
+    assert set(colours.values()) <= set(RULE_PALETTE)
+    # a custom rule never takes a built-in rule's colour, even without the built-ins
+    assert rule_colors(["pilot"])["pilot"] not in RULE_COLORS.values()
+
+
+def test_segment_colours_never_reuse_rule_colours():
+    assert not set(SEGMENT_PALETTE) & set(RULE_PALETTE)
+    for c in (*SEGMENT_PALETTE, *RULE_PALETTE):
+        assert re.fullmatch(r"#[0-9A-F]{6}", c)
+    builtin = segment_colors(BUILTIN_ARCHETYPES)
+    assert len(set(builtin.values())) == len(BUILTIN_ARCHETYPES)
+    # the built-in archetypes keep their colour in any scenario
+    assert segment_colors(["x_custom", "agency_247"])["agency_247"] == builtin["agency_247"]
+    many = segment_colors([f"seg_{i}" for i in range(len(SEGMENT_PALETTE))])
+    assert len(set(many.values())) == len(SEGMENT_PALETTE)
+    assert not set(many.values()) & set(RULE_PALETTE)
