@@ -45,10 +45,14 @@ __all__ = [
     "RENDERER_NAME",
     "TEMPLATE_DIR",
     "TEMPLATE_NAME",
+    "bundle_html",
+    "chart_html",
+    "count_bundles",
     "count_charts",
     "enable_offline_charts",
     "external_references",
     "notebook_to_html",
+    "offline_renderer",
     "write_index",
 ]
 
@@ -245,16 +249,11 @@ def enable_offline_charts() -> None:
 # --------------------------------------------------------------------------- checks
 
 
+_URL_AFTER_ATTR = r"\s*=\s*[\"']?\s*((?:https?:)?//[^\"'\s>]+)"
 _EXTERNAL_PATTERNS = {
-    "script src": re.compile(
-        r"<script\b[^>]*?\bsrc\s*=\s*[\"']?\s*((?:https?:)?//[^\"'\s>]+)", re.IGNORECASE
-    ),
-    "link href": re.compile(
-        r"<link\b[^>]*?\bhref\s*=\s*[\"']?\s*((?:https?:)?//[^\"'\s>]+)", re.IGNORECASE
-    ),
-    "img src": re.compile(
-        r"<img\b[^>]*?\bsrc\s*=\s*[\"']?\s*((?:https?:)?//[^\"'\s>]+)", re.IGNORECASE
-    ),
+    f"{tag} {attr}": re.compile(rf"<{tag}\b[^>]*?\b{attr}" + _URL_AFTER_ATTR, re.IGNORECASE)
+    for tag, attr in (("script", "src"), ("link", "href"), ("img", "src"))
+} | {
     "url(": re.compile(r"url\(\s*[\"']?\s*((?:https?:)?//[^\"')\s]+)", re.IGNORECASE),
     "@import": re.compile(r"@import\s+[\"']((?:https?:)?//[^\"']+)", re.IGNORECASE),
 }
@@ -497,73 +496,3 @@ def write_index(reports_dir: str | os.PathLike[str]) -> Path:
     out = root / "index.html"
     _write_atomic(out, page)
     return out
-
-
-# --------------------------------------------------------------------------- demo
-
-
-_DEMO_TITLE = "Replies </script><!-- by rule & hour"
-
-
-def _demo_notebook() -> nbformat.NotebookNode:
-    """A tiny report notebook with two Altair charts, for tests and smoke checks.
-
-    The second chart's title holds ``</script>`` and ``<!--`` on purpose.
-
-    Example:
-        >>> len(_demo_notebook().cells)
-        4
-    """
-    v4 = nbformat.v4
-    cells = [
-        v4.new_markdown_cell("# Demo report\n\nTwo small charts, drawn with no network."),
-        v4.new_code_cell(
-            "import altair as alt\nimport polars as pl\n\n"
-            "from chatsim.render import enable_offline_charts\n\nenable_offline_charts()"
-        ),
-        v4.new_code_cell(
-            "rates = pl.DataFrame({'rule': ['24h', '12h'], 'response_rate': [0.91, 0.78]})\n"
-            "alt.Chart(rates, title='Response rate by rule').mark_bar().encode(\n"
-            "    x='rule:N', y=alt.Y('response_rate:Q', scale=alt.Scale(domain=[0, 1]))\n"
-            ")"
-        ),
-        v4.new_code_cell(
-            "hours = pl.DataFrame({'hour': list(range(24)),\n"
-            "                      'replies': [(h * 7) % 13 + 2 for h in range(24)]})\n"
-            f"alt.Chart(hours, title={_DEMO_TITLE!r}).mark_line(point=True).encode(\n"
-            "    x='hour:Q', y='replies:Q'\n"
-            ")"
-        ),
-    ]
-    nb = v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.metadata["language_info"] = {"name": "python"}
-    return nb
-
-
-def _build_demo_report(workdir: str | os.PathLike[str], *, show_code: bool = False) -> Path:
-    """Write, execute (papermill) and convert the demo notebook; return the HTML path.
-
-    Example:
-        >>> html_path = _build_demo_report(tmp_path)  # doctest: +SKIP
-    """
-    import papermill as pm
-
-    work = Path(workdir)
-    work.mkdir(parents=True, exist_ok=True)
-    src = work / "demo.ipynb"
-    executed = work / "demo.executed.ipynb"
-    nbformat.write(_demo_notebook(), src)
-    pm.execute_notebook(
-        str(src),
-        str(executed),
-        kernel_name="python3",
-        language="python",
-        progress_bar=False,
-        cwd=str(work),
-    )
-    return notebook_to_html(executed, work / "demo.html", title="Demo report")

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from chatsim import render
-from chatsim.browser import CHROMIUM, CHROMIUM_ARGS, check_report_in_browser, chromium_path
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, check_report_in_browser, chromium_path
+from tests.support.demo_report import DEMO_TITLE, build_demo_report
 
 pytestmark = pytest.mark.browser
 
@@ -48,7 +49,7 @@ def _real_report(notebook: str) -> Callable[[Path], Path]:
 
 
 REPORT_BUILDERS: dict[str, Callable[[Path], Path]] = {
-    "demo": render._build_demo_report,
+    "demo": build_demo_report,
     "rule_comparison": _real_report("rule_comparison"),
     "sensitivity": _real_report("sensitivity"),
     "shop_drilldown": _real_report("shop_drilldown"),
@@ -118,7 +119,7 @@ def test_report_renders_offline(name: str, built_reports: dict[str, Path]) -> No
 def test_demo_title_with_script_tag_is_drawn_as_text(built_reports: dict[str, Path]) -> None:
     result = check_report_in_browser(built_reports["demo"], None)
     assert result["ok"], result["problems"]
-    assert any(render._DEMO_TITLE in text for text in result["chart_texts"])
+    assert any(DEMO_TITLE in text for text in result["chart_texts"])
 
 
 def test_code_toggle_and_no_network(built_reports: dict[str, Path], chromium: Path) -> None:

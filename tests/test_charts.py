@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from chatsim import charts
-from chatsim.compare import flips, pass_rates, sweep
+from chatsim import chart_data, charts
+from chatsim.analysis import flips, pass_rates, sweep
 from chatsim.metrics import compare
 from chatsim.sample import sample_log
 
@@ -37,7 +37,7 @@ def test_every_chart_is_titled_labelled_with_tooltips(ev_log):
     ev, log = ev_log
     f = flips(ev)
     s = sweep(log, [0.8, 0.9], [12, 24])
-    tl = charts.shop_timeline_data(ev, "shop_b")
+    tl = chart_data.shop_timeline_data(ev, "shop_b")
     made = [
         charts.rate_distribution(ev),
         charts.flip_matrix(f, "legacy-24h", "new-12h"),
@@ -61,7 +61,7 @@ def test_every_chart_is_titled_labelled_with_tooltips(ev_log):
 
 def test_rate_histogram_counts_every_rated_shop(ev_log):
     ev, _ = ev_log
-    h = charts.rate_histogram_data(ev)
+    h = chart_data.rate_histogram_data(ev)
     rated = ev.shops.filter(pl.col("response_rate").is_not_null())
     assert h["shops"].sum() == rated.height
     assert h["bin_start"].min() >= 0 and h["bin_end"].max() <= 1.0 + 1e-9
@@ -69,20 +69,20 @@ def test_rate_histogram_counts_every_rated_shop(ev_log):
 
 def test_hour_of_week_is_complete_and_local(ev_log):
     ev, log = ev_log
-    h = charts.hour_of_week_data(ev, log)
+    h = chart_data.hour_of_week_data(ev, log)
     assert h.height == 168
     n_unanswered = ev.chats.filter(
         (pl.col("rule") == "new-12h") & (pl.col("status") == "unanswered")
     ).height
     assert h["chats"].sum() == n_unanswered
     # shop_b (Paris) chats open at 20:00 local, which is 18:00 UTC in August
-    tl = charts.shop_timeline_data(ev, "shop_b")
+    tl = chart_data.shop_timeline_data(ev, "shop_b")
     assert tl.height > 0
 
 
 def test_response_time_histogram_caps_long_waits(ev_log):
     ev, _ = ev_log
-    h = charts.response_time_histogram_data(ev, max_hours=24)
+    h = chart_data.response_time_histogram_data(ev, max_hours=24)
     answered = ev.chats.filter(
         (pl.col("rule") == "new-12h")
         & pl.col("status").is_in(["answered_in_time", "answered_late"])

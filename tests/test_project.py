@@ -1,8 +1,11 @@
-"""Project promises: the two README commands, CI calling the test one, dependency lists in sync."""
+"""Project promises: the two README commands, CI calling the test one, dependency lists in sync,
+a self-documenting Makefile."""
 
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -47,3 +50,25 @@ def test_makefile_builds_its_own_environment():
     assert "-m venv" in mk and "pip install" in mk
     for target in ("report:", "test:"):
         assert re.search(rf"^{target} \$\(STAMP\)", mk, re.M), target
+
+
+def test_make_help_is_the_default_and_lists_every_target():
+    mk = (ROOT / "Makefile").read_text()
+    assert re.search(r"^\.DEFAULT_GOAL := help$", mk, re.M)
+    phony = re.search(r"^\.PHONY: (.*)$", mk, re.M).group(1).split()
+    assert {"help", "format", "lint", "bench", "test-fast"} <= set(phony)
+    for target in phony:
+        assert re.search(rf"^{target}:[^\n]*## \S", mk, re.M), f"make {target}: no '## text'"
+    if shutil.which("make"):
+        shown = subprocess.run(
+            ["make", "-s", "--no-print-directory"], cwd=ROOT, capture_output=True, text=True
+        ).stdout
+        listed = {ln.split()[0] for ln in shown.splitlines() if ln.startswith("  ")}
+        assert listed == set(phony)
+
+
+def test_make_bench_runs_all_three_benchmarks():
+    mk = (ROOT / "Makefile").read_text()
+    recipe = re.search(r"^bench:.*\n((?:\t.*\n)+)", mk, re.M).group(1)
+    for script in ("metrics.py", "simulate.py", "scale.py"):
+        assert f"benchmarks/{script}" in recipe, script

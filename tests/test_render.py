@@ -9,7 +9,6 @@ from pathlib import Path
 
 import altair as alt
 import nbformat
-import papermill as pm
 import polars as pl
 import pytest
 
@@ -22,6 +21,7 @@ from chatsim.render import (
     notebook_to_html,
     write_index,
 )
+from tests.support.demo_report import DEMO_TITLE, execute_demo
 
 
 @pytest.fixture(autouse=True)
@@ -34,19 +34,7 @@ def _restore_altair_renderer():
 @pytest.fixture(scope="module")
 def executed_nb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The two-chart demo notebook, executed once with papermill."""
-    work = tmp_path_factory.mktemp("demo")
-    src = work / "demo.ipynb"
-    out = work / "demo.executed.ipynb"
-    nbformat.write(render._demo_notebook(), src)
-    pm.execute_notebook(
-        str(src),
-        str(out),
-        kernel_name="python3",
-        language="python",
-        progress_bar=False,
-        cwd=str(work),
-    )
-    return out
+    return execute_demo(tmp_path_factory.mktemp("demo"))
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +119,7 @@ def test_script_end_tag_in_title_is_escaped(page: str) -> None:
     assert page.lower().count("</script>") == len(re.findall(r"<script\b", page, flags=re.I))
     specs = _chart_specs(page)
     assert len(specs) == 2
-    assert specs[1]["title"] == render._DEMO_TITLE
+    assert specs[1]["title"] == DEMO_TITLE
     chart_scripts = re.findall(r"^  var spec = .*$", page, flags=re.M)
     assert all("</" not in s and "<!--" not in s for s in chart_scripts)
 

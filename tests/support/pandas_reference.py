@@ -1,4 +1,5 @@
-"""A plain pandas implementation of chatsim's definitions: the benchmark baseline.
+"""A plain pandas implementation of chatsim's definitions: the tests' reference and the
+benchmark baseline (``benchmarks/metrics.py``).
 
 This is what a competent analyst would write with pandas: one sort, then
 ``groupby(...).ffill()`` / ``groupby(...).shift()`` to carry the conversation state,
@@ -11,7 +12,7 @@ It follows exactly the definitions of :mod:`chatsim.chats` (chat grouping with t
 three automatic-reply modes, valid replies, seller-opened threads, resolution by
 automatic reply) and :mod:`chatsim.metrics` (exclusions in order, evaluation period,
 calendar-clock deadline incl. the chatbot-weekend Monday 12:00 local deadline,
-pending chats, the shop table). ``tests/test_pandas_baseline.py`` checks that its
+pending chats, the shop table). ``tests/test_pandas_reference.py`` checks that its
 shop table equals ``chatsim.metrics.compare(log).shops``.
 
 Not covered: the business-hours clock (``rule.clock == "business"`` raises
@@ -35,6 +36,16 @@ import pandas as pd
 
 from chatsim.rules import EXCLUSIONS, LEGACY_24H, NEW_12H, Rule
 from chatsim.schema import TABLES, ChatLog
+
+__all__ = [
+    "SHOP_COLUMNS",
+    "PandasLog",
+    "pandas_chats",
+    "pandas_compare",
+    "pandas_judge",
+    "pandas_shop_table",
+    "to_pandas_log",
+]
 
 # states of the conversation (what the latest buyer / answering message was)
 NONE, BUYER, HUMAN, AUTO = 0, 1, 2, 3

@@ -1,7 +1,8 @@
 """Rule-comparison analysis: flips, segment pass rates, target/window sweeps, what-ifs.
 
 Everything here takes an :class:`~chatsim.metrics.Evaluation` (or a log) and returns
-small polars DataFrames that notebooks chart directly.
+small polars DataFrames that notebooks chart directly (:mod:`chatsim.charts`). The
+rule evaluation itself is :func:`chatsim.metrics.compare`.
 
 Flip categories, for a shop rated under both rules:
 
@@ -30,6 +31,17 @@ from chatsim.schema import ChatLog
 
 if TYPE_CHECKING:
     from chatsim.scenario import Scenario
+
+__all__ = [
+    "FLIPS",
+    "FLIP_DTYPE",
+    "flip_counts",
+    "flips",
+    "pass_rates",
+    "pick_drilldown_shop",
+    "sweep",
+    "what_if",
+]
 
 FLIPS: tuple[str, ...] = (
     "passes_both",

@@ -1,8 +1,8 @@
-"""The pandas benchmark baseline computes exactly chatsim's shop table (same definitions).
+"""The pandas reference computes exactly chatsim's shop table (same definitions).
 
-This keeps ``benchmarks/metrics.py`` honest: the speed ratio compares two
-implementations of the same metrics. It also checks the synthetic generator's output
-validates unchanged.
+It is also the baseline of ``benchmarks/metrics.py``, so this keeps the benchmark
+honest: the speed ratio compares two implementations of the same metrics. It also
+checks the synthetic generator's output validates unchanged.
 """
 
 from __future__ import annotations
@@ -14,31 +14,13 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from benchmarks.pandas_baseline import SHOP_COLUMNS as COLUMNS
-from benchmarks.pandas_baseline import pandas_compare, to_pandas_log
-from benchmarks.synthetic import synthetic_log
 from chatsim.metrics import compare
-from chatsim.rules import EXCLUSIONS, LEGACY_24H, NEW_12H
+from chatsim.rules import EXCLUSIONS, NEW_12H, Rule
 from chatsim.sample import sample_log
 from chatsim.schema import ChatLog
-
-RULES = [
-    LEGACY_24H,
-    NEW_12H,
-    # the other chat definitions: automatic replies answer / are ignored, shorter sessions
-    NEW_12H.replace(name="auto-answers", auto_reply="count_as_answer"),
-    NEW_12H.replace(
-        name="auto-ignored", auto_reply="ignore", valid_replies_only=True, session_hours=6.0
-    ),
-    # explicit period, some exclusions off, weekend deadline on the 12-hour window
-    NEW_12H.replace(
-        name="aug-weekend",
-        period_start=dt.date(2025, 8, 1),
-        period_end=dt.date(2025, 8, 20),
-        exclusions=frozenset({"holiday_mode", "auto_resolved"}),
-        chatbot_weekend_deadline=True,
-    ),
-]
+from tests.support.pandas_reference import SHOP_COLUMNS as COLUMNS
+from tests.support.pandas_reference import pandas_compare, to_pandas_log
+from tests.support.synthetic import synthetic_log
 
 
 def _ordered(df: pd.DataFrame) -> pd.DataFrame:
@@ -47,34 +29,35 @@ def _ordered(df: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["rule", "shop_id"], ignore_index=True)
 
 
-def assert_same_shop_table(log: ChatLog, rules=RULES) -> None:
+def assert_same_shop_table(log: ChatLog, rules: list[Rule]) -> None:
     expected = _ordered(compare(log, rules).shops.to_pandas())
     got = _ordered(pandas_compare(log, rules))
     assert len(expected) == log.shops.height * len(rules)
     pd.testing.assert_frame_equal(got, expected, check_dtype=False, rtol=1e-9)
 
 
-def test_sample_log_matches_chatsim():
-    assert_same_shop_table(sample_log())
+def test_sample_log_matches_chatsim(every_feature_rules):
+    assert_same_shop_table(sample_log(), every_feature_rules)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_synthetic_logs_match_chatsim(seed):
+def test_synthetic_logs_match_chatsim(seed, every_feature_rules):
     log = synthetic_log(20_000, seed=seed, n_shops=40)
-    assert_same_shop_table(log)
+    assert_same_shop_table(log, every_feature_rules)
 
 
-def test_explicit_cutoff_matches_chatsim():
+def test_explicit_cutoff_matches_chatsim(every_feature_rules):
     log = synthetic_log(20_000, seed=5, n_shops=20)
     as_of = dt.datetime(2025, 8, 20, 12, tzinfo=dt.UTC)
-    expected = _ordered(compare(log, RULES[:2], as_of=as_of).shops.to_pandas())
-    got = _ordered(pandas_compare(to_pandas_log(log), RULES[:2], as_of=as_of))
+    rules = every_feature_rules[:2]
+    expected = _ordered(compare(log, rules, as_of=as_of).shops.to_pandas())
+    got = _ordered(pandas_compare(to_pandas_log(log), rules, as_of=as_of))
     pd.testing.assert_frame_equal(got, expected, check_dtype=False, rtol=1e-9)
 
 
-def test_synthetic_log_exercises_every_feature():
+def test_synthetic_log_exercises_every_feature(every_feature_rules):
     log = synthetic_log(20_000, seed=0, n_shops=40)
-    shops = compare(log, RULES[:2]).shops
+    shops = compare(log, every_feature_rules[:2]).shops
     totals = shops.select(
         pl.col(c).sum()
         for c in ("answered_in_time", "answered_late", "unanswered", "pending", "outside_period")

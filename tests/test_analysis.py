@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatsim.compare import (
+from chatsim.analysis import (
     FLIPS,
     flip_counts,
     flips,

@@ -1,4 +1,4 @@
-"""A fast, vectorised generator of realistic-shaped synthetic chat logs (for benchmarks).
+"""A fast, vectorised generator of realistic-shaped synthetic chat logs (tests, benchmarks).
 
 :func:`synthetic_log` builds a log of about ``n_messages`` rows in the chatsim schema
 with numpy only (no per-message Python loop): 10 million messages take a few seconds.
@@ -41,6 +41,8 @@ from chatsim.schema import (
     UTC_DATETIME,
     ChatLog,
 )
+
+__all__ = ["SPAN_DAYS", "SPAN_START", "ZONES", "synthetic_log"]
 
 #: First day of the synthetic traffic (UTC); the log spans about 53 days from here.
 SPAN_START = dt.datetime(2025, 7, 10, tzinfo=dt.UTC)

@@ -1,0 +1,99 @@
+"""A tiny report notebook with two Altair charts, for the rendering and browser tests.
+
+The second chart's title holds ``</script>`` and ``<!--`` on purpose: the page must
+show it as text, not let it end the chart's script.
+
+Example:
+    >>> len(demo_notebook().cells)
+    4
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbformat
+
+from chatsim.render import notebook_to_html
+
+__all__ = ["DEMO_TITLE", "build_demo_report", "demo_notebook", "execute_demo"]
+
+#: Title of the demo's second chart (it must reach the page as plain text).
+DEMO_TITLE = "Replies </script><!-- by rule & hour"
+
+
+def demo_notebook() -> nbformat.NotebookNode:
+    """The demo notebook, not yet executed: a markdown cell, a setup cell, two charts.
+
+    Example:
+        >>> demo_notebook().metadata["kernelspec"]["name"]
+        'python3'
+    """
+    v4 = nbformat.v4
+    cells = [
+        v4.new_markdown_cell("# Demo report\n\nTwo small charts, drawn with no network."),
+        v4.new_code_cell(
+            "import altair as alt\nimport polars as pl\n\n"
+            "from chatsim.render import enable_offline_charts\n\nenable_offline_charts()"
+        ),
+        v4.new_code_cell(
+            "rates = pl.DataFrame({'rule': ['24h', '12h'], 'response_rate': [0.91, 0.78]})\n"
+            "alt.Chart(rates, title='Response rate by rule').mark_bar().encode(\n"
+            "    x='rule:N', y=alt.Y('response_rate:Q', scale=alt.Scale(domain=[0, 1]))\n"
+            ")"
+        ),
+        v4.new_code_cell(
+            "hours = pl.DataFrame({'hour': list(range(24)),\n"
+            "                      'replies': [(h * 7) % 13 + 2 for h in range(24)]})\n"
+            f"alt.Chart(hours, title={DEMO_TITLE!r}).mark_line(point=True).encode(\n"
+            "    x='hour:Q', y='replies:Q'\n"
+            ")"
+        ),
+    ]
+    nb = v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.metadata["language_info"] = {"name": "python"}
+    return nb
+
+
+def execute_demo(workdir: str | os.PathLike[str]) -> Path:
+    """Write the demo notebook into ``workdir`` and execute it with papermill.
+
+    Returns the executed notebook's path (``workdir/demo.executed.ipynb``).
+
+    Example:
+        >>> executed = execute_demo(tmp_path)  # doctest: +SKIP
+    """
+    import papermill as pm
+
+    work = Path(workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    src = work / "demo.ipynb"
+    executed = work / "demo.executed.ipynb"
+    nbformat.write(demo_notebook(), src)
+    pm.execute_notebook(
+        str(src),
+        str(executed),
+        kernel_name="python3",
+        language="python",
+        progress_bar=False,
+        cwd=str(work),
+    )
+    return executed
+
+
+def build_demo_report(workdir: str | os.PathLike[str], *, show_code: bool = False) -> Path:
+    """Write, execute (papermill) and convert the demo notebook; return the HTML path.
+
+    Example:
+        >>> html_path = build_demo_report(tmp_path)  # doctest: +SKIP
+    """
+    executed = execute_demo(workdir)
+    return notebook_to_html(
+        executed, Path(workdir) / "demo.html", show_code=show_code, title="Demo report"
+    )
