@@ -9,14 +9,19 @@ The definitions (``docs/metrics.md`` has them in full, with examples):
   with ``valid_replies_only`` only messages with ``valid_reply`` true do; automatic
   replies do only when ``auto_reply == "count_as_answer"``.
 * With ``auto_reply == "exclude_resolved"`` an automatic reply to a waiting chat
-  does not answer it: a buyer message within ``session_hours`` of that reply
-  continues the chat; a chat that got an automatic reply, no human answer, and no
+  does not answer it: the chat waits ``session_hours`` more (a buyer message then
+  continues it, a human answer then answers it; later ones do not); a chat that got
+  an automatic reply, no human answer, and no
   buyer message after its last automatic reply is **resolved by automatic reply**
   (an exclusion). Broadcasts are never automatic replies, whatever the sender.
 * A seller message sent while no chat is waiting **opens a seller thread** if it is a
-  broadcast or the buyer has not written in the conversation for ``session_hours``;
+  broadcast (sent by the seller or automatically) or the buyer has not written in the
+  conversation for ``session_hours``;
   a chat opened by the buyer within ``session_hours`` of it (with no buyer message
   in between) is **seller-initiated** (an exclusion).
+
+* A buyer row carrying a ``rating`` is the buyer's rating event, not a message: it
+  rates the conversation's latest chat and opens none.
 
 Messages are ordered by ``sent_at`` then ``message_id`` within a conversation.
 The logic itself is :func:`chatsim.engine.chat_frame` (narwhals, run by Spark in

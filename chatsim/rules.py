@@ -33,14 +33,23 @@ import yaml
 
 from chatsim.errors import RuleError
 from chatsim.schedule import WEEKDAYS, WeeklySchedule
+from chatsim.yamlfile import check_number, parse_yaml, read_yaml_file, shown
 
 AutoReplyMode = Literal["exclude_resolved", "count_as_answer", "ignore"]
 Clock = Literal["calendar", "business"]
+TargetComparison = Literal["at_least", "more_than"]
+HolidayModeReading = Literal["exclude_received", "pause_clock"]
 
 AUTO_REPLY_MODES: tuple[str, ...] = ("exclude_resolved", "count_as_answer", "ignore")
 CLOCKS: tuple[str, ...] = ("calendar", "business")
+#: Which side of the target passes: ``rate >= target`` or ``rate > target``.
+TARGET_COMPARISONS: tuple[str, ...] = ("at_least", "more_than")
+#: Readings of holiday mode: chats received in it excluded, or also the clock paused in it.
+HOLIDAY_MODES: tuple[str, ...] = ("exclude_received", "pause_clock")
 #: Exclusion reasons, in the order they are applied (a chat gets the first that matches).
 EXCLUSIONS: tuple[str, ...] = ("holiday_mode", "blocked", "seller_initiated", "auto_resolved")
+#: Longest trailing evaluation period a rule takes, in days (ten years).
+MAX_PERIOD_DAYS = 3_653
 #: Monday-Friday 09:00-18:00, the default schedule of a business-hours rule.
 OFFICE_HOURS = WeeklySchedule.on(WEEKDAYS[:5], "09:00-18:00")
 
@@ -62,8 +71,14 @@ class Rule:
     Attributes:
         name: short identifier used in tables and charts (e.g. ``"new-12h"``).
         window_hours: a chat passes if answered within this many hours of opening.
-        target: the rate a shop must reach (0-1]; ``meets_target`` is ``rate >= target``.
-        warning_below / enforcement_below: optional lower tiers (rates below them).
+        target: the rate a shop must reach (0-1]; ``target_comparison`` says whether the
+            target itself passes.
+        warning_below / enforcement_below: optional lower tiers: a rate strictly below
+            the boundary is in the tier, a rate equal to it is not (whatever
+            ``target_comparison`` says).
+        target_comparison: ``at_least`` (``meets_target`` is ``rate >= target``; the
+            legacy guide's "at least 90 %") or ``more_than`` (``rate > target``; "more than
+            85 %" for the new rule). The ``meets`` tier is exactly ``meets_target``.
         period_days: trailing evaluation period ending at the data cutoff.
         period_start / period_end: explicit period (UTC dates, end exclusive); overrides
             ``period_days`` when given.
@@ -72,6 +87,10 @@ class Rule:
             answer), ``count_as_answer`` (an automatic reply answers the chat) or
             ``ignore`` (automatic messages are disregarded).
         exclusions: which of :data:`EXCLUSIONS` apply.
+        holiday_mode: ``exclude_received`` (chats opened in holiday mode are excluded) or
+            ``pause_clock`` (also, the response clock stops while the shop is in holiday
+            mode: a chat's deadline moves later, and its response time shrinks, by the
+            holiday-mode time between its opening and them); calendar clock only.
         valid_replies_only: only seller messages with ``valid_reply`` true answer a chat.
         chatbot_weekend_deadline: for shops with ``chatbot_enabled``, chats opened Saturday
             00:00 to Sunday 23:59 shop-local time are due Monday 12:00 local (or at the
@@ -80,8 +99,8 @@ class Rule:
             (only time inside ``business_schedule`` in the shop's time zone counts).
         session_hours: the bound of a seller session (a buyer message within this many
             hours of a seller-opened thread belongs to it) and of an automatic-reply
-            follow-up (a buyer message within this many hours of an automatic reply
-            continues that chat).
+            session (within this many hours of an automatic reply a buyer message
+            continues that chat and a human answer answers it; later, neither).
         violation_points / boosts_store_rating: what missing / meeting the rule does
             (descriptive, shown in reports).
     """
@@ -91,11 +110,13 @@ class Rule:
     target: float
     warning_below: float | None = None
     enforcement_below: float | None = None
+    target_comparison: TargetComparison = "at_least"
     period_days: int = 30
     period_start: dt.date | None = None
     period_end: dt.date | None = None
     auto_reply: AutoReplyMode = "exclude_resolved"
     exclusions: frozenset[str] = field(default_factory=lambda: frozenset(EXCLUSIONS))
+    holiday_mode: HolidayModeReading = "exclude_received"
     valid_replies_only: bool = False
     chatbot_weekend_deadline: bool = False
     clock: Clock = "calendar"
@@ -106,7 +127,7 @@ class Rule:
     description: str = ""
 
     def __post_init__(self) -> None:
-        where = f"rule '{self.name}'"
+        where = f"rule {shown(self.name)}"
         if not isinstance(self.name, str) or not self.name.strip():
             raise RuleError("rule name: must be a non-empty string.")
         _num(self.window_hours, f"{where}: window_hours", lo=0, lo_open=True)
@@ -121,22 +142,44 @@ class Rule:
             and self.enforcement_below > self.warning_below
         ):
             raise RuleError(f"{where}: enforcement_below must not exceed warning_below.")
-        if not isinstance(self.period_days, int) or self.period_days <= 0:
-            raise RuleError(f"{where}: period_days must be a positive whole number of days.")
+        if (
+            isinstance(self.period_days, bool)
+            or not isinstance(self.period_days, int)
+            or not 0 < self.period_days <= MAX_PERIOD_DAYS
+        ):
+            raise RuleError(
+                f"{where}: period_days must be a whole number of days from 1 to "
+                f"{MAX_PERIOD_DAYS}, got {shown(self.period_days)}."
+            )
         if (self.period_start is None) != (self.period_end is None):
             raise RuleError(f"{where}: give both period_start and period_end, or neither.")
         if self.period_start is not None and self.period_end <= self.period_start:  # type: ignore[operator]
             raise RuleError(f"{where}: period_end must be after period_start.")
         if self.auto_reply not in AUTO_REPLY_MODES:
             raise RuleError(
-                f"{where}: auto_reply '{self.auto_reply}' is not one of {list(AUTO_REPLY_MODES)}."
+                f"{where}: auto_reply {shown(self.auto_reply)} is not one of {list(AUTO_REPLY_MODES)}."
             )
         if self.clock not in CLOCKS:
-            raise RuleError(f"{where}: clock '{self.clock}' is not one of {list(CLOCKS)}.")
+            raise RuleError(f"{where}: clock {shown(self.clock)} is not one of {list(CLOCKS)}.")
+        if self.target_comparison not in TARGET_COMPARISONS:
+            raise RuleError(
+                f"{where}: target_comparison {shown(self.target_comparison)} is not one of "
+                f"{list(TARGET_COMPARISONS)}."
+            )
+        if self.holiday_mode not in HOLIDAY_MODES:
+            raise RuleError(
+                f"{where}: holiday_mode {shown(self.holiday_mode)} is not one of "
+                f"{list(HOLIDAY_MODES)}."
+            )
+        if self.holiday_mode == "pause_clock" and self.clock == "business":
+            raise RuleError(
+                f"{where}: holiday_mode 'pause_clock' works with the calendar clock only; "
+                "use clock: calendar, or holiday_mode: exclude_received with the business clock."
+            )
         unknown = set(self.exclusions) - set(EXCLUSIONS)
         if unknown:
             raise RuleError(
-                f"{where}: unknown exclusion(s) {sorted(unknown)}; allowed: {list(EXCLUSIONS)}."
+                f"{where}: unknown exclusion(s) {shown(sorted(unknown))}; allowed: {list(EXCLUSIONS)}."
             )
         for name in (
             "window_hours",
@@ -166,6 +209,17 @@ class Rule:
         """The settings that decide how messages group into chats (shared across rules)."""
         return (self.auto_reply, self.valid_replies_only, self.session_hours)
 
+    def meets(self, rate: float | None) -> bool | None:
+        """Whether a rate meets the target (``target_comparison``); None for no rate.
+
+        Example:
+            >>> LEGACY_24H.meets(0.9), NEW_12H.meets(0.85), NEW_12H.meets(0.851)
+            (True, False, True)
+        """
+        if rate is None:
+            return None
+        return rate > self.target if self.target_comparison == "more_than" else rate >= self.target
+
     def tier(self, rate: float | None) -> str | None:
         """Name the tier a rate falls in: ``meets``, ``below_target``, ``warning``, ``enforcement``.
 
@@ -179,7 +233,7 @@ class Rule:
             return "enforcement"
         if self.warning_below is not None and rate < self.warning_below:
             return "warning"
-        return "meets" if rate >= self.target else "below_target"
+        return "meets" if self.meets(rate) else "below_target"
 
     def replace(self, **changes: Any) -> Rule:
         """A copy with some fields changed (validated)."""
@@ -189,10 +243,13 @@ class Rule:
         """One line for report headers.
 
         Example:
-            >>> NEW_12H.describe()[:40]
-            'new-12h: answered within 12 h, target 85'
+            >>> NEW_12H.describe()[:50]
+            'new-12h: answered within 12 h, target more than 85'
         """
-        parts = [f"{self.name}: answered within {self.window_hours:g} h, target {self.target:.0%}"]
+        side = "more than" if self.target_comparison == "more_than" else "at least"
+        parts = [
+            f"{self.name}: answered within {self.window_hours:g} h, target {side} {self.target:.0%}"
+        ]
         if self.warning_below is not None:
             parts.append(f"warning below {self.warning_below:.0%}")
         if self.enforcement_below is not None:
@@ -208,6 +265,8 @@ class Rule:
         if self.chatbot_weekend_deadline:
             parts.append("chatbot weekend chats due Monday 12:00")
         parts.append("excludes " + ", ".join(e for e in EXCLUSIONS if e in self.exclusions))
+        if self.holiday_mode == "pause_clock":
+            parts.append("clock paused in holiday mode")
         return "; ".join(parts)
 
     # -- serialisation -------------------------------------------------------------
@@ -243,15 +302,23 @@ class Rule:
         base_name = data.pop("base", None)
         unknown = [k for k in data if k not in fields]
         if unknown:
-            hints = {k: difflib.get_close_matches(k, fields, n=1, cutoff=0.5) for k in unknown}
+            hints = {
+                shown(k): difflib.get_close_matches(str(k), fields, n=1, cutoff=0.5)
+                for k in unknown[:5]
+            }
             hint = "; ".join(
-                f"'{k}'" + (f" (did you mean '{h[0]}'?)" if h else "") for k, h in hints.items()
+                k + (f" (did you mean '{h[0]}'?)" if h else "") for k, h in hints.items()
             )
             raise RuleError(f"{source}: unknown key(s) {hint}. Allowed: {sorted(fields)}.")
         kwargs: dict[str, Any] = {}
         if base_name is not None:
-            kwargs = dataclasses.asdict(builtin(str(base_name)))
-            kwargs["exclusions"] = builtin(str(base_name)).exclusions
+            if not isinstance(base_name, str) or base_name not in BUILTIN_RULES:
+                raise RuleError(
+                    f"{source}: base: unknown built-in rule {shown(base_name)}; use one of "
+                    f"{sorted(BUILTIN_RULES)}."
+                )
+            kwargs = dataclasses.asdict(builtin(base_name))
+            kwargs["exclusions"] = builtin(base_name).exclusions
         kwargs.update(data)
         for key in (
             "window_hours",
@@ -263,17 +330,25 @@ class Rule:
             if kwargs.get(key) is not None:
                 kwargs[key] = _to_float(kwargs[key], f"{source}: {key}")
         for key in ("period_start", "period_end"):
-            v = kwargs.get(key)
-            if isinstance(v, str):
-                try:
-                    kwargs[key] = dt.date.fromisoformat(v)
-                except ValueError as exc:
-                    raise RuleError(f"{source}: {key} '{v}' is not a date (YYYY-MM-DD).") from exc
+            kwargs[key] = _to_date(kwargs.get(key), f"{source}: {key}")
         if "exclusions" in kwargs:
             ex = kwargs["exclusions"]
-            if isinstance(ex, str) or not hasattr(ex, "__iter__"):
-                raise RuleError(f"{source}: exclusions must be a list, e.g. {list(EXCLUSIONS)}.")
+            if (
+                isinstance(ex, str | Mapping)
+                or not hasattr(ex, "__iter__")
+                or not all(isinstance(e, str) for e in ex)
+            ):
+                raise RuleError(
+                    f"{source}: exclusions must be a list of names, e.g. {list(EXCLUSIONS)}; "
+                    f"got {shown(ex)}."
+                )
             kwargs["exclusions"] = frozenset(ex)
+        for f in dataclasses.fields(cls):  # true/false settings and text read from files
+            v = kwargs.get(f.name)
+            if f.type == "bool" and f.name in data and not isinstance(v, bool):
+                raise RuleError(f"{source}: {f.name}: expected true or false, got {shown(v)}.")
+            if f.type == "str" and f.name in data and not isinstance(v, str):
+                raise RuleError(f"{source}: {f.name}: expected text, got {shown(v)}.")
         if "name" not in kwargs:
             raise RuleError(f"{source}: a rule needs a 'name'.")
         try:
@@ -295,41 +370,38 @@ class Rule:
         """Load a rule from YAML text or a ``.yaml``/``.yml`` file."""
         source = "rule"
         text = str(text_or_path)
-        if isinstance(text_or_path, Path) or (
+        p = Path(text)
+        path = isinstance(text_or_path, Path) or (
             "\n" not in text and text.endswith((".yaml", ".yml"))
-        ):
-            p = Path(text_or_path)
-            if not p.exists():
-                raise RuleError(f"{p}: rule file not found.")
-            source, text = str(p), p.read_text()
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise RuleError(f"{source}: not valid YAML ({exc}).") from exc
-        return cls.from_dict(data or {}, source=source)
+        )
+        if path:
+            source = str(p)
+        data = read_yaml_file(p, RuleError, "rule") if path else parse_yaml(text, source, RuleError)
+        return cls.from_dict({} if data is None else data, source=source)
 
 
 def _to_float(v: Any, where: str) -> float:
-    if isinstance(v, bool):
-        raise RuleError(f"{where}: expected a number, got {v!r}.")
-    if isinstance(v, str) and v.strip().endswith("%"):
-        v = float(v.strip()[:-1]) / 100
-    try:
-        return float(v)
-    except (TypeError, ValueError) as exc:
-        raise RuleError(f"{where}: expected a number, got {v!r}.") from exc
+    """A number read from a file (``"85%"`` is 0.85); the range is checked by :class:`Rule`."""
+    return check_number(v, where, RuleError, percent=True)
+
+
+def _to_date(v: Any, where: str) -> dt.date | None:
+    """A date read from a file: ``None``, a date or ``YYYY-MM-DD`` text."""
+    if v is None or (isinstance(v, dt.date) and not isinstance(v, dt.datetime)):
+        return v
+    if isinstance(v, str):
+        try:
+            return dt.date.fromisoformat(v)
+        except ValueError:
+            pass
+    raise RuleError(f"{where}: expected a date as YYYY-MM-DD, got {shown(v)}.")
 
 
 def _num(
     v: Any, where: str, lo: float | None = None, hi: float | None = None, lo_open: bool = False
 ) -> None:
-    if isinstance(v, bool) or not isinstance(v, int | float):
-        raise RuleError(f"{where}: expected a number, got {v!r}.")
-    if lo is not None and (v < lo or (lo_open and v == lo)):
-        raise RuleError(f"{where}: {v!r} must be {'>' if lo_open else '>='} {lo}.")
-    if hi is not None and v > hi:
-        extra = " (write rates as fractions: 0.85 for 85 %)" if hi == 1 else ""
-        raise RuleError(f"{where}: {v!r} must be <= {hi}{extra}.")
+    extra = " (write rates as fractions: 0.85 for 85 %)" if hi == 1 else ""
+    check_number(v, where, RuleError, lo=lo, hi=hi, lo_open=lo_open, hint=extra)
 
 
 LEGACY_24H = Rule(
@@ -338,6 +410,7 @@ LEGACY_24H = Rule(
     target=0.90,
     warning_below=0.90,
     enforcement_below=0.85,
+    target_comparison="at_least",
     auto_reply="exclude_resolved",
     valid_replies_only=True,
     chatbot_weekend_deadline=True,
@@ -350,6 +423,7 @@ NEW_12H = Rule(
     name="new-12h",
     window_hours=12,
     target=0.85,
+    target_comparison="more_than",
     auto_reply="exclude_resolved",
     boosts_store_rating=True,
     description="12-Hour Response Rate: customer-initiated chats answered within 12 hours over "

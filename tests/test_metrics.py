@@ -604,6 +604,7 @@ def test_adding_excluded_chats_changes_no_rate(rows, n_extra):
                 "sender": "buyer",
                 "kind": "text",
                 "is_broadcast": False,
+                "rating": None,  # a rated buyer row is a rating event, not a chat
                 "sent_at": t_max - dt.timedelta(hours=i + 1),
             }
         )

@@ -120,3 +120,127 @@ def test_business_schedule_spellings():
 def test_missing_rule_file():
     with pytest.raises(RuleError, match="not found"):
         resolve_rule("nope.yaml")
+
+
+# --------------------------------------------------------------------------------------
+# loading rule files: NaN and infinity, YAML bombs, bounded messages
+# --------------------------------------------------------------------------------------
+
+NUMERIC_FIELDS = ["window_hours", "target", "warning_below", "enforcement_below", "session_hours"]
+
+
+@pytest.mark.parametrize("field", NUMERIC_FIELDS)
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf", "1" + "0" * 400])
+def test_nan_and_infinity_refused_in_rule_yaml(tmp_path, field, value):
+    p = tmp_path / "r.yaml"
+    p.write_text(f"base: new-12h\nname: x\n{field}: {value}\n")
+    with pytest.raises(RuleError) as err:
+        Rule.from_yaml(p)
+    msg = str(err.value)
+    assert msg.startswith(f"{p}: ") and field in msg and "\n" not in msg, msg
+    assert "finite" in msg or "too large" in msg, msg
+
+
+def yaml_bomb(key: str = "name") -> str:
+    """Nested anchors 9 deep and 9 wide: 9**9 values once the aliases are expanded."""
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, 10):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
+    return "\n".join([*lines, f"{key}: *a9"])
+
+
+def test_yaml_bomb_is_refused_quickly_in_bounded_memory(tmp_path):
+    import time
+    import tracemalloc
+
+    p = tmp_path / "bomb.yaml"
+    p.write_text(yaml_bomb())
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(RuleError, match="aliases expand to more than") as err:
+            Rule.from_yaml(p)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - t0 < 5
+    assert peak < 20 * 1024**2
+    assert str(err.value).startswith(f"{p}: not valid YAML at line ")
+
+
+def test_rule_values_in_messages_are_cut_short(tmp_path):
+    p = tmp_path / "r.yaml"
+    p.write_text("base: new-12h\nname: x\ntarget: [" + ", ".join(["0.5"] * 5000) + "]\n")
+    with pytest.raises(RuleError) as err:
+        Rule.from_yaml(p)
+    assert len(str(err.value)) < 300 and "target" in str(err.value)
+    p.write_text("name: " + "x" * 100_000 + "\nwindow_hours: -1\ntarget: 0.8\n")
+    with pytest.raises(RuleError) as err:
+        Rule.from_yaml(p)
+    assert len(str(err.value)) < 400 and "window_hours" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("", "needs a 'name'"),
+        ("- a\n- b\n", "must be a mapping"),
+        ("name: x\nperiod_start: 2025-02-30\n", "invalid date"),
+        ("name: [unclosed\n", "not valid YAML at line"),
+        ("base: new-12h\nname: x\nvalid_replies_only: 'yes'\n", "expected true or false"),
+        ("base: new-12h\nname: x\nexclusions: [[1]]\n", "list of names"),
+        ("base: new-12h\nname: x\nperiod_start: 5\nperiod_end: 6\n", "YYYY-MM-DD"),
+        ("base: [1]\nname: x\n", "unknown built-in rule"),
+        ("base: new-12h\nname: x\n7: 1\n", "unknown key"),
+        ("base: new-12h\nname: x\nperiod_days: 100000000\n", "period_days"),
+    ],
+)
+def test_bad_rule_files_named_in_one_line(tmp_path, text, match):
+    p = tmp_path / "r.yaml"
+    p.write_text(text)
+    with pytest.raises(RuleError, match=match) as err:
+        Rule.from_yaml(p)
+    assert str(err.value).startswith(f"{p}: ") and "\n" not in str(err.value)
+
+
+def test_binary_and_folder_rule_paths(tmp_path):
+    p = tmp_path / "r.yaml"
+    p.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(RuleError, match="not a text file"):
+        Rule.from_yaml(p)
+    d = tmp_path / "d.yaml"
+    d.mkdir()
+    with pytest.raises(RuleError, match="is a folder"):
+        Rule.from_yaml(d)
+
+
+def test_target_comparison_and_holiday_mode_defaults_and_round_trip():
+    assert NEW_12H.target_comparison == "more_than" and LEGACY_24H.target_comparison == "at_least"
+    assert NEW_12H.holiday_mode == LEGACY_24H.holiday_mode == "exclude_received"
+    assert Rule(name="x", window_hours=1, target=0.5).target_comparison == "at_least"
+    assert (NEW_12H.meets(0.85), NEW_12H.meets(0.8500001), LEGACY_24H.meets(0.9)) == (
+        False,
+        True,
+        True,
+    )
+    # tiers: "below" is strict, the target's side follows target_comparison
+    assert [LEGACY_24H.tier(r) for r in (0.9, 0.85, 0.849)] == ["meets", "warning", "enforcement"]
+    assert [NEW_12H.tier(r) for r in (0.85, 0.86)] == ["below_target", "meets"]
+    r = NEW_12H.replace(name="paused", holiday_mode="pause_clock", target_comparison="at_least")
+    assert Rule.from_yaml(r.to_yaml()) == r
+    assert "target at least 85%" in r.describe() and "paused in holiday mode" in r.describe()
+    assert "target more than 85%" in NEW_12H.describe()
+
+
+@pytest.mark.parametrize(
+    "field, value, match",
+    [
+        ("target_comparison", "above", "target_comparison 'above' is not one of"),
+        ("holiday_mode", "pause", "holiday_mode 'pause' is not one of"),
+    ],
+)
+def test_bad_target_comparison_or_holiday_mode_is_named(field, value, match):
+    with pytest.raises(RuleError, match=match):
+        Rule.from_dict({"base": "new-12h", "name": "x", field: value})
+    with pytest.raises(RuleError, match="calendar clock only|works with the calendar"):
+        NEW_12H.replace(holiday_mode="pause_clock", clock="business")

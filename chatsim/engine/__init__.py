@@ -12,7 +12,8 @@ order the data flows:
   the rule-independent chat features (:func:`with_features`);
 * :mod:`~chatsim.engine.kernel`: the same state machine compiled (numba, loaded on
   first use);
-* :mod:`~chatsim.engine.judge`: the per-rule judging (:func:`judge`: deadline, status);
+* :mod:`~chatsim.engine.judge`: the per-rule judging (:func:`judge`: deadline, status;
+  :func:`pause_intervals` for a clock that stops in holiday mode);
 * :mod:`~chatsim.engine.finish`: every rule's judged chats (:func:`judged_chats`), the
   shop aggregation (:func:`shop_frame`) and the finished chat and shop tables;
 * :mod:`~chatsim.engine.clock` and :mod:`~chatsim.engine.polars`: the polars backend
@@ -67,7 +68,16 @@ from chatsim.engine.backend import (
     join_flag,
     placed,
 )
-from chatsim.engine.clock import business_deadline, business_seconds, from_local, local_time
+from chatsim.engine.clock import (
+    business_deadline,
+    business_deadline_us,
+    business_seconds,
+    business_us,
+    from_local,
+    from_local_exact,
+    local_time,
+    zone_gaps,
+)
 from chatsim.engine.codes import (
     ANSWERED_BY,
     ANSWERED_BY_NAMES,
@@ -105,7 +115,7 @@ from chatsim.engine.finish import (
     shop_frame,
     with_labels,
 )
-from chatsim.engine.judge import judge
+from chatsim.engine.judge import judge, pause_intervals
 from chatsim.engine.polars import (
     PolarsBackend,
     canonical_order,
@@ -152,7 +162,9 @@ __all__ = [
     "PolarsBackend",
     "Window",
     "business_deadline",
+    "business_deadline_us",
     "business_seconds",
+    "business_us",
     "canonical_order",
     "chat_columns",
     "chat_frame",
@@ -167,6 +179,7 @@ __all__ = [
     "finish_chats",
     "finish_shops",
     "from_local",
+    "from_local_exact",
     "in_chat_order",
     "join_columns",
     "join_flag",
@@ -175,10 +188,12 @@ __all__ = [
     "local_time",
     "message_base",
     "pack_small_columns",
+    "pause_intervals",
     "placed",
     "polars_backend",
     "run_polars",
     "shop_frame",
     "with_features",
     "with_labels",
+    "zone_gaps",
 ]

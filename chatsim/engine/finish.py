@@ -42,7 +42,7 @@ from chatsim.engine.codes import (
     US_PER_HOUR,
     decode_shops,
 )
-from chatsim.engine.judge import judge
+from chatsim.engine.judge import judge, pause_intervals
 from chatsim.engine.statemachine import expression_chats, with_features
 from chatsim.rules import EXCLUSIONS, Rule
 
@@ -110,6 +110,10 @@ def judged_chats(
     keys = list(dict.fromkeys(rule.chat_key() for rule in rules))
     uses = Counter(rule.chat_key() for rule in rules)
     by_key: dict[tuple, nw.LazyFrame] = {}
+    # merged holiday-mode intervals, for rules whose clock pauses in holiday mode
+    pauses = None
+    if has_holidays and any(rule.holiday_mode == "pause_clock" for rule in rules):
+        pauses = be.materialize(pause_intervals(holiday_mode, be))
 
     def featured(chats: nw.LazyFrame) -> nw.LazyFrame:
         return with_features(
@@ -146,7 +150,7 @@ def judged_chats(
         yield (
             rule,
             be.add_timestamps(
-                judge(by_key[key] if uses[key] else by_key.pop(key), be, rule, as_of),
+                judge(by_key[key] if uses[key] else by_key.pop(key), be, rule, as_of, pauses),
                 {"deadline": "_deadline_us"},
             ),
         )
@@ -329,13 +333,15 @@ def shop_frame(judged: nw.LazyFrame, shops: nw.LazyFrame, rule: Rule) -> nw.Lazy
         satisfaction_rate=nw.when(nw.col("rated") > 0).then(nw.col("satisfied") / nw.col("rated")),
     )
     rate = nw.col("response_rate")
-    tier = nw.when(rate >= rule.target).then(nw.lit("meets")).otherwise(nw.lit("below_target"))
+    # the target's side: rule.target_comparison (Rule.meets); lower tiers: strictly below
+    meets = rate > rule.target if rule.target_comparison == "more_than" else rate >= rule.target
+    tier = nw.when(meets).then(nw.lit("meets")).otherwise(nw.lit("below_target"))
     if rule.warning_below is not None:
         tier = nw.when(rate < rule.warning_below).then(nw.lit("warning")).otherwise(tier)
     if rule.enforcement_below is not None:
         tier = nw.when(rate < rule.enforcement_below).then(nw.lit("enforcement")).otherwise(tier)
     tier = nw.when(rate.is_null()).then(nw.lit(None, dtype=nw.String)).otherwise(tier)
-    return out.with_columns(meets_target=rate >= rule.target, tier=tier)
+    return out.with_columns(meets_target=meets, tier=tier)
 
 
 def finish_shops(

@@ -1,9 +1,11 @@
 """Judging: each chat's deadline, response time and status under one rule.
 
 :func:`judge` reads the chats of :func:`~chatsim.engine.statemachine.with_features` and
-gives every chat its exclusion reason (the first that applies, as a code), whether it
-opened inside the evaluation period, its deadline (calendar clock, the chatbot weekend
-deadline, or the backend's business clock) and its status (a position in
+gives every chat its exclusion reason (the first that applies, as a code, for chats of
+the evaluation period only: a chat outside it is ``outside_period`` whatever else
+applies), its deadline (calendar clock, the chatbot weekend deadline, or the backend's
+business clock; with ``holiday_mode: pause_clock`` moved later by the holiday-mode time
+before it, :func:`pause_intervals`) and its status (a position in
 :data:`~chatsim.engine.codes.STATUSES`). Narwhals expressions: every engine runs them.
 
 Example:
@@ -29,11 +31,91 @@ from chatsim.engine.backend import Backend
 from chatsim.engine.codes import REASON_CODE, STATUS_CODE, epoch_us
 from chatsim.rules import EXCLUSIONS, Rule
 
-__all__ = ["judge"]
+__all__ = ["judge", "pause_intervals"]
 
 
-def judge(c: nw.LazyFrame, be: Backend, rule: Rule, as_of: dt.datetime) -> nw.LazyFrame:
-    """Status, deadline and response time of each chat (with :func:`with_features`)."""
+def pause_intervals(holiday_mode: nw.LazyFrame, be: Backend) -> nw.LazyFrame:
+    """Each shop's holiday-mode intervals merged (overlapping or adjacent ones become one),
+    as the paused clock reads them: ``shop_id``, ``_hs`` / ``_he`` (start, end; epoch
+    microseconds), ``_hk`` (the running clock at the start: the start minus all earlier
+    holiday time) and ``_hc`` (all holiday time up to the end)."""
+    h = be.add_epoch_us(holiday_mode.select("shop_id", "start", "end"), {"_hs": "start"})
+    h = be.add_epoch_us(h, {"_he": "end"}).select("shop_id", "_hs", "_he")
+    order = ["_hs", "_he"]
+    h = h.with_columns(_cm=nw.col("_he").cum_max().over("shop_id", order_by=order))
+    h = h.with_columns(_pm=nw.col("_cm").shift(1).over("shop_id", order_by=order))
+    new = nw.col("_pm").is_null() | (nw.col("_hs") > nw.col("_pm"))
+    h = h.with_columns(_new=new.cast(nw.Int64))
+    h = h.with_columns(_g=nw.col("_new").cum_sum().over("shop_id", order_by=order))
+    merged = h.group_by("shop_id", "_g").agg(nw.col("_hs").min(), nw.col("_he").max())
+    merged = merged.with_columns(_hl=nw.col("_he") - nw.col("_hs"))
+    merged = merged.with_columns(_hc=nw.col("_hl").cum_sum().over("shop_id", order_by="_hs"))
+    return merged.select(
+        "shop_id", "_hs", "_he", (nw.col("_hs") - nw.col("_hc") + nw.col("_hl")).alias("_hk"), "_hc"
+    )
+
+
+def _paused(c: nw.LazyFrame, pauses: nw.LazyFrame, key: list[str]) -> nw.LazyFrame:
+    """``c`` with ``_deadline_us`` and ``_resp_us`` on the clock that stops in holiday mode.
+
+    The running clock at ``t`` is ``N(t) = t - (holiday time before t)``; the deadline is the
+    latest instant at which the clock has run the rule's time from the opening (so a
+    deadline reached as holiday mode starts moves to its end), and the response time is
+    the clock's run from opening to answer.
+    """
+    open_us, ans_us = nw.col("_open_us"), nw.col("_answer_us")
+    hs, he = nw.col("_hs"), nw.col("_he")
+    chats = c.select(*key, "shop_id", "_open_us", "_answer_us", "_deadline_us")
+    rows = chats.join(pauses, on="shop_id", how="inner")
+    before_open = nw.min_horizontal(nw.max_horizontal(open_us - hs, nw.lit(0)), he - hs)
+    in_answer = nw.max_horizontal(
+        nw.min_horizontal(he, ans_us) - nw.max_horizontal(hs, open_us), nw.lit(0)
+    )
+    first = (
+        rows.with_columns(_h_open=before_open, _h_answer=in_answer)
+        .group_by(*key)
+        .agg(nw.col("_h_open").sum(), nw.col("_h_answer").sum())
+    )
+    # the clock value the deadline must reach: N(open) + (deadline - open)
+    target = chats.join(first, on=key, how="inner").select(
+        *key, "shop_id", (nw.col("_deadline_us") - nw.col("_h_open")).alias("_y"), "_h_answer"
+    )
+    passed = (
+        target.join(pauses, on="shop_id", how="inner")
+        .filter(nw.col("_hk") <= nw.col("_y"))
+        .group_by(*key)
+        .agg(nw.col("_hc").max().alias("_h_deadline"))
+    )
+    moved = target.join(passed, on=key, how="left").select(
+        *key,
+        (nw.col("_y") + nw.col("_h_deadline").fill_null(0)).alias("_deadline_p"),
+        "_h_answer",
+    )
+    out = c.join(moved, on=key, how="left")
+    return (
+        out.with_columns(
+            _deadline_us=nw.when(nw.col("_deadline_p").is_null())
+            .then(nw.col("_deadline_us"))
+            .otherwise(nw.col("_deadline_p")),
+            _resp_p=nw.col("_resp_us") - nw.col("_h_answer").fill_null(0),
+        )
+        .drop("_deadline_p", "_h_answer", "_resp_us")
+        .rename({"_resp_p": "_resp_us"})
+    )
+
+
+def judge(
+    c: nw.LazyFrame,
+    be: Backend,
+    rule: Rule,
+    as_of: dt.datetime,
+    pauses: nw.LazyFrame | None = None,
+) -> nw.LazyFrame:
+    """Status, deadline and response time of each chat (with :func:`with_features`).
+
+    ``pauses`` (:func:`pause_intervals`) are the holiday-mode intervals a rule with
+    ``holiday_mode: pause_clock`` reads (None: no shop was in holiday mode).
+    """
     flags = {
         "holiday_mode": nw.col("_hol"),
         "blocked": nw.col("_blk"),
@@ -81,7 +163,11 @@ def judge(c: nw.LazyFrame, be: Backend, rule: Rule, as_of: dt.datetime) -> nw.La
                 .then(nw.col("_mon_noon_us"))
                 .otherwise(nw.col("_deadline_us"))
             ).drop("_weekend_candidate", "_lwd", "_mon_noon_us")
-    c = c.with_columns(excluded_reason=reason, _in_period=in_period)
+        if rule.holiday_mode == "pause_clock" and pauses is not None:
+            c = _paused(c, pauses, be.window.chat_order)
+    # the period first: exclusions are reasons of the period's chats only
+    c = c.with_columns(_in_period=in_period)
+    c = c.with_columns(excluded_reason=nw.when(nw.col("_in_period")).then(reason))
     answer_us, deadline = nw.col("_answer_us"), nw.col("_deadline_us")
     answered = ~answer_us.is_null()
 
@@ -89,11 +175,11 @@ def judge(c: nw.LazyFrame, be: Backend, rule: Rule, as_of: dt.datetime) -> nw.La
         return nw.lit(STATUS_CODE[name], dtype=nw.Int8)
 
     status = (
-        nw.when(~nw.col("excluded_reason").is_null())
-        .then(st("excluded"))
+        nw.when(~nw.col("_in_period"))
+        .then(st("outside_period"))
         .otherwise(
-            nw.when(~nw.col("_in_period"))
-            .then(st("outside_period"))
+            nw.when(~nw.col("excluded_reason").is_null())
+            .then(st("excluded"))
             .otherwise(
                 nw.when(answered & (answer_us <= deadline))
                 .then(st("answered_in_time"))

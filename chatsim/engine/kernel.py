@@ -36,9 +36,9 @@ import numpy as np
 import polars as pl
 
 # bits of the per-message flag byte
-BUYER = 1  # a buyer message (not a system message)
+BUYER = 1  # a buyer message (not a system message, carries no rating)
 SELLER = 2  # a seller message (not a system message)
-BROADCAST = 4  # is_broadcast
+BROADCAST = 4  # a broadcast: is_broadcast, sent by the seller or "auto", not a system message
 AUTO = 8  # an automatic reply: sender "auto", not a system message, not a broadcast
 VALID = 16  # valid_reply is true
 RATED = 32  # carries a rating
@@ -63,10 +63,12 @@ def message_flags() -> pl.Expr:
     """
     s, b = pl.col("sender"), pl.col("is_broadcast")
     not_system = pl.col("kind") != "system"
+    # a buyer row carrying a rating is the buyer's rating event, not a buyer message
+    unrated = pl.col("rating").is_null()
     bits = [
-        ((s == "buyer") & not_system, BUYER),
+        ((s == "buyer") & not_system & unrated, BUYER),
         ((s == "seller") & not_system, SELLER),
-        (b, BROADCAST),
+        (b & not_system & (s != "buyer"), BROADCAST),
         ((s == "auto") & not_system & ~b, AUTO),
         (pl.col("valid_reply"), VALID),
         (pl.col("rating").is_not_null(), RATED),
@@ -115,11 +117,9 @@ def _shard(
         j = i + 1
         while j < hi and (flags[j] & START) == 0:
             j += 1
-        # state: the latest buyer / human answer (prev_bh), the latest buyer, human
-        # answer or automatic reply to a waiting chat (prev, at prev_t), the latest
-        # buyer message, the latest seller thread opener; 0 none, 1 buyer, 2 human,
-        # 3 automatic reply
-        prev_bh = 0
+        # state: the latest buyer, human answer or automatic reply to a waiting chat
+        # (prev, at prev_t), the latest buyer message, the latest seller thread opener;
+        # 0 none, 1 buyer, 2 human, 3 automatic reply
         prev = 0
         prev_t = no
         last_buyer = no
@@ -138,11 +138,16 @@ def _shard(
                 human = human and (f & VALID) != 0
             if mode == 1:
                 human = human or auto
-            u = mode == 0 and auto and prev_bh == 1
-            waiting = prev == 1 or prev == 3
-            is_open = buyer and (prev == 0 or prev == 2 or (prev == 3 and tk - prev_t > session))
+            # a chat waits for an answer after a buyer message, and for session_us after
+            # an automatic reply to it (then the automatic reply has resolved it)
+            waiting = prev == 1 or (prev == 3 and tk - prev_t <= session)
+            u = mode == 0 and auto and waiting
+            is_open = buyer and not waiting
+            # a broadcast (seller or automatic) opens a thread whenever no chat waits
             opener = (
-                seller and not waiting and (bcast or last_buyer == no or tk - last_buyer > session)
+                (seller or bcast)
+                and not waiting
+                and (bcast or last_buyer == no or tk - last_buyer > session)
             )
             rated = (f & RATED) != 0
             if is_open:
@@ -181,11 +186,9 @@ def _shard(
                     rating[cur] = 0 if (f & SATISFIED) != 0 else 1
             if buyer:
                 last_buyer = tk
-                prev_bh = 1
                 prev = 1
                 prev_t = tk
             elif human:
-                prev_bh = 2
                 prev = 2
                 prev_t = tk
             elif u:

@@ -25,7 +25,12 @@ import polars as pl
 
 from chatsim.engine import kernel
 from chatsim.engine.backend import Backend, Compiled, GlobalOrder, Window, placed
-from chatsim.engine.clock import business_deadline, business_seconds, from_local, local_time
+from chatsim.engine.clock import (
+    business_deadline_us,
+    business_us,
+    from_local_exact,
+    local_time,
+)
 from chatsim.engine.codes import (
     CONV,
     TIMESTAMP_DTYPE,
@@ -129,14 +134,17 @@ class PolarsBackend(Backend):
         mondays = found.select("_z", "_monday").unique()
         noon = pl.concat(
             [
-                mondays.filter(pl.col("_z") == i).with_columns(
-                    from_local(
-                        (pl.col("_monday") * _US_DAY + _US_NOON).cast(pl.Datetime("us")), [z]
-                    )
-                    .dt.epoch("us")
-                    .alias("_mon_noon_us")
-                )
+                part.with_columns(
+                    from_local_exact(part, "_noon", [z]).dt.epoch("us").alias("_mon_noon_us")
+                ).drop("_noon")
                 for i, z in enumerate(self.zones)
+                for part in [
+                    mondays.filter(pl.col("_z") == i).with_columns(
+                        (pl.col("_monday") * _US_DAY + _US_NOON)
+                        .cast(pl.Datetime("us"))
+                        .alias("_noon")
+                    )
+                ]
             ]
         )
         found = found.join(noon, on=["_z", "_monday"], how="left")
@@ -151,15 +159,29 @@ class PolarsBackend(Backend):
         from chatsim.rules import schedule_minutes
 
         iv = schedule_minutes(rule.business_schedule)
-        open_at = pl.col("open_at")
-        b_open = business_seconds(local_time(open_at, self.zones), iv)
-        b_ans = business_seconds(local_time(pl.col("answer_at"), self.zones), iv)
-        deadline = from_local(business_deadline(b_open + rule.window_seconds, iv), self.zones)
-        return nw.from_native(
-            _native(lf).with_columns(
-                deadline.dt.epoch("us").alias("_deadline_us"),
-                ((b_ans - b_open).clip(lower_bound=0) * 1_000_000).cast(pl.Int64).alias("_resp_us"),
+        # exact to the microsecond: working microseconds on the local wall clock
+        b_open = business_us(local_time(pl.col("open_at"), self.zones), iv)
+        b_ans = business_us(local_time(pl.col("answer_at"), self.zones), iv)
+        window_us = rule.window_seconds * 1_000_000  # as the calendar clock
+        df = (
+            _native(lf)
+            .with_columns(
+                business_deadline_us(b_open + window_us, iv).alias("_deadline_local"),
+                (b_ans - b_open).clip(lower_bound=0).cast(pl.Int64).alias("_resp_us"),
             )
+            .collect()
+        )
+        # a deadline in a DST gap is the moment the clocks jump: never null; in a repeated
+        # hour, its first pass, unless that comes before the opening (then the second)
+        deadline = from_local_exact(df, "_deadline_local", self.zones)
+        early = deadline.dt.epoch("us") < df["_open_us"]
+        if early.any():
+            second = from_local_exact(df, "_deadline_local", self.zones, ambiguous="latest")
+            deadline = pl.select(pl.when(early).then(second).otherwise(deadline)).to_series()
+        return nw.from_native(
+            df.lazy()
+            .with_columns(deadline.dt.epoch("us").alias("_deadline_us"))
+            .drop("_deadline_local")
         )
 
     def materialize(self, lf: nw.LazyFrame) -> nw.LazyFrame:

@@ -60,9 +60,11 @@ def message_base(messages: nw.LazyFrame, be: Backend, carry: Sequence[str] = ())
         "_t",
         "valid_reply",
         "rating",
-        _buyer=(sender == "buyer") & not_system,
+        # a buyer row carrying a rating is the buyer's rating event, not a buyer message
+        _buyer=(sender == "buyer") & not_system & nw.col("rating").is_null(),
         _seller=(sender == "seller") & not_system,
-        _bcast=bcast,
+        # a broadcast, sent by the seller or automatically (never a buyer or system row)
+        _bcast=bcast & not_system & (sender != "buyer"),
         # broadcasts never answer and are never automatic replies, whatever the sender
         _auto=(sender == "auto") & not_system & ~bcast,
         _sent_by_auto=sender == "auto",
@@ -102,9 +104,27 @@ def chat_frame(
     # 1. state of the latest buyer/answering row: is a chat waiting?
     bh = nw.when(buyer).then(BUYER_).otherwise(nw.when(human).then(HUMAN_))
     lf = w.prev(lf, "_prev_bh", bh, NONE)
-    # 2. automatic replies to a waiting chat (only they carry the AUTO state)
+    # 2. automatic replies to a waiting chat (only they carry the AUTO state): after a
+    # buyer message, each automatic message until the first one that comes more than
+    # a session after the previous automatic message (the session ended there)
     if auto_reply == "exclude_resolved":
-        lf = lf.with_columns(_u=nw.col("_auto") & (nw.col("_prev_bh") == BUYER))
+        pos = nw.col(w.pos).cast(nw.Int64)
+        auto = nw.col("_auto")
+        lf = w.prev(lf, "_last_bh_pos", nw.when(buyer | human).then(pos), -1)
+        lf = w.prev(lf, "_prev_auto_pos", nw.when(auto).then(pos), -1)
+        lf = w.prev(lf, "_prev_auto_t", nw.when(auto).then(t), NO_TIME)
+        lf = lf.with_columns(
+            _gap=auto
+            & (nw.col("_prev_auto_pos") > nw.col("_last_bh_pos"))
+            & (t - nw.col("_prev_auto_t") > session_us)
+        )
+        lf = w.prev(lf, "_last_gap_pos", nw.when(nw.col("_gap")).then(pos), -1)
+        lf = lf.with_columns(
+            _u=auto
+            & (nw.col("_prev_bh") == BUYER)
+            & ~nw.col("_gap")
+            & (nw.col("_last_gap_pos") < nw.col("_last_bh_pos"))
+        )
     else:
         lf = lf.with_columns(_u=nw.lit(False))
     state = (
@@ -116,15 +136,15 @@ def chat_frame(
     lf = w.prev(lf, "_prev", nw.col("_state"), NONE)
     lf = w.prev(lf, "_prev_t", nw.when(~nw.col("_state").is_null()).then(t), NO_TIME)
     prev = nw.col("_prev")
-    waiting = prev.is_in([BUYER, AUTO])
-    is_open = buyer & (
-        prev.is_in([NONE, HUMAN]) | ((prev == AUTO) & (t - nw.col("_prev_t") > session_us))
-    )
+    # a chat waits after a buyer message, and for a session after an automatic reply
+    waiting = (prev == BUYER) | ((prev == AUTO) & (t - nw.col("_prev_t") <= session_us))
+    is_open = buyer & ~waiting
     last_buyer = nw.col("_last_buyer")
-    # a seller message opens a thread only when no chat is waiting; a broadcast does so
-    # whenever, other seller messages only if the buyer has been silent for a session
+    # a seller message opens a thread only when no chat is waiting; a broadcast (seller
+    # or automatic) does so whenever, other seller messages only if the buyer has been
+    # silent for a session
     opener = (
-        nw.col("_seller")
+        (nw.col("_seller") | nw.col("_bcast"))
         & ~waiting
         & (nw.col("_bcast") | (last_buyer == NO_TIME) | (t - last_buyer > session_us))
     )

@@ -116,10 +116,12 @@ def pandas_chats(
     t = m["sent_at"]
 
     not_system = m["kind"] != "system"
-    buyer = (m["sender"] == "buyer") & not_system
+    # a rated buyer row is the buyer's rating event, not a buyer message
+    buyer = (m["sender"] == "buyer") & not_system & m["rating"].isna()
     seller = (m["sender"] == "seller") & not_system
     auto = (m["sender"] == "auto") & not_system & ~m["is_broadcast"]
-    broadcast = seller & m["is_broadcast"]
+    # a broadcast, sent by the seller or automatically
+    broadcast = m["is_broadcast"] & not_system & (m["sender"] != "buyer")
     human = seller & ~m["is_broadcast"]
     if valid_replies_only:
         human &= m["valid_reply"]
@@ -130,7 +132,15 @@ def pandas_chats(
     bh = pd.Series(np.select([buyer, human], [BUYER, HUMAN], np.nan))
     prev_bh = _prev(bh, conv).fillna(NONE)
     if auto_reply == "exclude_resolved":
-        auto_to_waiting = auto & (prev_bh == BUYER)
+        # automatic replies after a buyer message, up to the first one that comes more
+        # than a session after the previous automatic message
+        pos = pd.Series(np.arange(len(m)), index=m.index, dtype="float64")
+        last_bh_pos = _prev(pos.where(buyer | human), conv).fillna(-1)
+        prev_auto_pos = _prev(pos.where(auto), conv).fillna(-1)
+        prev_auto_t = _prev(t.where(auto), conv)
+        gap = auto & (prev_auto_pos > last_bh_pos) & (t - prev_auto_t > session)
+        last_gap_pos = _prev(pos.where(gap), conv).fillna(-1)
+        auto_to_waiting = auto & (prev_bh == BUYER) & ~gap & (last_gap_pos < last_bh_pos)
     else:
         auto_to_waiting = pd.Series(False, index=m.index)
     state = pd.Series(np.select([buyer, human, auto_to_waiting], [BUYER, HUMAN, AUTO], np.nan))
@@ -138,11 +148,14 @@ def pandas_chats(
     prev_t = _prev(t.where(state.notna()), conv)
     last_buyer = _prev(t.where(buyer), conv)
 
-    waiting = prev_state.isin([BUYER, AUTO])
-    opens = buyer & (
-        prev_state.isin([NONE, HUMAN]) | ((prev_state == AUTO) & (t - prev_t > session))
+    # a chat waits after a buyer message, and for a session after an automatic reply
+    waiting = (prev_state == BUYER) | ((prev_state == AUTO) & (t - prev_t <= session))
+    opens = buyer & ~waiting
+    opener = (
+        (seller | broadcast)
+        & ~waiting
+        & (broadcast | last_buyer.isna() | (t - last_buyer > session))
     )
-    opener = seller & ~waiting & (broadcast | last_buyer.isna() | (t - last_buyer > session))
     last_opener = _prev(t.where(opener), conv)
     seller_initiated = (
         opens
@@ -267,6 +280,8 @@ def pandas_judge(
     else:
         p_start = as_of - pd.Timedelta(days=rule.period_days)
         in_period = (c["open_at"] > p_start) & (c["open_at"] <= as_of)
+    # exclusions are reasons of the period's chats only
+    reason = reason.where(in_period, None)
 
     # calendar-clock deadline
     deadline = c["open_at"] + pd.Timedelta(seconds=rule.window_seconds)
@@ -276,13 +291,13 @@ def pandas_judge(
     answered = c["answer_at"].notna()
     status = np.select(
         [
-            reason.notna(),
             ~in_period,
+            reason.notna(),
             answered & (c["answer_at"] <= deadline),
             answered,
             deadline > as_of,
         ],
-        ["excluded", "outside_period", "answered_in_time", "answered_late", "pending"],
+        ["outside_period", "excluded", "answered_in_time", "answered_late", "pending"],
         default="unanswered",
     )
     c["excluded_reason"] = reason
