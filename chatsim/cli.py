@@ -2,15 +2,18 @@
 
 Subcommands:
 
-* ``chatsim metrics LOG [--rule legacy-24h|new-12h|FILE ...] [--as-of TS] --out FILE
-  [--engine polars|buckets|spark]``: :func:`chatsim.metrics.compare` with the engine chosen
-  (each flag is an option of the engine that takes it; another engine refuses it by name)
+* ``chatsim metrics LOG [--rule legacy-24h|new-12h|FILE ...] [--as-of TS] [--out FILE]
+  [--chats-out FILE] [--engine polars|buckets|spark]``: :func:`chatsim.metrics.compare` with
+  the engine chosen (each flag is an option of the engine that takes it; another engine
+  refuses it by name)
 * ``chatsim simulate SCENARIO --out DIR [--workers N] [--shops N] [--days N]``
 * ``chatsim report SCENARIO [--log LOG] [--out reports/] [--small] [--show-code]``
 * ``chatsim rules [--export DIR]``: show (and export as YAML) the built-in rules.
 
-Errors of the package (bad file, bad rule, bad scenario) print one clear line and
-exit with status 2; no traceback. The command starts light: each subcommand imports what
+Errors of the package (bad file, bad rule, bad scenario, a bad flag value, an output path
+that cannot be written) print one clear line and exit with status 2; no traceback. Output
+paths are checked before any work. Warnings (:class:`~chatsim.errors.ChatsimWarning`) print
+as one line each. The command starts light: each subcommand imports what
 it uses when it runs (``chatsim --help`` imports neither polars nor any engine).
 
 Example:
@@ -24,11 +27,35 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from chatsim.errors import ChatsimError
+from chatsim.cliargs import (
+    TABLE_SUFFIXES,
+    as_of_timestamp,
+    buckets_arg,
+    check_output_file,
+    check_output_folder,
+    check_scenario_file,
+    positive_float,
+    positive_int,
+)
+from chatsim.errors import ChatsimError, ChatsimWarning
+
+__all__ = [
+    "LARGE_LOG_BYTES",
+    "SMALL_LOG_BYTES",
+    "TABLE_SUFFIXES",
+    "as_of_timestamp",
+    "build_parser",
+    "check_output_file",
+    "check_output_folder",
+    "main",
+    "positive_float",
+    "positive_int",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     import polars as pl
@@ -43,7 +70,7 @@ def _format_summary(summary: pl.DataFrame) -> str:
         ("rule", "rule", "{}"),
         ("window_hours", "window h", "{:g}"),
         ("target", "target", "{:.0%}"),
-        ("shops_rated", "shops", "{}"),
+        ("shops_rated", "shops rated", "{}"),
         ("share_meeting_target", "meet target", "{:.1%}"),
         ("counted_chats", "counted", "{:,}"),
         ("overall_rate", "rate", "{:.1%}"),
@@ -71,16 +98,23 @@ def _format_summary(summary: pl.DataFrame) -> str:
 def cmd_metrics(args: argparse.Namespace) -> int:
     from chatsim.metrics import compare
     from chatsim.rules import resolve_rule
-    from chatsim.schema import write_table
+    from chatsim.schema import lenient_wording, write_table
 
-    rules = [resolve_rule(r) for r in (args.rule or ["legacy-24h", "new-12h"])]
+    if args.out:
+        check_output_file(args.out, "--out")
     engine, options = _engine_options(args)
+    if args.chats_out and engine == "buckets":
+        from chatsim.scale.evaluate import check_chats_out
+
+        check_chats_out(args.chats_out)
+        check_output_folder(args.chats_out, "--chats-out")
+    elif args.chats_out:
+        check_output_file(args.chats_out, "--chats-out")
+    rules = [resolve_rule(r) for r in (args.rule or ["legacy-24h", "new-12h"])]
     t0 = time.perf_counter()
-    ev = compare(args.log, rules, as_of=args.as_of, engine=engine, **options)
+    with lenient_wording("rerun with --lenient"):
+        ev = compare(args.log, rules, as_of=args.as_of, engine=engine, **options)
     elapsed = time.perf_counter() - t0
-    chats_written = getattr(ev, "chats_path", None)  # the buckets engine, bucket by bucket
-    if chats_written is not None:
-        print(f"chat tables: {chats_written}/bucket=*.parquet")
     if ev.dropped:
         print(
             f"lenient read dropped {sum(ev.dropped.values()):,} row(s): {ev.dropped}",
@@ -97,12 +131,17 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     )
     print(_format_summary(ev.summary()))
     if args.out:
-        out = Path(args.out)
-        write_table(ev.shops, out)
-        print(f"shop table: {out}")
-        if args.chats_out and chats_written is None:
-            write_table(ev.chats, Path(args.chats_out))
-            print(f"chat table: {args.chats_out}")
+        write_table(ev.shops, Path(args.out))
+        print(f"shop table: {args.out}")
+    chats_written = getattr(ev, "chats_path", None)  # the buckets engine, bucket by bucket
+    if chats_written is not None:
+        n = len(list(Path(chats_written).glob("bucket=*.parquet")))
+        print(
+            f"chat tables: {chats_written}/bucket=*.parquet ({n} Parquet file(s), one per bucket)"
+        )
+    elif args.chats_out:
+        write_table(ev.chats, Path(args.chats_out))
+        print(f"chat table: {args.chats_out}")
     return 0
 
 
@@ -128,20 +167,18 @@ def _engine_options(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     if args.lenient:
         options["lenient"] = True
     if args.buckets is not None:
-        options["buckets"] = (
-            None if args.buckets == "auto" else _positive_int(args.buckets, "--buckets")
-        )
+        options["buckets"] = None if args.buckets == "auto" else args.buckets
     if args.memory_budget is not None:
         options["memory_budget_gb"] = args.memory_budget
     if args.work_dir is not None:
         options["work_dir"] = args.work_dir
     if engine == "buckets":
-        options["progress"] = True
+        options["progress"] = sys.stderr.isatty()  # a progress bar only for a person watching
         if args.chats_out:
             options["chats_out"] = args.chats_out
     elif engine == "polars":
         # the chat table only when it is written
-        options["chats"] = bool(args.out and args.chats_out)
+        options["chats"] = bool(args.chats_out)
         if _small_log(Path(args.log)):
             from chatsim.engine import GlobalOrder
 
@@ -177,22 +214,14 @@ def _small_log(path: Path) -> bool:
     return True
 
 
-def _positive_int(value: str, flag: str) -> int:
-    try:
-        n = int(value)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise ChatsimError(f"{flag} takes 'auto' or a whole number >= 1, not {value!r}.")
-    return n
-
-
 def cmd_simulate(args: argparse.Namespace) -> int:
     from chatsim.scenario import load_scenario
     from chatsim.simulate import simulate_to_dir
 
+    check_scenario_file(args.scenario)
+    check_output_folder(args.out, "--out")
     sc = load_scenario(args.scenario)
-    if args.shops or args.days:
+    if args.shops is not None or args.days is not None:
         sc = sc.scaled(shops=args.shops, days=args.days)
     t0 = time.perf_counter()
     out = simulate_to_dir(sc, args.out, workers=args.workers, progress=not args.quiet)
@@ -203,6 +232,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from chatsim.report import build_reports
 
+    check_scenario_file(args.scenario)
+    check_output_folder(args.out, "--out")
     paths = build_reports(
         args.scenario,
         log=args.log,
@@ -222,6 +253,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_rules(args: argparse.Namespace) -> int:
     from chatsim.rules import BUILTIN_RULES
 
+    if args.export:
+        check_output_folder(args.export, "--export")
     for rule in BUILTIN_RULES.values():
         print(rule.describe())
         if args.export:
@@ -233,7 +266,7 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
-    p = argparse.ArgumentParser(prog="chatsim", description=__doc__.split("\n\n")[0])
+    p = _Parser(prog="chatsim", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
     m = sub.add_parser("metrics", help="compute shop metrics of a chat log under one or more rules")
@@ -243,16 +276,22 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         help="legacy-24h, new-12h or a rule YAML file; repeat for several (default: both built-ins)",
     )
-    m.add_argument("--as-of", help="data cutoff, ISO-8601 with zone (default: latest message)")
-    m.add_argument("--out", help="shop table output (.parquet or .csv)")
+    m.add_argument(
+        "--as-of",
+        type=as_of_timestamp,
+        help="data cutoff, ISO-8601 with zone, Z or an offset (default: latest message)",
+    )
+    m.add_argument("--out", help="shop table output (.parquet or .csv); optional")
     m.add_argument(
         "--chats-out",
-        help="also write the chat table (.parquet or .csv; a folder in larger-than-memory mode)",
+        help="write the chat table (.parquet or .csv; with --out or alone); in "
+        "larger-than-memory mode a folder of Parquet files, one per bucket",
     )
     m.add_argument(
         "--lenient",
         action="store_true",
-        help="drop rows with null keys / duplicate ids (counted and reported) instead of failing",
+        help="drop rows with null keys, duplicate ids or implausible times (counted and "
+        "reported) instead of failing",
     )
     m.add_argument(
         "--engine",
@@ -261,10 +300,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument(
         "--buckets",
+        type=buckets_arg,
         help="larger-than-memory mode: 'auto' or a number of shop buckets "
         "(automatic for logs over 2 GiB of Parquet; docs/scaling.md)",
     )
-    m.add_argument("--memory-budget", type=float, help="GiB per bucket in larger-than-memory mode")
+    m.add_argument(
+        "--memory-budget", type=positive_float, help="GiB per bucket in larger-than-memory mode"
+    )
     m.add_argument(
         "--work-dir", help="scratch folder for repartitioning in larger-than-memory mode"
     )
@@ -274,10 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("scenario", help="scenario YAML (see scenarios/)")
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument(
-        "--workers", type=int, default=None, help="worker processes (default: all cores)"
+        "--workers", type=positive_int, default=None, help="worker processes (default: all cores)"
     )
-    s.add_argument("--shops", type=int, help="override the number of shops")
-    s.add_argument("--days", type=int, help="override the number of days")
+    s.add_argument("--shops", type=positive_int, help="override the number of shops")
+    s.add_argument("--days", type=positive_int, help="override the number of days")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_simulate)
 
@@ -286,8 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--log", help="use this real chat log instead of simulating")
     r.add_argument("--out", default="reports", help="reports folder (default: reports/)")
     r.add_argument("--small", action="store_true", help="scale the scenario down (quick check)")
-    r.add_argument("--shops", type=int, help="scale the scenario to this many shops")
-    r.add_argument("--days", type=int, help="scale the scenario to this many days")
+    r.add_argument("--shops", type=positive_int, help="scale the scenario to this many shops")
+    r.add_argument("--days", type=positive_int, help="scale the scenario to this many days")
     r.add_argument("--show-code", action="store_true", help="show notebook code cells in the HTML")
     r.add_argument("--notebook", action="append", help="only this notebook (repeatable)")
     r.add_argument("--quiet", action="store_true", help="no progress output")
@@ -299,14 +341,42 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``chatsim metrics: error: ...``), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    print(f"chatsim: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``chatsim`` command."""
-    args = build_parser().parse_args(argv)
+    """Entry point of the ``chatsim`` command (returns the exit status: 2 on any error)."""
     try:
-        return args.func(args)
-    except ChatsimError as exc:
-        print(f"chatsim: error: {exc}", file=sys.stderr)
-        return 2
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a bad flag (2, one line printed)
+        return exc.code if isinstance(exc.code, int) else 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ChatsimWarning)
+        warnings.showwarning = _show_warning
+        try:
+            return args.func(args)
+        except ChatsimError as exc:
+            print(f"chatsim: error: {exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:  # the file system refused: name the path, no traceback
+            where = exc.filename or "a file"
+            what = exc.strerror or str(exc)
+            print(
+                f"chatsim: error: {where}: {what}; check the path and its permissions.",
+                file=sys.stderr,
+            )
+            return 2
+        except KeyboardInterrupt:  # Ctrl-C: outputs were cleaned up by the command itself
+            print("chatsim: interrupted; nothing was left half-written.", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

@@ -14,6 +14,17 @@ Example:
 
 from __future__ import annotations
 
+__all__ = [
+    "ChatsimError",
+    "ChatsimWarning",
+    "EngineError",
+    "OutputError",
+    "ReportError",
+    "RuleError",
+    "ScenarioError",
+    "SchemaError",
+]
+
 
 class ChatsimError(Exception):
     """Base class of every error chatsim raises on purpose."""
@@ -38,3 +49,13 @@ class ReportError(ChatsimError):
 class EngineError(ChatsimError):
     """A compute engine (polars, buckets, Spark) is unknown, unavailable, misconfigured or
     given an option it does not take."""
+
+
+class ChatsimWarning(UserWarning):
+    """Something in the input changes no result but may be a mistake (e.g. side-table rows
+    naming shops that have no messages); the command line prints it as one line."""
+
+
+class OutputError(ChatsimError):
+    """An output path cannot be written: a read-only folder, a folder where a file is
+    expected (or the reverse), an unsupported file type."""

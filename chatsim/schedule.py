@@ -28,6 +28,7 @@ from itertools import pairwise
 from typing import Any
 
 from chatsim.errors import ChatsimError
+from chatsim.yamlfile import shown
 
 __all__ = ["WEEKDAYS", "WeeklySchedule", "local_to_utc"]
 
@@ -239,15 +240,16 @@ def _parse_days(
     if not isinstance(raw, Mapping):
         raise error(
             f"{where}: expected a mapping of weekday -> list of 'HH:MM-HH:MM' ranges "
-            f"(e.g. {{mon: ['09:00-18:00']}}), got {type(raw).__name__} {raw!r}."
+            f"(e.g. {{mon: ['09:00-18:00']}}), got {type(raw).__name__} {shown(raw)}."
         )
     days: list[tuple[Minutes, ...]] = list(base._days) if base is not None else [()] * 7
     given: dict[int, str] = {}
     for key, value in raw.items():
-        path = f"{where}.{key}"
+        plain = isinstance(key, str) and key.isprintable() and len(key) <= 60
+        path = f"{where}.{key if plain else shown(key, 60)}"
         i = _weekday(key)
         if i is None:
-            close = difflib.get_close_matches(str(key).strip().lower(), list(_KEYS), n=1)
+            close = difflib.get_close_matches(str(key).strip().lower()[:50], list(_KEYS), n=1)
             hint = f" Did you mean '{WEEKDAYS[_KEYS[close[0]]]}'?" if close else ""
             raise error(
                 f"{path}: unknown weekday.{hint} "
@@ -266,7 +268,7 @@ def _parse_day(value: Any, path: str, error: type[ChatsimError]) -> tuple[Minute
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list | tuple):
-        raise error(f"{path}: expected a list of 'HH:MM-HH:MM' ranges, got {value!r}.")
+        raise error(f"{path}: expected a list of 'HH:MM-HH:MM' ranges, got {shown(value)}.")
     ranges = sorted(_parse_range(r, f"{path}[{j}]", error) for j, r in enumerate(value))
     for a, b in pairwise(ranges):
         if b[0] < a[1]:
@@ -277,19 +279,19 @@ def _parse_day(value: Any, path: str, error: type[ChatsimError]) -> tuple[Minute
 def _parse_range(v: Any, path: str, error: type[ChatsimError]) -> Minutes:
     m = _RANGE.match(v.strip()) if isinstance(v, str) else None
     if m is None:
-        raise error(f"{path}: {_EXPECTED_RANGE}, got {v!r}.")
+        raise error(f"{path}: {_EXPECTED_RANGE}, got {shown(v)}.")
     h1, m1, h2, m2 = (int(x) for x in m.groups())
     start, end = h1 * 60 + m1, h2 * 60 + m2
     if h1 > 23 or m1 > 59 or m2 > 59 or end > _DAY_MINUTES:
         raise error(
-            f"{path}: {v!r} is not a valid time range (hours 00-24, minutes 00-59; "
+            f"{path}: {shown(v)} is not a valid time range (hours 00-24, minutes 00-59; "
             "24:00 only as an end)."
         )
     if end == start:
-        raise error(f"{path}: {v!r} is empty: it ends when it starts.")
+        raise error(f"{path}: {shown(v)} is empty: it ends when it starts.")
     if end < start:
         raise error(
-            f"{path}: {v!r} ends before it starts; split ranges crossing midnight into two days "
+            f"{path}: {shown(v)} ends before it starts; split ranges crossing midnight into two days "
             "(e.g. mon: ['22:00-24:00'], tue: ['00:00-02:00'])."
         )
     return start, end

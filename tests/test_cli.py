@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 
 import polars as pl
+import pytest
 
 from chatsim.cli import main
 from chatsim.rules import NEW_12H
 from chatsim.sample import sample_log_path
+from tests.conftest import BASELINE
 
 
 def test_metrics_on_sample_log_writes_shop_table(tmp_path, capsys):
@@ -154,3 +158,140 @@ def test_command_line_starts_light():
     )
     assert "chatsim.metrics" in ran
     assert not ran & (HEAVY | {"chatsim.scale", "chatsim.spark"})
+
+
+# --------------------------------------------------------------------------------------
+# Flags, outputs and file-system errors: one line, exit 2, before any work (issues 13, 14)
+# --------------------------------------------------------------------------------------
+
+
+def _one_error_line(capsys, *needles: str) -> str:
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert "Traceback" not in captured.err
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    return lines[0]
+
+
+def test_every_numeric_flag_refuses_zero_and_negatives(tmp_path, capsys):
+    scenario = str(BASELINE)
+    log = str(sample_log_path())
+    cases = [
+        (["simulate", scenario, "--out", str(tmp_path / "o"), "--shops"], "--shops"),
+        (["simulate", scenario, "--out", str(tmp_path / "o"), "--days"], "--days"),
+        (["simulate", scenario, "--out", str(tmp_path / "o"), "--workers"], "--workers"),
+        (["report", scenario, "--out", str(tmp_path / "r"), "--shops"], "--shops"),
+        (["report", scenario, "--out", str(tmp_path / "r"), "--days"], "--days"),
+        (["metrics", log, "--buckets"], "--buckets"),
+        (["metrics", log, "--memory-budget"], "--memory-budget"),
+    ]
+    for args, flag in cases:
+        for value in ("0", "-3", "x"):
+            assert main([*args, value]) == 2, (args, value)
+            _one_error_line(capsys, flag, repr(value))
+    for value in ("nan", "inf"):
+        assert main(["metrics", log, "--memory-budget", value]) == 2
+        _one_error_line(capsys, "--memory-budget")
+    assert not (tmp_path / "o").exists() and not (tmp_path / "r").exists()
+
+
+def test_chats_out_without_out_writes_the_chats(tmp_path, capsys):
+    chats = tmp_path / "chats.parquet"
+    assert main(["metrics", str(sample_log_path()), "--chats-out", str(chats)]) == 0
+    assert pl.read_parquet(chats).height > 0
+    assert f"chat table: {chats}" in capsys.readouterr().out
+
+
+def test_outputs_are_checked_before_any_work(tmp_path, capsys):
+    log = str(sample_log_path())
+    for flag, name in (("--out", "shops.xlsx"), ("--chats-out", "chats"), ("--out", "shops")):
+        assert main(["metrics", log, flag, str(tmp_path / name)]) == 2
+        _one_error_line(capsys, flag, name, ".parquet or .csv")
+        assert capsys.readouterr().out == ""  # refused before computing anything
+    (tmp_path / "adir.csv").mkdir()
+    assert main(["metrics", log, "--out", str(tmp_path / "adir.csv")]) == 2
+    _one_error_line(capsys, "adir.csv", "is a folder")
+    (tmp_path / "afile").write_text("x")
+    assert main(["metrics", log, "--out", str(tmp_path / "afile" / "s.csv")]) == 2
+    _one_error_line(capsys, "afile", "is a file, not a folder")
+    assert main(["simulate", str(BASELINE), "--out", str(tmp_path / "afile")]) == 2
+    _one_error_line(capsys, "afile", "is a file, not a folder")
+    assert main(["report", str(BASELINE), "--out", str(tmp_path / "afile" / "r")]) == 2
+    _one_error_line(capsys, "afile", "is a file")
+    assert main(["simulate", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    _one_error_line(capsys, str(tmp_path), "is a folder; give a scenario YAML file")
+    assert main(["report", str(tmp_path), "--out", str(tmp_path / "r")]) == 2
+    _one_error_line(capsys, "is a folder; give a scenario YAML file")
+    # the buckets engine writes chats as a folder of Parquet files: a file name is refused
+    assert main(["metrics", log, "--buckets", "2", "--chats-out", str(tmp_path / "c.csv")]) == 2
+    _one_error_line(capsys, "c.csv", "folder of Parquet files")
+    assert not (tmp_path / "c.csv").exists()
+
+
+def test_read_only_output_folder(tmp_path, capsys):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        if os.access(ro, os.W_OK):
+            pytest.skip("running with rights that ignore folder permissions")
+        log = str(sample_log_path())
+        assert main(["metrics", log, "--out", str(ro / "s.csv")]) == 2
+        _one_error_line(capsys, str(ro), "cannot write into")
+        assert main(["simulate", str(BASELINE), "--out", str(ro / "sim")]) == 2
+        _one_error_line(capsys, str(ro), "cannot write into")
+        assert main(["report", str(BASELINE), "--out", str(ro)]) == 2
+        _one_error_line(capsys, str(ro), "cannot write into")
+    finally:
+        ro.chmod(0o755)
+
+
+def test_file_system_errors_during_work_name_the_path(tmp_path, capsys, monkeypatch):
+    import chatsim.schema
+
+    def refuse(df, path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(chatsim.schema, "write_table", refuse)
+    out = tmp_path / "s.parquet"
+    assert main(["metrics", str(sample_log_path()), "--out", str(out)]) == 2
+    _one_error_line(capsys, f"chatsim: error: {out}: Permission denied")
+
+
+def test_as_of_lower_case_z_and_summary_wording(tmp_path, capsys):
+    log = str(sample_log_path())
+    assert main(["metrics", log, "--as-of", "2025-08-20t00:00:00z"]) == 0
+    upper = capsys.readouterr().out
+    assert "shops rated" in upper and "up to 2025-08-20 00:00 UTC" in upper
+    assert main(["metrics", log, "--as-of", "2025-08-20T00:00:00Z"]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == upper.splitlines()[1:]
+    assert main(["metrics", log, "--as-of", "2025-08-20T00:00:00"]) == 2
+    _one_error_line(capsys, "--as-of", "no time zone")
+
+
+def test_duplicate_ids_tell_cli_users_about_the_flag(tmp_path, capsys):
+    log = tmp_path / "dup"
+    shutil.copytree(sample_log_path(), log)
+    lines = (log / "messages.csv").read_text().splitlines()
+    (log / "messages.csv").write_text("\n".join([*lines, lines[1]]) + "\n")
+    for extra in ([], ["--buckets", "2"]):
+        assert main(["metrics", str(log), *extra]) == 2
+        line = _one_error_line(capsys, "share a message id", "rerun with --lenient")
+        assert "lenient=True" not in line
+        assert main(["metrics", str(log), "--lenient", *extra]) == 0
+        captured = capsys.readouterr()
+        assert "'duplicate message_id': 1" in captured.err
+
+
+def test_ctrl_c_is_one_line_and_status_130(monkeypatch, capsys) -> None:
+    import chatsim.cli as cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "cmd_rules", interrupted)
+    assert cli.main(["rules"]) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "interrupted" in err and "Traceback" not in err

@@ -226,3 +226,84 @@ def test_simulated_shards_are_byte_identical_for_any_worker_count(tmp_path: Path
     assert len([n for n in names if n.startswith("messages/shard=")]) == 3
     for name in names:
         assert (one / name).read_bytes() == (two / name).read_bytes(), name
+
+
+# --------------------------------------------------------------------------------------
+# The buckets engine reads like the in-memory one (issues 13 and 14)
+# --------------------------------------------------------------------------------------
+
+
+def _two_file_log(tmp_path: Path, fmt: str = "parquet") -> Path:
+    """A log whose two files share a message id under two shops, with ids that only sort
+    right as integers, a far-future time and a blocked row of an unknown shop."""
+    log = tmp_path / f"log-{fmt}"
+    (log / "messages").mkdir(parents=True)
+    msgs = sample_log().messages.with_columns(
+        pl.col("message_id").cast(pl.Int64), pl.col("sender").cast(pl.String)
+    )
+    shops = msgs["shop_id"].unique().sort()
+    for i, part in enumerate((shops[:2], shops[2:])):
+        df = msgs.filter(pl.col("shop_id").is_in(part.implode()))
+        if i == 1:  # message 5 again, under another shop
+            df = pl.concat(
+                [
+                    df,
+                    msgs.filter(pl.col("message_id") == 5).with_columns(
+                        pl.lit(shops[2]).alias("shop_id"), pl.lit("zz").alias("conversation_id")
+                    ),
+                ]
+            )
+        path = log / "messages" / f"part{i}.{fmt}"
+        df.write_parquet(path) if fmt == "parquet" else df.with_columns(
+            pl.col("sent_at").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
+        ).write_csv(path)
+    for name in ("shops", "holiday_mode"):
+        shutil.copy(sample_log_path() / f"{name}.csv", log / f"{name}.csv")
+    return log
+
+
+def test_buckets_lenient_keeps_the_first_copy_like_memory(tmp_path: Path) -> None:
+    for fmt in ("parquet", "csv"):
+        log = _two_file_log(tmp_path, fmt)
+        with pytest.raises(SchemaError, match=r"2 row\(s\) share a message id.*ids \[5\]"):
+            compare_dataset(log, progress=False, buckets=2)
+        ref = compare(read_log(log, lenient=True))
+        assert ref.dropped == {"duplicate message_id": 1}
+        for buckets in (None, 2):
+            ev = compare_dataset(log, progress=False, buckets=buckets, lenient=True)
+            _same(ev, ref)
+
+
+def test_buckets_ignore_implausible_times_for_the_cutoff(tmp_path: Path) -> None:
+    log = tmp_path / "far"
+    shutil.copytree(sample_log_path(), log)
+    text = (log / "messages.csv").read_text().splitlines()
+    text[1] = text[1].replace("2025-08-01T03:00:00Z", "9999-12-31T00:00:00Z")
+    (log / "messages.csv").write_text("\n".join(text) + "\n")
+    with pytest.raises(SchemaError, match="outside the plausible range"):
+        compare_dataset(log, progress=False)
+    ref = compare(read_log(log, lenient=True))
+    ev = compare_dataset(log, progress=False, lenient=True)
+    assert ev.dropped == {"sent_at outside the plausible range": 1}
+    _same(ev, ref)
+
+
+def test_buckets_chats_out_is_a_folder(tmp_path: Path) -> None:
+    from chatsim.errors import EngineError
+
+    with pytest.raises(EngineError, match=r"chats.csv: the buckets engine writes the chat table"):
+        compare_dataset(sample_log_path(), progress=False, chats_out=tmp_path / "chats.csv")
+    assert not (tmp_path / "chats.csv").exists()
+
+
+def test_buckets_warn_about_side_rows_of_unknown_shops(tmp_path: Path) -> None:
+    from chatsim.errors import ChatsimWarning
+
+    log = tmp_path / "ghost"
+    shutil.copytree(sample_log_path(), log)
+    with (log / "blocked.csv").open("a") as f:
+        f.write("ghost,b1,2025-08-02T00:00:00Z\n")
+    with pytest.warns(ChatsimWarning, match=r"blocked.csv: 1 row\(s\) name shops with no"):
+        compare_dataset(log, progress=False)
+    with pytest.warns(ChatsimWarning, match=r"blocked.csv: 1 row\(s\)"):
+        read_log(log)

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chatsim.errors import ScenarioError
+from chatsim.rules import resolve_rule
 from chatsim.scenario import (
     ARCHETYPE_PARAMS,
     BUILTIN_ARCHETYPES,
@@ -346,13 +347,47 @@ def test_file_level_errors(tmp_path: Path) -> None:
         load_scenario(missing)
 
 
-def test_rule_file_relative_to_scenario(tmp_path: Path) -> None:
-    (tmp_path / "my_rule.yaml").write_text("name: mine\n")
+def test_rule_file_relative_to_scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rule file named relative to the scenario is resolved once, at load, to its path."""
+    rule_file = tmp_path / "my_rule.yaml"
+    rule_file.write_text("name: mine\nwindow_hours: 10\ntarget: 0.8\n")
     d = base()
     d["analysis"]["rules"] = ["new-12h", "my_rule.yaml"]
     f = tmp_path / "s.yaml"
     f.write_text(yaml.safe_dump(d))
-    assert load_scenario(f).analysis.rules == ("new-12h", "my_rule.yaml")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    sc = load_scenario(f)
+    assert sc.analysis.rules == ("new-12h", str(rule_file.resolve()))
+    # the resolved scenario means the same rules from any folder (report, notebooks, log folder)
+    assert [resolve_rule(r).name for r in sc.analysis.rules] == ["new-12h", "mine"]
+    again = tmp_path / "elsewhere" / "again.yaml"
+    again.write_text(sc.to_yaml())
+    assert load_scenario(again).analysis.rules == sc.analysis.rules
+
+
+@pytest.mark.parametrize(
+    ("rules", "expect"),
+    [
+        (["legacy-24h", "new_12h"], ["analysis.rules[1]:", "neither a built-in rule name"]),
+        (["new-12h", "bad_rule.yaml"], ["analysis.rules[1]:", "bad_rule.yaml: target:", "finite"]),
+        (["broken.yaml"], ["analysis.rules[0]:", "not valid YAML"]),
+    ],
+)
+def test_bad_rule_refs_fail_at_load(tmp_path: Path, rules: list[str], expect: list[str]) -> None:
+    (tmp_path / "bad_rule.yaml").write_text("name: bad\nwindow_hours: 12\ntarget: .nan\n")
+    (tmp_path / "broken.yaml").write_text("name: [unclosed\n")
+    d = base()
+    d["analysis"]["rules"] = rules
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(d))
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(f)
+    msg = str(err.value)
+    assert msg.startswith(f"{f}: ") and "\n" not in msg, msg
+    for s in expect:
+        assert s in msg, f"{s!r} not in {msg!r}"
 
 
 def test_with_change_by_name_and_object() -> None:
@@ -424,3 +459,51 @@ def test_share_assignment_property(weights: list[float], shops: int) -> None:
     if shops >= len(weights):
         assert set(assign) == set(range(len(weights)))
     assert Scenario.from_dict(sc.to_dict()) == sc
+
+
+def test_yaml_bomb_in_a_text_key_is_refused_quickly(tmp_path: Path) -> None:
+    import time
+    import tracemalloc
+
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    f = tmp_path / "bomb.yaml"
+    f.write_text("\n".join([*lines, "name: *a9"]))
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(ScenarioError, match="aliases expand to more than") as err:
+            load_scenario(f)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - t0 < 5 and peak < 20 * 1024**2
+    assert str(err.value).startswith(f"{f}: ") and "\n" not in str(err.value)
+    # aliases used sensibly still work
+    d = base()
+    d.pop("description", None)
+    text = yaml.safe_dump(d)
+    assert "\nname: t\n" in text
+    f.write_text(text.replace("\nname: t\n", "\nname: &n t\ndescription: *n\n"))
+    assert load_scenario(f).description == "t"
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("archetypes.solo_weekdays.chats_per_day", float("nan")),
+        ("archetypes.solo_weekdays.delay_median_minutes", float("inf")),
+        ("satisfaction.midpoint_hours", float("-inf")),
+        ("analysis.windows_hours", [12, float("inf")]),
+        ("archetypes.solo_weekdays.absence_rate", 10**400),
+        ("shops", 10**400),
+        ("period.days", 10**9),
+    ],
+)
+def test_nan_infinity_and_huge_numbers_refused(tmp_path: Path, path: str, value: Any) -> None:
+    f = tmp_path / "bad.yaml"
+    f.write_text(yaml.safe_dump(_mutate(path, value)))
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(f)
+    msg = str(err.value)
+    assert msg.startswith(f"{f}: ") and "\n" not in msg and len(msg) < 300, msg

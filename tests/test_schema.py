@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import polars as pl
 import pytest
@@ -201,3 +202,160 @@ def test_write_table_by_suffix(tmp_path):
     assert pl.read_parquet(write_table(df, tmp_path / "m.pq")).equals(df)
     with pytest.raises(SchemaError, match="use a .parquet or .csv file name"):
         write_table(df, tmp_path / "m.xlsx")
+
+
+# --------------------------------------------------------------------------------------
+# Unreadable files, missing tables, implausible times, side tables (issue 14)
+# --------------------------------------------------------------------------------------
+
+
+def _parquet_bytes(tmp_path) -> bytes:
+    p = tmp_path / "whole.parquet"
+    pl.concat([frame()] * 200).with_row_index("n").with_columns(
+        pl.col("n").alias("message_id")
+    ).drop("n").write_parquet(p)
+    return p.read_bytes()
+
+
+def test_unreadable_files_name_the_file(tmp_path):
+    empty = tmp_path / "empty" / "messages.csv"
+    empty.parent.mkdir()
+    empty.write_bytes(b"")
+    with pytest.raises(SchemaError, match=rf"^{empty}: cannot be read as CSV \(the file is empty"):
+        read_log(empty.parent)
+    data = _parquet_bytes(tmp_path)
+    cut = tmp_path / "cut" / "messages.parquet"
+    cut.parent.mkdir()
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(SchemaError, match=rf"^{cut}: cannot be read as Parquet"):
+        read_log(cut.parent)
+    shards = tmp_path / "shards" / "messages"
+    shards.mkdir(parents=True)
+    (shards / "shard=00000.parquet").write_bytes(data)
+    (shards / "shard=00001.parquet").write_bytes(b"")
+    with pytest.raises(SchemaError, match=r"shard=00001.parquet: cannot be read as Parquet"):
+        read_log(shards.parent)
+    # random bytes inside the data pages: the footer reads, the data does not
+    garbled = bytearray(data)
+    garbled[8 : len(data) // 2] = random.Random(0).randbytes(len(data) // 2 - 8)
+    bad = tmp_path / "garbled" / "messages"
+    bad.mkdir(parents=True)
+    (bad / "a.parquet").write_bytes(data)
+    (bad / "b.parquet").write_bytes(bytes(garbled))
+    with pytest.raises(SchemaError, match=r"b.parquet: cannot be read as Parquet"):
+        read_log(bad.parent)
+
+
+def test_folder_without_messages_table(tmp_path):
+    log = write_log(sample_log(), tmp_path / "log", fmt="csv")
+    (log / "messages.csv").unlink()
+    with pytest.raises(SchemaError, match=r"no messages table in .*log; found \['blocked.csv'"):
+        read_log(log)
+
+
+def test_implausible_sent_at_refused_or_dropped_and_counted():
+    far = dt.datetime(9999, 12, 31, tzinfo=UTC)
+    bad = frame(sent_at=[dt.datetime(2025, 8, 1, 1, tzinfo=UTC), far, far])
+    with pytest.raises(
+        SchemaError,
+        match=r"^x.csv: column 'sent_at': 2 row\(s\) fall outside the plausible range "
+        r"2000-01-01 \.\. .*9999-12-31 00:00:00\+00:00.*lenient=True",
+    ):
+        validate_messages(bad, "x.csv")
+    log = ChatLog.from_frames(bad, lenient=True)
+    assert log.n_messages == 1
+    assert log.dropped.counts == {"sent_at outside the plausible range": 2}
+    old = frame(sent_at=[dt.datetime(1999, 12, 31, tzinfo=UTC)] * 3)
+    with pytest.raises(SchemaError, match="3 row"):
+        validate_messages(old)
+    wide = (dt.datetime(1990, 1, 1, tzinfo=UTC), dt.datetime(2030, 1, 1, tzinfo=UTC))
+    assert validate_messages(old, sent_at_range=wide).height == 3
+
+
+def test_implausible_sent_at_from_a_file(tmp_path):
+    p = tmp_path / "messages.csv"
+    frame(
+        sent_at=["2025-08-01T01:00:00Z", "9999-12-31T00:00:00Z", "2025-08-01T03:00:00Z"]
+    ).write_csv(p)
+    with pytest.raises(SchemaError, match=rf"^{p}: column 'sent_at': 1 row"):
+        read_log(p)
+    assert read_log(p, lenient=True).data_end == dt.datetime(2025, 8, 1, 3, tzinfo=UTC)
+
+
+def test_side_table_errors_name_their_file(tmp_path):
+    log = write_log(sample_log(), tmp_path / "log", fmt="csv")
+    (log / "holiday_mode.csv").write_text(
+        "shop_id,start,end\nshop_b,2025-08-28T00:00:00Z,2025-08-25T00:00:00Z\n"
+    )
+    with pytest.raises(SchemaError, match=rf"^{log / 'holiday_mode.csv'}: 1 interval"):
+        read_log(log)
+    (log / "holiday_mode.csv").unlink()
+    (log / "shops.csv").write_text("shop_id,timezone\nshop_a,Mars/Olympus\n")
+    with pytest.raises(SchemaError, match=rf"^{log / 'shops.csv'}: column 'timezone'"):
+        read_log(log)
+
+
+def test_side_rows_of_shops_without_messages_are_reported(tmp_path):
+    from chatsim.errors import ChatsimWarning
+
+    t = dt.datetime(2025, 8, 1, tzinfo=UTC)
+    blocked = pl.DataFrame(
+        {"shop_id": ["s1", "ghost", "ghost"], "buyer_id": ["b1", "b", "c"], "blocked_at": [t] * 3}
+    )
+    with pytest.warns(ChatsimWarning, match=r"blocked: 2 row\(s\) name shops with no messages"):
+        log = ChatLog.from_frames(frame(), blocked=blocked)
+    assert log.blocked.height == 3  # kept as given; they change no result
+    holiday = pl.DataFrame({"shop_id": ["ghost"], "start": [t], "end": [t + dt.timedelta(1)]})
+    with pytest.warns(ChatsimWarning, match=r"holiday_mode: 1 row\(s\).*\['ghost'\]"):
+        ChatLog.from_frames(frame(), holiday_mode=holiday)
+
+
+def test_ids_read_the_same_from_csv_and_parquet(tmp_path):
+    """All-integer text ids read as integers: ties at one sent_at order 9 before 10."""
+    from chatsim.metrics import compare
+
+    t = dt.datetime(2025, 8, 1, 9, tzinfo=UTC)
+    msgs = pl.DataFrame(
+        {
+            "message_id": [9, 10, 11, 12],
+            "shop_id": [1, 1, 1, 2],
+            "conversation_id": [5, 5, 5, 6],
+            "buyer_id": [3, 3, 3, 4],
+            "sent_at": [t, t, t + dt.timedelta(hours=13), t],
+            "sender": ["buyer", "seller", "buyer", "buyer"],
+            "kind": ["text"] * 4,
+            "is_broadcast": [False] * 4,
+        }
+    )
+    log = ChatLog.from_frames(msgs)
+    tables = {}
+    for fmt in ("parquet", "csv"):
+        back = read_log(write_log(log, tmp_path / fmt, fmt=fmt))
+        assert back.messages.schema["message_id"] == pl.Int64
+        tables[fmt] = compare(back)
+    for name in ("shops", "chats"):
+        assert getattr(tables["csv"], name).equals(getattr(tables["parquet"], name)), name
+    first = (
+        tables["csv"].chats.filter(pl.col("rule") == "new-12h").sort("open_at").row(0, named=True)
+    )
+    assert first["status"] == "answered_in_time"  # 9 (buyer) before 10 (seller)
+    # ids written with leading zeros, signs or letters stay text: nothing is changed
+    (tmp_path / "text.csv").write_text(
+        "message_id,shop_id,conversation_id,buyer_id,sent_at,sender,kind,is_broadcast\n"
+        "007,1,c,+3,2025-08-01T09:00:00Z,buyer,text,false\n"
+        "10,1,c,+3,2025-08-01T09:01:00Z,seller,text,false\n"
+    )
+    back = read_log(tmp_path / "text.csv")
+    assert back.messages["message_id"].to_list() == ["007", "10"]
+    assert back.messages.schema["shop_id"] == pl.Int64
+    assert back.messages["buyer_id"].to_list() == ["+3", "+3"]
+
+
+def test_lenient_hint_is_worded_for_its_reader():
+    from chatsim.schema import lenient_wording
+
+    with pytest.raises(SchemaError, match=r"read with lenient=True to keep the first copy"):
+        validate_messages(frame(message_id=[1, 1, 3]))
+    with lenient_wording("rerun with --lenient"), pytest.raises(SchemaError) as err:
+        validate_messages(frame(message_id=[1, 1, 3]))
+    assert "rerun with --lenient" in str(err.value) and "lenient=True" not in str(err.value)

@@ -24,22 +24,32 @@ from pathlib import Path
 
 import polars as pl
 
+from chatsim.errors import EngineError
 from chatsim.metrics import Evaluation, check_rule_list, compare, data_cutoff
 from chatsim.rules import LEGACY_24H, NEW_12H, Rule
-from chatsim.scale.buckets import check_ids_across_buckets, file_buckets, repartition
+from chatsim.scale.buckets import (
+    check_ids_across_buckets,
+    file_buckets,
+    repartition,
+    scan_without,
+)
 from chatsim.scale.plan import BYTES_PER_MESSAGE, GIB, Bucket, DatasetPlan, plan_log
 from chatsim.schema import (
     ChatLog,
     LazyLog,
     align_id,
-    scan_files,
+    read_guard,
     scan_log,
+    unmatched_shop_rows,
     validate_blocked,
     validate_holiday_mode,
     validate_shops,
 )
 
-__all__ = ["DatasetEvaluation", "compare_dataset"]
+__all__ = ["CHATS_OUT_REFUSED", "DatasetEvaluation", "check_chats_out", "compare_dataset"]
+
+#: Name endings ``chats_out`` refuses: the buckets engine writes a folder of Parquet files.
+CHATS_OUT_REFUSED = (".csv", ".gz", ".pq", ".tsv", ".txt", ".json")
 
 SideTables = tuple[pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None]
 
@@ -66,27 +76,59 @@ class DatasetEvaluation(Evaluation):
     chats_path: Path | None = None
 
 
-def _side_tables(lazy: LazyLog, id_dtype: pl.DataType, buyer_dtype: pl.DataType) -> SideTables:
-    """The side tables, validated whole and cast to the messages' id types."""
-    source = lazy.source
+def check_chats_out(chats_out: str | Path) -> Path:
+    """The folder the buckets engine writes its chat tables to (``bucket=NNNNN.parquet``).
+
+    A file name (``chats.csv``), or a path that is a file, is refused: the chat table is
+    written bucket by bucket as a folder of Parquet files, never as one file.
+
+    Example:
+        >>> check_chats_out("out/chats.csv")
+        Traceback (most recent call last):
+        ...
+        chatsim.errors.EngineError: out/chats.csv: the buckets engine writes the chat table as a folder of Parquet files (out/chats.csv/bucket=00000.parquet, ...), not a .csv file; give a folder name such as out/chats, or compute in memory (--engine polars) to write one file.
+    """
+    out = Path(chats_out)
+    if out.suffix.lower() in CHATS_OUT_REFUSED or out.is_file():
+        kind = f"a {out.suffix} file" if out.suffix else "a file"
+        raise EngineError(
+            f"{out}: the buckets engine writes the chat table as a folder of Parquet files "
+            f"({out}/bucket=00000.parquet, ...), not {kind}; give a folder name such as "
+            f"{out.with_suffix('')}, or compute in memory (--engine polars) to write one file."
+        )
+    return out
+
+
+def _side_tables(lazy: LazyLog, plan: DatasetPlan) -> SideTables:
+    """The side tables, validated whole and cast to the messages' id types; rows of shops
+    without messages reported (:func:`chatsim.schema.unmatched_shop_rows`)."""
+    id_dtype, buyer_dtype = plan.ids["shop_id"], plan.ids["buyer_id"]
+    names = lazy.sources()
     shops = hol = blk = None
-    if (lf := lazy.side_table("shops")) is not None:
-        shops = validate_shops(lf, f"{source}:shops")
-        shops = align_id(shops, "shop_id", id_dtype, f"{source}:shops")
-    if (lf := lazy.side_table("holiday_mode")) is not None:
-        hol = validate_holiday_mode(lf, f"{source}:holiday_mode")
-        hol = align_id(hol, "shop_id", id_dtype, f"{source}:holiday_mode")
-    if (lf := lazy.side_table("blocked")) is not None:
-        blk = validate_blocked(lf, f"{source}:blocked")
-        blk = align_id(blk, "shop_id", id_dtype, f"{source}:blocked")
-        blk = align_id(blk, "buyer_id", buyer_dtype, f"{source}:blocked")
+    if (df := lazy.read_side_table("shops")) is not None:
+        shops = validate_shops(df, names["shops"])
+        shops = align_id(shops, "shop_id", id_dtype, names["shops"])
+    if (df := lazy.read_side_table("holiday_mode")) is not None:
+        hol = validate_holiday_mode(df, names["holiday_mode"])
+        hol = align_id(hol, "shop_id", id_dtype, names["holiday_mode"])
+    if (df := lazy.read_side_table("blocked")) is not None:
+        blk = validate_blocked(df, names["blocked"])
+        blk = align_id(blk, "shop_id", id_dtype, names["blocked"])
+        blk = align_id(blk, "buyer_id", buyer_dtype, names["blocked"])
+    stats = plan.shop_stats
+    assert stats is not None
+    with_messages = stats.select(pl.col("shop_id").cast(id_dtype))
+    for name, table in (("holiday_mode", hol), ("blocked", blk)):
+        if table is not None:
+            unmatched_shop_rows(table, with_messages, names[name])
     return shops, hol, blk
 
 
 def _rows_of(df: pl.DataFrame | None, shops: pl.Series) -> pl.DataFrame | None:
+    """A side table's rows of ``shops`` (the bucket's shop ids as stored in the files)."""
     if df is None:
         return None
-    return df.filter(pl.col("shop_id").is_in(shops.implode()))
+    return df.filter(pl.col("shop_id").is_in(shops.cast(df.schema["shop_id"]).implode()))
 
 
 def _with_quiet_shops(
@@ -97,7 +139,9 @@ def _with_quiet_shops(
         return bucket_list
     stats = plan.shop_stats
     assert stats is not None
-    orphans = shops_df.join(stats.select("shop_id"), on="shop_id", how="anti")["shop_id"]
+    dtype = shops_df.schema["shop_id"]
+    with_messages = stats.select(pl.col("shop_id").cast(dtype))
+    orphans = shops_df.join(with_messages, on="shop_id", how="anti")["shop_id"]
     if orphans.len():
         b0 = bucket_list[0]
         bucket_list[0] = Bucket(
@@ -139,27 +183,32 @@ def compare_dataset(
             repartition sized to the budget) or a number of buckets to repartition into.
         work_dir: where repartitioned buckets are written (a temporary folder inside
             it, removed at the end; default: the system's temporary folder).
-        chats_out: write each bucket's chat table to ``chats_out/bucket=NNNNN.parquet``.
+        chats_out: write each bucket's chat table to ``chats_out/bucket=NNNNN.parquet`` (a
+            folder: a file name such as ``chats.csv`` is refused, :func:`check_chats_out`).
         keep_chats: also return the chat table in memory (as large as the log).
-        lenient: as in :func:`~chatsim.schema.read_log`, applied per bucket.
+        lenient: as in :func:`~chatsim.schema.read_log`: the same rows are dropped as in
+            memory (a message id repeated across buckets keeps its first copy).
 
     Example:
         >>> ev = compare_dataset("out/baseline", progress=False)  # doctest: +SKIP
     """
     rules = check_rule_list(rules, "compare_dataset()")
+    chats_dir = check_chats_out(chats_out) if chats_out is not None else None
     lazy = scan_log(path, shops=shops, holiday_mode=holiday_mode, blocked=blocked)
     plan = plan_log(lazy, buckets=buckets, memory_budget_gb=memory_budget_gb)
-    cutoff = data_cutoff(as_of, plan.data_end, plan.source)
     if plan.n_messages == 0:  # nothing to cut: the in-memory path
-        ev = compare(lazy.read(lenient=lenient), rules, as_of=cutoff)
+        log = lazy.read(lenient=lenient, sent_at_range=plan.sent_at_range)
+        ev = compare(log, rules, as_of=data_cutoff(as_of, plan.data_end, plan.source))
         return DatasetEvaluation(**ev.__dict__, buckets=1)
 
-    msg_schema = lazy.messages(lazy.files[:1]).collect_schema()
-    side = _side_tables(lazy, msg_schema["shop_id"], msg_schema["buyer_id"])
-    check_ids_across_buckets(plan, plan.max_bucket_messages * BYTES_PER_MESSAGE)
+    side = _side_tables(lazy, plan)
+    copies = check_ids_across_buckets(
+        plan, plan.max_bucket_messages * BYTES_PER_MESSAGE, lenient=lenient
+    )
+    n_copies = copies.height
+    cutoff = data_cutoff(as_of, plan.data_end, plan.source)
 
     tmp: Path | None = None
-    chats_dir = Path(chats_out) if chats_out is not None else None
     if chats_dir is not None:
         chats_dir.mkdir(parents=True, exist_ok=True)
         for old in chats_dir.glob("bucket=*.parquet"):
@@ -167,10 +216,11 @@ def compare_dataset(
     try:
         if plan.repartition:
             tmp = _scratch_folder(plan, work_dir)
-            bucket_list = repartition(plan, tmp)
+            bucket_list = repartition(plan, tmp, copies)
+            copies = copies.clear()  # not in the buckets' files
         else:
             bucket_list = file_buckets(plan)
-        return _evaluate(
+        ev = _evaluate(
             _with_quiet_shops(bucket_list, side[0], plan),
             plan,
             rules,
@@ -180,10 +230,16 @@ def compare_dataset(
             keep_chats=keep_chats,
             progress=progress,
             lenient=lenient,
+            copies=copies,
+            names=lazy.sources(),
         )
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+    if n_copies:  # repeated ids dropped across buckets, counted as in memory
+        reason = "duplicate message_id"
+        ev.dropped = {**ev.dropped, reason: ev.dropped.get(reason, 0) + n_copies}
+    return ev
 
 
 def _scratch_folder(plan: DatasetPlan, work_dir: str | Path | None) -> Path:
@@ -211,6 +267,8 @@ def _evaluate(
     keep_chats: bool,
     progress: bool,
     lenient: bool,
+    copies: pl.DataFrame,
+    names: dict[str, str],
 ) -> DatasetEvaluation:
     shops_df, hol_df, blk_df = side
     bar = None
@@ -228,16 +286,22 @@ def _evaluate(
     as_of_out: dt.datetime | None = None
     try:
         for i, b in enumerate(bucket_list):
-            lf = scan_files(b.files, fmt)  # type: ignore[arg-type]
+            lf = scan_without(b.files, plan, fmt, copies)
             if b.filter_messages:
                 lf = lf.filter(pl.col("shop_id").is_in(b.shops.implode()))
+            with read_guard(b.files, fmt):  # type: ignore[arg-type]
+                msgs = lf.collect()
             log = ChatLog.from_frames(
-                lf,
+                msgs,
                 _rows_of(shops_df, b.shops),
                 _rows_of(hol_df, b.shops),
                 _rows_of(blk_df, b.shops),
                 source=f"{plan.source}[bucket {i}]",
+                sources={**names, "messages": f"{plan.source}[bucket {i}]"},
                 lenient=lenient,
+                sent_at_range=plan.sent_at_range,
+                ids=plan.ids,
+                check_unmatched=False,  # checked once, over the whole log
             )
             ev = compare(log, rules, as_of=cutoff, chats=chats_dir is not None or keep_chats)
             del log

@@ -24,7 +24,15 @@ from pathlib import Path
 
 import polars as pl
 
-from chatsim.schema import MESSAGE_COLUMNS, LazyLog, conform, scan_log
+from chatsim.schema import (
+    MESSAGE_COLUMNS,
+    LazyLog,
+    conform,
+    id_dtypes,
+    plausible_sent_at_range,
+    read_guard,
+    scan_log,
+)
 
 __all__ = [
     "BYTES_PER_MESSAGE",
@@ -81,6 +89,10 @@ class DatasetPlan:
     repartition: bool
     id_check: dict[str, str] = field(default_factory=dict)
     shop_stats: pl.DataFrame | None = field(default=None, repr=False)
+    #: The type of each id column over the whole log (:func:`chatsim.schema.id_dtypes`).
+    ids: dict[str, pl.DataType] = field(default_factory=dict)
+    #: The plausible ``sent_at`` range every bucket is checked against.
+    sent_at_range: tuple[dt.datetime, dt.datetime] | None = None
 
 
 def _utc(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -90,8 +102,13 @@ def _utc(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return expr.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
 
 
-def _shop_stats(lazy: LazyLog) -> pl.DataFrame:
-    """One streaming pass: per shop, messages, files, latest message and id ranges."""
+def _shop_stats(lazy: LazyLog, sent_at_range: tuple[dt.datetime, dt.datetime]) -> pl.DataFrame:
+    """One streaming pass: per shop, messages, files, latest message and id ranges.
+
+    The latest message ignores times outside ``sent_at_range`` (refused or dropped when
+    the buckets are read), so one implausible time cannot move the cutoff.
+    """
+    lo, hi = sent_at_range
     parts = []
     for i, f in enumerate(lazy.files):
         lf = conform(lazy.scan([f]), MESSAGE_COLUMNS, f"{lazy.source}:{f.name}")
@@ -111,7 +128,7 @@ def _shop_stats(lazy: LazyLog) -> pl.DataFrame:
             pl.len().alias("n"),
             pl.col("_file").n_unique().alias("n_files"),
             pl.col("_file").min().alias("file"),
-            pl.col("sent_at").max().alias("last"),
+            pl.col("sent_at").filter(pl.col("sent_at").is_between(lo, hi)).max().alias("last"),
             pl.col("message_id").min().alias("mid_min"),
             pl.col("message_id").max().alias("mid_max"),
             pl.col("conversation_id").min().alias("conv_min"),
@@ -189,14 +206,31 @@ def _ranges_disjoint(stats: pl.DataFrame, lo: str, hi: str) -> bool:
     return bool((r[hi].head(r.height - 1) < r[lo].tail(r.height - 1)).all())
 
 
+def _id_types(lazy: LazyLog) -> dict[str, pl.DataType]:
+    """The id columns' types over the whole log (one streaming pass, text columns only)."""
+    cols = ["message_id", "shop_id", "conversation_id", "buyer_id"]
+    parts = [
+        conform(lazy.scan([f]), MESSAGE_COLUMNS, f"{lazy.source}:{f.name}").select(cols)
+        for f in lazy.files
+    ]
+    return id_dtypes(pl.concat(parts, how="vertical_relaxed"), cols)
+
+
 def plan_log(
-    lazy: LazyLog, *, buckets: int | None = None, memory_budget_gb: float | None = None
+    lazy: LazyLog,
+    *,
+    buckets: int | None = None,
+    memory_budget_gb: float | None = None,
+    sent_at_range: tuple[dt.datetime, dt.datetime] | None = None,
 ) -> DatasetPlan:
     """:func:`plan_dataset` for a log already located with :func:`chatsim.schema.scan_log`."""
     budget = (memory_budget_gb if memory_budget_gb is not None else _default_budget_gb()) * GIB
     max_n = max(1, int(budget // BYTES_PER_MESSAGE))
     files = list(lazy.files)
-    stats = _shop_stats(lazy)
+    rng = sent_at_range if sent_at_range is not None else plausible_sent_at_range()
+    with read_guard(lazy.files, lazy.fmt):
+        stats = _shop_stats(lazy, rng)
+        ids = _id_types(lazy)
     n = int(stats["n"].sum()) if stats.height else 0
     partitioned = stats.height == 0 or int(stats["n_files"].max()) <= 1  # type: ignore[arg-type]
     repartition = buckets is not None or not partitioned
@@ -247,6 +281,8 @@ def plan_log(
         repartition=repartition,
         id_check=id_check,
         shop_stats=stats,
+        ids=ids,
+        sent_at_range=rng,
     )
 
 

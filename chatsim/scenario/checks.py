@@ -20,16 +20,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
-import math
-import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import available_timezones
 
-from chatsim.errors import ScenarioError
+from chatsim.errors import RuleError, ScenarioError
+from chatsim.rules import BUILTIN_RULES, Rule
 from chatsim.schedule import WeeklySchedule
+from chatsim.yamlfile import check_number, shown
 
 __all__ = [
     "Check",
@@ -80,8 +80,9 @@ class Where:
         return f"{self.source}: {self.path}" if self.path else self.source
 
     def key(self, key: object) -> Where:
-        """The place of ``key`` inside this mapping."""
-        return Where(self.source, f"{self.path}.{key}" if self.path else str(key))
+        """The place of ``key`` inside this mapping (a long or odd key is quoted, cut short)."""
+        k = key if isinstance(key, str) and len(key) <= 60 and key.isprintable() else shown(key, 60)
+        return Where(self.source, f"{self.path}.{k}" if self.path else k)
 
     def item(self, i: int) -> Where:
         """The place of item ``i`` of this list."""
@@ -142,15 +143,20 @@ def check_keys(d: Mapping[str, Any], allowed: list[str], at: Where) -> None:
     """Name the first key of ``d`` not in ``allowed``, with a close match if there is one."""
     for key in d:
         if key not in allowed:
-            close = difflib.get_close_matches(str(key), allowed, n=1)
+            close = _close(str(key), allowed, 1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             raise at.key(key).error(f"unknown key.{hint} Allowed keys: {', '.join(allowed)}.")
+
+
+def _close(word: str, allowed: list[str], n: int) -> list[str]:
+    """Up to ``n`` close matches of ``word`` (none for a word too long to be a typo)."""
+    return difflib.get_close_matches(word, allowed, n=n) if len(word) <= 100 else []
 
 
 def mapping(v: Any, at: Where) -> Mapping[str, Any]:
     """``v`` if it is a mapping."""
     if not isinstance(v, Mapping):
-        raise at.error(f"expected a mapping of keys to values, got {type(v).__name__} {v!r}.")
+        raise at.error(f"expected a mapping of keys to values, got {type(v).__name__} {shown(v)}.")
     return v
 
 
@@ -159,7 +165,7 @@ def listing(v: Any, at: Where) -> list[Any]:
     if v is None:
         return []
     if not isinstance(v, list | tuple):
-        raise at.error(f"expected a list, got {type(v).__name__} {v!r}.")
+        raise at.error(f"expected a list, got {type(v).__name__} {shown(v)}.")
     return list(v)
 
 
@@ -168,14 +174,16 @@ def listing(v: Any, at: Where) -> list[Any]:
 # --------------------------------------------------------------------------------------
 
 
-def integer(minimum: int | None = None) -> Check:
-    """A check for whole numbers (not booleans), at least ``minimum``."""
+def integer(minimum: int | None = None, maximum: int | None = None) -> Check:
+    """A check for whole numbers (not booleans), from ``minimum`` to ``maximum``."""
 
     def check(v: Any, at: Where, current: Any = None) -> int:
         if isinstance(v, bool) or not isinstance(v, int):
-            raise at.error(f"expected an integer, got {type(v).__name__} {v!r}.")
+            raise at.error(f"expected an integer, got {type(v).__name__} {shown(v)}.")
         if minimum is not None and v < minimum:
-            raise at.error(f"must be >= {minimum}, got {v}.")
+            raise at.error(f"must be >= {minimum}, got {shown(v)}.")
+        if maximum is not None and v > maximum:
+            raise at.error(f"must be <= {maximum:,}, got {shown(v)}.")
         return int(v)
 
     return check
@@ -185,16 +193,7 @@ def number(lo: float | None = None, hi: float | None = None, *, lo_open: bool = 
     """A check for finite numbers in ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``)."""
 
     def check(v: Any, at: Where, current: Any = None) -> float:
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            raise at.error(f"expected a number, got {type(v).__name__} {v!r}.")
-        x = float(v)
-        if not math.isfinite(x):
-            raise at.error(f"must be a finite number, got {v!r}.")
-        if lo is not None and (x < lo or (lo_open and x == lo)):
-            raise at.error(f"must be {'>' if lo_open else '>='} {lo:g}, got {v!r}.")
-        if hi is not None and x > hi:
-            raise at.error(f"must be <= {hi:g}, got {v!r}.")
-        return x
+        return check_number(v, str(at), ScenarioError, lo=lo, hi=hi, lo_open=lo_open)
 
     return check
 
@@ -222,14 +221,14 @@ finite = number()
 def boolean(v: Any, at: Where, current: Any = None) -> bool:
     """``true`` or ``false`` (not 0/1, not "yes")."""
     if not isinstance(v, bool):
-        raise at.error(f"expected true or false, got {type(v).__name__} {v!r}.")
+        raise at.error(f"expected true or false, got {type(v).__name__} {shown(v)}.")
     return v
 
 
 def text(v: Any, at: Where, current: Any = None) -> str:
     """A non-empty string."""
     if not isinstance(v, str) or not v.strip():
-        raise at.error(f"expected a non-empty string, got {type(v).__name__} {v!r}.")
+        raise at.error(f"expected a non-empty string, got {type(v).__name__} {shown(v)}.")
     return v
 
 
@@ -237,14 +236,14 @@ def free_text(v: Any, at: Where, current: Any = None) -> str:
     """Any string; null is empty."""
     v = v or ""
     if not isinstance(v, str):
-        raise at.error(f"expected text, got {v!r}.")
+        raise at.error(f"expected text, got {shown(v)}.")
     return v
 
 
 def iso_date(v: Any, at: Where, current: Any = None) -> dt.date:
     """A date written ``YYYY-MM-DD`` (or a YAML date)."""
     if isinstance(v, dt.datetime):
-        raise at.error(f"expected a date (YYYY-MM-DD), got a date-time {v!r}.")
+        raise at.error(f"expected a date (YYYY-MM-DD), got a date-time {shown(v)}.")
     if isinstance(v, dt.date):
         return v
     if isinstance(v, str):
@@ -252,7 +251,7 @@ def iso_date(v: Any, at: Where, current: Any = None) -> dt.date:
             return dt.date.fromisoformat(v.strip())
         except ValueError:
             pass
-    raise at.error(f"expected a date as YYYY-MM-DD (e.g. 2025-08-15), got {v!r}.")
+    raise at.error(f"expected a date as YYYY-MM-DD (e.g. 2025-08-15), got {shown(v)}.")
 
 
 def hours_of_day(v: Any, at: Where, current: Any = None) -> tuple[int, ...] | None:
@@ -262,7 +261,7 @@ def hours_of_day(v: Any, at: Where, current: Any = None) -> tuple[int, ...] | No
     hs = listing(v, at)
     hours = tuple(sorted({integer(minimum=0)(h, at.item(i)) for i, h in enumerate(hs)}))
     if any(h > 23 for h in hours) or not hours:
-        raise at.error(f"expected buyer-local hours 0-23, got {hs!r}.")
+        raise at.error(f"expected buyer-local hours 0-23, got {shown(hs)}.")
     return hours
 
 
@@ -276,10 +275,10 @@ def zone(v: Any, at: Where, current: Any = None) -> str:
     name = text(v, at)
     zones = _zones()
     if name not in zones:
-        close = difflib.get_close_matches(name, sorted(zones), n=3)
+        close = _close(name, sorted(zones), 3)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise at.error(
-            f"unknown time zone {name!r}.{hint} Use an IANA name such as 'Asia/Ho_Chi_Minh'."
+            f"unknown time zone {shown(name)}.{hint} Use an IANA name such as 'Asia/Ho_Chi_Minh'."
         )
     return name
 
@@ -302,10 +301,10 @@ def holiday_country_or_none(v: Any, at: Where, current: Any = None) -> str | Non
         return None
     code = text(v, at)
     if code not in _countries():
-        close = difflib.get_close_matches(code.upper(), sorted(_countries()), n=3)
+        close = _close(code.upper(), sorted(_countries()), 3)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise at.error(
-            f"unknown holiday country {code!r} (not supported by the 'holidays' package).{hint} "
+            f"unknown holiday country {shown(code)} (not supported by the 'holidays' package).{hint} "
             "Use an ISO 3166 code such as 'VN', 'TH', 'ID', 'CN', or null for no public holidays."
         )
     return code
@@ -320,11 +319,14 @@ def weekly_schedule(v: Any, at: Where, current: WeeklySchedule | None = None) ->
 # the analysis section
 # --------------------------------------------------------------------------------------
 
-_RULE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
 
 def rule_refs(v: Any, at: Where, current: Any = None) -> tuple[str, ...]:
-    """Rule names or rule YAML files (which must exist, relative to the scenario file)."""
+    """Built-in rule names, or rule YAML files read and checked now.
+
+    A file's path is taken relative to the scenario file's folder (then to the current
+    folder) and kept as an absolute path, so the scenario means the same rules wherever
+    it is used from.
+    """
     rules = listing(v, at)
     if not rules:
         raise at.error("needs at least one rule.")
@@ -332,15 +334,26 @@ def rule_refs(v: Any, at: Where, current: Any = None) -> tuple[str, ...]:
     for i, r in enumerate(rules):
         r = text(r, at.item(i))
         if r.endswith((".yaml", ".yml")):
-            base = Path(at.source).parent if Path(at.source).exists() else Path.cwd()
-            if not (base / r).exists() and not Path(r).exists():
-                raise at.item(i).error(f"rule file {r!r} not found (relative to {base}).")
-        elif not _RULE_NAME.match(r):
+            base = Path(at.source).parent if Path(at.source).is_file() else Path.cwd()
+            found = [p for p in (base / r, Path(r)) if p.is_file()]
+            if not found:
+                raise at.item(i).error(
+                    f"rule file {shown(r)} not found (relative to {base}); give a path "
+                    "relative to the scenario file."
+                )
+            path = found[0].resolve()
+            try:
+                Rule.from_yaml(path)
+            except RuleError as exc:
+                raise at.item(i).error(str(exc)) from None
+            out.append(str(path))
+        elif r in BUILTIN_RULES:
+            out.append(r)
+        else:
             raise at.item(i).error(
-                f"{r!r} is neither a built-in rule name (e.g. 'legacy-24h', 'new-12h') "
-                "nor a path to a rule YAML file."
+                f"{shown(r)} is neither a built-in rule name ({', '.join(BUILTIN_RULES)}) "
+                "nor a path to a rule YAML file (.yaml or .yml)."
             )
-        out.append(r)
     return tuple(out)
 
 
@@ -354,7 +367,7 @@ def target_shares(v: Any, at: Where, current: Any = None) -> tuple[float, ...]:
         x = finite(t, at.item(i))
         if not 0.0 < x <= 1.0:
             raise at.error(
-                f"target {t!r} (item {i}) is outside (0, 1]; targets are shares, "
+                f"target {shown(t)} (item {i}) is outside (0, 1]; targets are shares, "
                 "write 0.85 for 85 %."
             )
         out.append(x)

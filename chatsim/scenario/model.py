@@ -49,13 +49,16 @@ from chatsim.scenario.checks import (
     zone_or_none,
 )
 from chatsim.schedule import WEEKDAYS, WeeklySchedule
+from chatsim.yamlfile import shown
 
 __all__ = [
     "ARCHETYPE_PARAMS",
     "DEFAULT_RULES",
     "DEFAULT_TARGETS",
     "DEFAULT_WINDOWS",
+    "MAX_DAYS",
     "MAX_SCHEDULE_JITTER",
+    "MAX_SHOPS",
     "Analysis",
     "Archetype",
     "Campaign",
@@ -70,6 +73,10 @@ __all__ = [
 DEFAULT_RULES: tuple[str, ...] = ("legacy-24h", "new-12h")
 DEFAULT_TARGETS: tuple[float, ...] = (0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90, 0.95)
 DEFAULT_WINDOWS: tuple[float, ...] = (6.0, 8.0, 12.0, 18.0, 24.0, 36.0, 48.0)
+#: Most shops a scenario may simulate.
+MAX_SHOPS = 10_000_000
+#: Longest simulated period, in days (ten years).
+MAX_DAYS = 3_653
 #: Upper bound of ``schedule_jitter_minutes`` (shifts are clipped to 3 standard deviations).
 MAX_SCHEDULE_JITTER = 240.0
 
@@ -157,7 +164,7 @@ class Period:
     """The simulated period: ``days`` days from ``start`` 00:00 UTC (end exclusive)."""
 
     start: dt.date = field(metadata={"check": iso_date})
-    days: int = field(metadata={"check": integer(minimum=1)})
+    days: int = field(metadata={"check": integer(minimum=1, maximum=MAX_DAYS)})
 
     @property
     def start_utc(self) -> dt.datetime:
@@ -267,7 +274,7 @@ class Scenario:
 
     name: str = field(metadata={"check": text})
     period: Period
-    shops: int = field(metadata={"check": integer(minimum=1)})
+    shops: int = field(metadata={"check": integer(minimum=1, maximum=MAX_SHOPS)})
     archetypes: tuple[Archetype, ...]
     seed: int = param(0, integer(minimum=0))
     description: str = param("", free_text)
@@ -332,7 +339,7 @@ class Scenario:
             if a.name == name:
                 return a
         raise ScenarioError(
-            f"{self.source}: no archetype {name!r}; have {[a.name for a in self.archetypes]}."
+            f"{self.source}: no archetype {shown(name)}; have {[a.name for a in self.archetypes]}."
         )
 
     def shop_archetypes(self) -> list[int]:
@@ -374,17 +381,17 @@ class Scenario:
             found = [w for w in self.analysis.what_if if w.name == what_if]
             if not found:
                 raise ScenarioError(
-                    f"{self.source}: analysis.what_if: no variant named {what_if!r}; "
+                    f"{self.source}: analysis.what_if: no variant named {shown(what_if)}; "
                     f"have {[w.name for w in self.analysis.what_if]}."
                 )
             what_if = found[0]
         names = [a.name for a in self.archetypes]
         if what_if.archetype is not None and what_if.archetype not in names:
             raise ScenarioError(
-                f"{self.source}: what-if {what_if.name!r}: no archetype {what_if.archetype!r}; "
+                f"{self.source}: what-if {shown(what_if.name)}: no archetype {shown(what_if.archetype)}; "
                 f"have {names}."
             )
-        at = Where(self.source, f"what-if {what_if.name!r}.set")
+        at = Where(self.source, f"what-if {shown(what_if.name)}.set")
         new = tuple(
             dataclasses.replace(a.updated(dict(what_if.set), at), share=a.share)
             if what_if.archetype in (None, a.name)
@@ -400,8 +407,11 @@ class Scenario:
         """
         n = self.shops if shops is None else shops
         nd = self.period.days if days is None else days
-        if n < 1 or nd < 1:
-            raise ScenarioError(f"{self.source}: scaled(): shops and days must be >= 1.")
+        if not (1 <= n <= MAX_SHOPS and 1 <= nd <= MAX_DAYS):
+            raise ScenarioError(
+                f"{self.source}: scaled(): shops must be 1 to {MAX_SHOPS:,} and days 1 to "
+                f"{MAX_DAYS:,}; got shops={shown(n)}, days={shown(nd)}."
+            )
         an = self.analysis
         if an.drilldown_shop is not None and an.drilldown_shop not in set(shop_ids(n)):
             an = dataclasses.replace(an, drilldown_shop=None)

@@ -23,8 +23,6 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from chatsim.errors import ScenarioError
 from chatsim.scenario.builtins import BUILTIN_ARCHETYPES, builtin_archetype
 from chatsim.scenario.checks import (
@@ -48,6 +46,7 @@ from chatsim.scenario.model import (
     plain_data,
     shop_ids,
 )
+from chatsim.yamlfile import read_yaml_file, shown
 
 __all__ = ["load_scenario", "scenario_from_dict"]
 
@@ -75,10 +74,7 @@ def load_scenario(path: str | Path) -> Scenario:
     p = Path(path)
     if not p.exists():
         raise ScenarioError(f"{p}: no such scenario file.")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{p}: not valid YAML: {exc}") from exc
+    data = read_yaml_file(p, ScenarioError, "scenario")
     if data is None:
         raise ScenarioError(f"{p}: the file is empty.")
     return scenario_from_dict(data, source=str(p))
@@ -137,7 +133,12 @@ def _period(v: Any, at: Where) -> Period:
     check_keys(pd, ["start", "days"], at)
     if "start" not in pd or "days" not in pd:
         raise at.error("needs both 'start' (YYYY-MM-DD) and 'days'.")
-    return Period(**checked_values(Period, pd, at))
+    period = Period(**checked_values(Period, pd, at))
+    try:
+        period.end_utc  # noqa: B018 (the end must be a date Python can hold)
+    except OverflowError:
+        raise at.error("the period ends after the year 9999; use an earlier start.") from None
+    return period
 
 
 def _archetype(name: str, raw: Any, at: Where) -> Archetype:
@@ -147,10 +148,10 @@ def _archetype(name: str, raw: Any, at: Where) -> Archetype:
     if use is not None:
         use = text(use, at.key("use"))
         if use not in BUILTIN_ARCHETYPES:
-            close = difflib.get_close_matches(use, list(BUILTIN_ARCHETYPES), n=1)
+            close = difflib.get_close_matches(use[:100], list(BUILTIN_ARCHETYPES), n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             raise at.key("use").error(
-                f"unknown built-in archetype {use!r}.{hint} "
+                f"unknown built-in archetype {shown(use)}.{hint} "
                 f"Allowed: {', '.join(BUILTIN_ARCHETYPES)}."
             )
         base = builtin_archetype(use)
@@ -182,7 +183,7 @@ def _analysis(v: Any, at: Where, archetypes: tuple[Archetype, ...], shops: int) 
         ids = shop_ids(shops)
         if s not in set(ids):
             raise at.key("drilldown_shop").error(
-                f"no shop {s!r} in this scenario; shop ids run {ids[0]} .. {ids[-1]}."
+                f"no shop {shown(s)} in this scenario; shop ids run {ids[0]} .. {ids[-1]}."
             )
         out["drilldown_shop"] = s
     if "what_if" in d:
@@ -202,14 +203,14 @@ def _what_ifs(v: Any, at: Where, archetypes: tuple[Archetype, ...]) -> tuple[Wha
             raise p.error("a what-if needs 'name' and 'set'.")
         wname = text(wd["name"], p.key("name"))
         if wname in seen:
-            raise p.key("name").error(f"duplicate what-if name {wname!r}.")
+            raise p.key("name").error(f"duplicate what-if name {shown(wname)}.")
         seen.add(wname)
         arch = wd.get("archetype")
         if arch is not None and arch not in names:
-            close = difflib.get_close_matches(str(arch), names, n=1)
+            close = difflib.get_close_matches(str(arch)[:100], names, n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             raise p.key("archetype").error(
-                f"no archetype {arch!r} in this scenario.{hint} Allowed: {', '.join(names)}."
+                f"no archetype {shown(arch)} in this scenario.{hint} Allowed: {', '.join(names)}."
             )
         sets = mapping(wd["set"], p.key("set"))
         if not sets:

@@ -13,9 +13,10 @@ the column, how many rows offend and a few examples. The full reference is
 ``docs/schema.md``.
 
 The modules: :mod:`~chatsim.schema.columns` (tables, columns, allowed values),
-:mod:`~chatsim.schema.checks` (validation), :mod:`~chatsim.schema.messages` (its
-messages, shared by every reader),
-:mod:`~chatsim.schema.log` (:class:`ChatLog`, :func:`read_log`, the lazy
+:mod:`~chatsim.schema.checks` (validation), :mod:`~chatsim.schema.ids` (id types and the
+whole-log id checks), :mod:`~chatsim.schema.messages` (the error messages, shared by
+every reader), :mod:`~chatsim.schema.files` (locating a log's files, reading them
+safely), :mod:`~chatsim.schema.log` (:class:`ChatLog`, :func:`read_log`, the lazy
 :func:`scan_log`, :func:`write_log`).
 
 Example:
@@ -34,8 +35,6 @@ from __future__ import annotations
 from chatsim.schema.checks import (
     Exclusions,
     align_id,
-    check_one_shop_per_conversation,
-    check_unique_message_ids,
     conform,
     validate_blocked,
     validate_holiday_mode,
@@ -48,6 +47,7 @@ from chatsim.schema.columns import (
     BOOL_TEXT,
     HOLIDAY_COLUMNS,
     ID,
+    INTEGER_TEXT,
     KIND_DTYPE,
     KINDS,
     MESSAGE_COLUMNS,
@@ -60,26 +60,41 @@ from chatsim.schema.columns import (
     TS,
     TS_WITH_ZONE,
     UTC_DATETIME,
+    plausible_sent_at_range,
     required_columns,
+)
+from chatsim.schema.files import (
+    Format,
+    check_readable,
+    locate_log,
+    read_guard,
+    scan_files,
+    table_files,
+)
+from chatsim.schema.ids import (
+    cast_ids,
+    check_one_shop_per_conversation,
+    check_unique_message_ids,
+    id_dtypes,
 )
 from chatsim.schema.log import (
     SIDE_TABLES,
     ChatLog,
-    Format,
     LazyLog,
-    locate_log,
     read_log,
-    scan_files,
     scan_log,
+    unmatched_shop_rows,
     write_log,
     write_table,
 )
+from chatsim.schema.messages import lenient_wording
 
 __all__ = [
     "BLOCKED_COLUMNS",
     "BOOL_TEXT",
     "HOLIDAY_COLUMNS",
     "ID",
+    "INTEGER_TEXT",
     "KINDS",
     "KIND_DTYPE",
     "MESSAGE_COLUMNS",
@@ -98,14 +113,22 @@ __all__ = [
     "Format",
     "LazyLog",
     "align_id",
+    "cast_ids",
     "check_one_shop_per_conversation",
+    "check_readable",
     "check_unique_message_ids",
     "conform",
+    "id_dtypes",
+    "lenient_wording",
     "locate_log",
+    "plausible_sent_at_range",
+    "read_guard",
     "read_log",
     "required_columns",
     "scan_files",
     "scan_log",
+    "table_files",
+    "unmatched_shop_rows",
     "validate_blocked",
     "validate_holiday_mode",
     "validate_messages",

@@ -1,27 +1,27 @@
-"""Validation of a chat log's tables: column types, values, and the whole-log id checks.
+"""Validation of a chat log's tables: column types and values.
 
 Every check raises :class:`~chatsim.errors.SchemaError` naming the file (``source``), the
 column, how many rows offend and a few examples, and what to do; the messages are those of
-:mod:`chatsim.schema.messages`, which the Spark reader raises too.
+:mod:`chatsim.schema.messages`, which the Spark reader raises too. The id typing and the
+whole-log id checks are :mod:`chatsim.schema.ids`.
 
 * :func:`conform` checks and casts a lazy table's columns (types only: no data read);
 * :func:`validate_table`, :func:`validate_messages`, :func:`validate_shops`,
   :func:`validate_holiday_mode`, :func:`validate_blocked` check the values too (collect);
-* :func:`check_unique_message_ids` and :func:`check_one_shop_per_conversation` are the
-  two whole-log checks, streaming on a lazy frame;
 * :func:`align_id` casts a side table's id column to the messages' id type.
 
 Example:
     >>> import polars as pl
-    >>> check_unique_message_ids(pl.LazyFrame({"message_id": [1, 2, 2]}), "log")
+    >>> validate_table(pl.DataFrame({"shop_id": ["s"]}), SHOP_COLUMNS, "shops.csv")
     Traceback (most recent call last):
     ...
-    chatsim.errors.SchemaError: log: column 'message_id': 2 row(s) share a message id with another row (e.g. ids [2]). Message ids must be unique; deduplicate the export (or read with lenient=True to keep the first copy and count the rest).
+    chatsim.errors.SchemaError: shops.csv: missing required column(s) ['timezone']; found ['shop_id']. See docs/schema.md for the expected columns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import available_timezones
@@ -38,7 +38,14 @@ from chatsim.schema.columns import (
     SHOP_COLUMNS,
     TS,
     TS_WITH_ZONE,
+    plausible_sent_at_range,
     required_columns,
+)
+from chatsim.schema.ids import (
+    cast_ids,
+    check_one_shop_per_conversation,
+    duplicate_message_ids,
+    id_dtypes,
 )
 from chatsim.schema.messages import (
     EXAMPLES,
@@ -49,8 +56,8 @@ from chatsim.schema.messages import (
     not_boolean_error,
     not_timestamp_error,
     nulls_error,
+    out_of_range_error,
     schema_error,
-    two_shops_error,
     unknown_values_error,
     zone_missing_error,
 )
@@ -58,88 +65,13 @@ from chatsim.schema.messages import (
 __all__ = [
     "Exclusions",
     "align_id",
-    "check_one_shop_per_conversation",
-    "check_unique_message_ids",
     "conform",
-    "conversations_under_two_shops",
-    "duplicate_message_ids",
     "validate_blocked",
     "validate_holiday_mode",
     "validate_messages",
     "validate_shops",
     "validate_table",
 ]
-
-# --------------------------------------------------------------------------------------
-# Whole-log checks (lazy, streaming: also used per hash slice on logs larger than memory)
-# --------------------------------------------------------------------------------------
-
-
-def duplicate_message_ids(data: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    """The message ids on more than one row, with their row counts, sorted by id.
-
-    Example:
-        >>> duplicate_message_ids(pl.DataFrame({"message_id": [3, 1, 3]})).rows()
-        [(3, 2)]
-    """
-    return (
-        data.lazy()
-        .group_by("message_id")
-        .agg(pl.len().alias("rows"))
-        .filter(pl.col("rows") > 1)
-        .sort("message_id")
-        .collect(engine="streaming")
-    )
-
-
-def check_unique_message_ids(
-    data: pl.DataFrame | pl.LazyFrame, source: str, *, lenient_hint: bool = True
-) -> None:
-    """Raise :class:`SchemaError` if a message id occurs on more than one row."""
-    dup = duplicate_message_ids(data)
-    if dup.height:
-        raise duplicate_ids_error(
-            source,
-            int(dup["rows"].sum()),
-            dup["message_id"].head(EXAMPLES).to_list(),
-            lenient_hint=lenient_hint,
-        )
-
-
-def conversations_under_two_shops(data: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    """Conversations whose messages name more than one shop: id, shops, rows; sorted by id.
-
-    Example:
-        >>> conversations_under_two_shops(pl.DataFrame(
-        ...     {"conversation_id": ["c", "c", "d"], "shop_id": ["s", "t", "s"]})).rows()
-        [('c', 2, 2)]
-    """
-    return (
-        data.lazy()
-        .group_by("conversation_id")
-        .agg(pl.col("shop_id").n_unique().alias("shops"), pl.len().alias("rows"))
-        .filter(pl.col("shops") > 1)
-        .sort("conversation_id")
-        .collect(engine="streaming")
-    )
-
-
-def check_one_shop_per_conversation(data: pl.DataFrame | pl.LazyFrame, source: str) -> None:
-    """Raise :class:`SchemaError` if a conversation id occurs under more than one shop."""
-    two = conversations_under_two_shops(data)
-    if not two.height:
-        return
-    ids = two["conversation_id"].head(EXAMPLES)
-    shops = (
-        data.lazy()
-        .filter(pl.col("conversation_id").is_in(ids.implode()))
-        .group_by("conversation_id")
-        .agg(pl.col("shop_id").unique().sort().head(3))
-        .sort("conversation_id")
-        .collect()
-    )
-    raise two_shops_error(source, two.height, int(two["rows"].sum()), dict(shops.iter_rows()))
-
 
 # --------------------------------------------------------------------------------------
 # Column checks and casts
@@ -292,6 +224,14 @@ def align_id(df: pl.DataFrame, col: str, dtype: pl.DataType, source: str) -> pl.
     return df.with_columns(cast.alias(col))
 
 
+def _out_of_range(
+    df: pl.DataFrame, sent_at_range: tuple[dt.datetime, dt.datetime] | None
+) -> tuple[pl.Series, dt.datetime, dt.datetime]:
+    lo, hi = sent_at_range if sent_at_range is not None else plausible_sent_at_range()
+    t = df["sent_at"]
+    return t.is_not_null() & ((t < lo) | (t > hi)), lo, hi
+
+
 # --------------------------------------------------------------------------------------
 # The validators (collect)
 # --------------------------------------------------------------------------------------
@@ -344,13 +284,18 @@ def validate_messages(
     *,
     lenient: bool = False,
     dropped: Exclusions | None = None,
+    sent_at_range: tuple[dt.datetime, dt.datetime] | None = None,
+    ids: Mapping[str, pl.DataType] | None = None,
 ) -> pl.DataFrame:
     """Validate a messages table and return it normalised (UTC timestamps, enum columns).
 
     Strict (default): any problem raises :class:`SchemaError`. ``lenient=True`` drops
-    rows with null keys and duplicate message ids (keeping the first), recording the
-    counts in ``dropped``; structural problems (missing columns, naive timestamps,
-    unknown values, a conversation under two shops) always raise.
+    rows with a ``sent_at`` outside ``sent_at_range`` (default
+    :func:`~chatsim.schema.plausible_sent_at_range`), with null keys and with duplicate
+    message ids (keeping the first), recording the counts in ``dropped``; structural
+    problems (missing columns, naive timestamps, unknown values, a conversation under two
+    shops) always raise. Text id columns are typed by :func:`id_dtypes` (or ``ids``, the
+    types chosen for a whole log read in parts).
 
     Example:
         >>> import datetime as dt
@@ -364,6 +309,14 @@ def validate_messages(
     """
     dropped = dropped if dropped is not None else Exclusions()
     df = _values(data, MESSAGE_COLUMNS, source)
+    df = cast_ids(df, ids if ids is not None else id_dtypes(df), source)
+    outside, lo, hi = _out_of_range(df, sent_at_range)
+    if outside.any() and lenient:
+        df = df.filter(outside.not_())
+        dropped.add("sent_at outside the plausible range", int(outside.sum()))
+    elif outside.any():
+        ex = [str(t) for t in df["sent_at"].filter(outside).head(EXAMPLES).to_list()]
+        raise out_of_range_error(source, "sent_at", int(outside.sum()), ex, lo.date(), hi.date())
     required = required_columns(MESSAGE_COLUMNS)
     if lenient:
         keep = pl.all_horizontal(pl.col(c).is_not_null() for c in required)

@@ -11,11 +11,16 @@ Example:
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 __all__ = [
     "BLOCKED_COLUMNS",
     "BOOL_TEXT",
+    "INTEGER_TEXT",
+    "SENT_AT_EARLIEST",
+    "SENT_AT_LATEST_AHEAD",
     "HOLIDAY_COLUMNS",
     "ID",
     "KINDS",
@@ -30,6 +35,7 @@ __all__ = [
     "TS",
     "TS_WITH_ZONE",
     "UTC_DATETIME",
+    "plausible_sent_at_range",
     "required_columns",
 ]
 
@@ -89,6 +95,28 @@ TABLES = ("messages", "shops", "holiday_mode", "blocked")
 TS_WITH_ZONE = r"(Z|[+-]\d{2}:?\d{2})$"
 #: The text forms of true/false a table may use (compared lower-cased, trimmed).
 BOOL_TEXT = {"true": True, "false": False, "1": True, "0": False, "t": True, "f": False}
+#: An identifier written as text reads as an integer when every value of its column is an
+#: integer written plainly (no sign but ``-``, no leading zero, no spaces), e.g. ``"10"``.
+INTEGER_TEXT = r"^(0|-?[1-9][0-9]*)$"
+
+#: The earliest plausible message time (a ``sent_at`` before it is refused).
+SENT_AT_EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+#: How far after now a message time is still plausible.
+SENT_AT_LATEST_AHEAD = dt.timedelta(days=366)
+
+
+def plausible_sent_at_range(
+    now: dt.datetime | None = None,
+) -> tuple[dt.datetime, dt.datetime]:
+    """The default plausible ``sent_at`` range: 2000-01-01 to one year after ``now`` (UTC).
+
+    Example:
+        >>> lo, hi = plausible_sent_at_range(dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+        >>> lo.date(), hi.date()
+        (datetime.date(2000, 1, 1), datetime.date(2026, 1, 2))
+    """
+    now = now if now is not None else dt.datetime.now(dt.UTC)
+    return SENT_AT_EARLIEST, now.astimezone(dt.UTC) + SENT_AT_LATEST_AHEAD
 
 
 def required_columns(spec: dict[str, tuple[object, bool]]) -> list[str]:

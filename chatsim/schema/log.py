@@ -16,14 +16,14 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import polars as pl
 
-from chatsim.errors import SchemaError
+from chatsim.errors import ChatsimWarning, SchemaError
 from chatsim.schema.checks import (
     Exclusions,
     align_id,
@@ -34,22 +34,29 @@ from chatsim.schema.checks import (
     validate_shops,
 )
 from chatsim.schema.columns import MESSAGE_COLUMNS, TABLES, UTC_DATETIME
+from chatsim.schema.files import (
+    Format,
+    check_readable,
+    locate_log,
+    read_guard,
+    scan_files,
+    table_files,
+)
+
+# Format, locate_log and scan_files are chatsim.schema.files': imported here for the readers
 from chatsim.schema.messages import EXAMPLES
 
 __all__ = [
     "SIDE_TABLES",
     "ChatLog",
-    "Format",
     "LazyLog",
-    "locate_log",
     "read_log",
-    "scan_files",
     "scan_log",
+    "unmatched_shop_rows",
     "write_log",
     "write_table",
 ]
 
-Format = Literal["parquet", "csv"]
 #: The optional tables beside the messages.
 SIDE_TABLES = TABLES[1:]
 
@@ -96,10 +103,28 @@ class ChatLog:
         *,
         source: str = "<memory>",
         lenient: bool = False,
+        sent_at_range: tuple[dt.datetime, dt.datetime] | None = None,
+        sources: Mapping[str, str] | None = None,
+        ids: Mapping[str, pl.DataType] | None = None,
+        check_unmatched: bool = True,
     ) -> ChatLog:
-        """Validate in-memory tables into a ChatLog (missing shop tables are empty)."""
+        """Validate in-memory tables into a ChatLog (missing shop tables are empty).
+
+        ``sources`` names each table in messages (default ``"{source}:{table}"``);
+        ``sent_at_range``, ``lenient`` and ``ids`` are :func:`validate_messages`'s. Holiday
+        and blocked rows of shops without messages are reported as a
+        :class:`~chatsim.errors.ChatsimWarning` (``check_unmatched=False``: not here).
+        """
+        names = {t: f"{source}:{t}" for t in TABLES} | dict(sources or {})
         dropped = Exclusions()
-        msgs = validate_messages(messages, f"{source}:messages", lenient=lenient, dropped=dropped)
+        msgs = validate_messages(
+            messages,
+            names["messages"],
+            lenient=lenient,
+            dropped=dropped,
+            sent_at_range=sent_at_range,
+            ids=ids,
+        )
         id_dtype = msgs.schema["shop_id"]
         buyer_dtype = msgs.schema["buyer_id"]
         if shops is None:
@@ -109,8 +134,8 @@ class ChatLog:
                 schema={"shop_id": id_dtype, "timezone": pl.String},
             ).with_columns(pl.lit(False).alias("chatbot_enabled"))
         else:
-            shops_df = validate_shops(shops, f"{source}:shops")
-            shops_df = align_id(shops_df, "shop_id", id_dtype, f"{source}:shops")
+            shops_df = validate_shops(shops, names["shops"])
+            shops_df = align_id(shops_df, "shop_id", id_dtype, names["shops"])
             missing = (
                 msgs.select(pl.col("shop_id").unique())
                 .join(shops_df.select("shop_id"), on="shop_id", how="anti")
@@ -118,7 +143,7 @@ class ChatLog:
             )
             if missing.height:
                 raise SchemaError(
-                    f"{source}:shops: {missing.height} shop(s) that appear in messages have no "
+                    f"{names['shops']}: {missing.height} shop(s) that appear in messages have no "
                     f"row in the shops table (e.g. {missing['shop_id'].head(EXAMPLES).to_list()}); "
                     "add them with their time zone."
                 )
@@ -128,20 +153,53 @@ class ChatLog:
             )
         else:
             hol = align_id(
-                validate_holiday_mode(holiday_mode, f"{source}:holiday_mode"),
+                validate_holiday_mode(holiday_mode, names["holiday_mode"]),
                 "shop_id",
                 id_dtype,
-                f"{source}:holiday_mode",
+                names["holiday_mode"],
             )
         if blocked is None:
             blk = pl.DataFrame(
                 schema={"shop_id": id_dtype, "buyer_id": buyer_dtype, "blocked_at": UTC_DATETIME}
             )
         else:
-            blk = validate_blocked(blocked, f"{source}:blocked")
-            blk = align_id(blk, "shop_id", id_dtype, f"{source}:blocked")
-            blk = align_id(blk, "buyer_id", buyer_dtype, f"{source}:blocked")
+            blk = validate_blocked(blocked, names["blocked"])
+            blk = align_id(blk, "shop_id", id_dtype, names["blocked"])
+            blk = align_id(blk, "buyer_id", buyer_dtype, names["blocked"])
+        if check_unmatched and msgs.height:  # (an empty log is reported as such)
+            shop_ids = msgs.select(pl.col("shop_id").unique())
+            for name, table in (("holiday_mode", hol), ("blocked", blk)):
+                unmatched_shop_rows(table, shop_ids, names[name])
         return cls(msgs, shops_df, hol, blk, source=source, dropped=dropped)
+
+
+def unmatched_shop_rows(table: pl.DataFrame, shop_ids: pl.DataFrame, source: str) -> int:
+    """Warn (:class:`~chatsim.errors.ChatsimWarning`) about side-table rows naming shops
+    that have no messages (``shop_ids``: one ``shop_id`` column); returns their count.
+
+    Such rows change no result, but usually mean the side table and the messages do not
+    match (another export, other ids).
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as w:
+        ...     warnings.simplefilter("always")
+        ...     unmatched_shop_rows(pl.DataFrame({"shop_id": ["s", "x"]}),
+        ...                         pl.DataFrame({"shop_id": ["s"]}), "blocked.csv")
+        1
+        >>> print(w[0].message)
+        blocked.csv: 1 row(s) name shops with no messages (e.g. ['x']); they change no result. Check that the table belongs to this log.
+    """
+    rows = table.join(shop_ids, on="shop_id", how="anti")
+    if rows.height:
+        ex = rows["shop_id"].unique().sort().head(EXAMPLES).to_list()
+        warnings.warn(
+            f"{source}: {rows.height} row(s) name shops with no messages (e.g. {ex}); they "
+            "change no result. Check that the table belongs to this log.",
+            ChatsimWarning,
+            stacklevel=3,
+        )
+    return rows.height
 
 
 # --------------------------------------------------------------------------------------
@@ -149,81 +207,8 @@ class ChatLog:
 # --------------------------------------------------------------------------------------
 
 
-def _find_table(root: Path, name: str) -> Path | None:
-    for cand in (root / f"{name}.parquet", root / f"{name}.csv", root / name):
-        if cand.exists():
-            return cand
-    return None
-
-
-def locate_log(
-    path: str | Path,
-    *,
-    shops: str | Path | None = None,
-    holiday_mode: str | Path | None = None,
-    blocked: str | Path | None = None,
-) -> tuple[Path, dict[str, Path | None]]:
-    """The messages path and the side-table paths of a log (the layout :func:`read_log` reads).
-
-    Explicit side-table paths win; otherwise a log folder's ``shops``, ``holiday_mode``
-    and ``blocked`` tables are used when present.
-
-    Example:
-        >>> msgs, side = locate_log("chatsim/data/sample_log")  # doctest: +SKIP
-    """
-    root = Path(path)
-    if not root.exists():
-        raise SchemaError(f"{root}: no such file or folder.")
-    msg_path = root
-    side: dict[str, Path | None] = {
-        "shops": Path(shops) if shops else None,
-        "holiday_mode": Path(holiday_mode) if holiday_mode else None,
-        "blocked": Path(blocked) if blocked else None,
-    }
-    if root.is_dir():
-        found = _find_table(root, "messages")
-        if found is not None:
-            msg_path = found
-            for name in side:
-                if side[name] is None:
-                    side[name] = _find_table(root, name)
-    for name, p in side.items():
-        if p is not None and not p.exists():
-            raise SchemaError(f"{p}: no such file for the {name} table.")
-    return msg_path, side
-
-
-def _table_files(path: Path) -> tuple[tuple[Path, ...], Format]:
-    """A table's files and their format: a Parquet/CSV file or a folder of them."""
-    if path.is_dir():
-        files = sorted(path.rglob("*.parquet"))
-        if files:
-            return tuple(files), "parquet"
-        files = sorted(path.rglob("*.csv"))
-        if files:
-            return tuple(files), "csv"
-        raise SchemaError(f"{path}: folder holds no .parquet or .csv files.")
-    suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        return (path,), "parquet"
-    if suffix in (".csv", ".gz"):
-        return (path,), "csv"
-    raise SchemaError(f"{path}: unsupported file type; use .parquet or .csv (or a folder of them).")
-
-
-def scan_files(files: Sequence[Path], fmt: Format) -> pl.LazyFrame:
-    """Message (or side-table) files of one format as one lazy frame, as stored.
-
-    CSV columns are read as text: the validators parse and check them, so that a bad
-    value is reported by column instead of failing inside the CSV parser.
-    """
-    if fmt == "parquet":
-        return pl.scan_parquet(list(files), hive_partitioning=False)
-    return pl.scan_csv(list(files), infer_schema=False)
-
-
 def _scan_table(path: Path) -> pl.LazyFrame:
-    return scan_files(*_table_files(path))
+    return scan_files(*table_files(path))
 
 
 @dataclass(frozen=True)
@@ -262,20 +247,41 @@ class LazyLog:
         path = self.side[name]
         return _scan_table(path) if path is not None else None
 
-    def read(self, *, lenient: bool = False) -> ChatLog:
+    def read_side_table(self, name: str) -> pl.DataFrame | None:
+        """A side table read whole, as stored (an unreadable file is a SchemaError naming it)."""
+        path = self.side[name]
+        if path is None:
+            return None
+        files, fmt = table_files(path)
+        with read_guard(files, fmt):
+            return scan_files(files, fmt).collect()
+
+    def sources(self) -> dict[str, str]:
+        """How messages name each table: its file (or folder) path."""
+        out = {name: str(p) for name, p in self.side.items() if p is not None}
+        out["messages"] = str(self.messages_path)
+        return out
+
+    def read(
+        self,
+        *,
+        lenient: bool = False,
+        sent_at_range: tuple[dt.datetime, dt.datetime] | None = None,
+    ) -> ChatLog:
         """Read and validate the whole log (:func:`read_log`)."""
-        frames = {name: self.side_table(name) for name in SIDE_TABLES}
+        frames = {name: self.read_side_table(name) for name in SIDE_TABLES}
+        with read_guard(self.files, self.fmt):
+            messages = self.scan().collect()
         log = ChatLog.from_frames(
-            self.scan(),
+            messages,
             frames["shops"],
             frames["holiday_mode"],
             frames["blocked"],
-            source=str(self.messages_path)
-            if self.messages_path != Path(self.source)
-            else self.source,
+            source=self.source,
+            sources=self.sources(),
             lenient=lenient,
+            sent_at_range=sent_at_range,
         )
-        log.source = self.source
         return log
 
 
@@ -294,7 +300,11 @@ def scan_log(
         String
     """
     msg_path, side = locate_log(path, shops=shops, holiday_mode=holiday_mode, blocked=blocked)
-    files, fmt = _table_files(msg_path)
+    files, fmt = table_files(msg_path)
+    check_readable(files, fmt)
+    for p in side.values():
+        if p is not None:
+            check_readable(*table_files(p))
     return LazyLog(str(Path(path)), msg_path, files, fmt, side)
 
 
@@ -305,6 +315,7 @@ def read_log(
     holiday_mode: str | Path | None = None,
     blocked: str | Path | None = None,
     lenient: bool = False,
+    sent_at_range: tuple[dt.datetime, dt.datetime] | None = None,
 ) -> ChatLog:
     """Read and validate a chat log.
 
@@ -313,11 +324,15 @@ def read_log(
     ``holiday_mode`` and ``blocked`` tables (``.parquet`` or ``.csv``), the layout
     ``chatsim simulate`` writes. Side tables may also be given explicitly.
 
+    A message time outside ``sent_at_range`` (default
+    :func:`~chatsim.schema.plausible_sent_at_range`: 2000-01-01 to a year from now) is
+    refused, or dropped and counted with ``lenient=True``.
+
     Example:
         >>> log = read_log("chatsim/data/sample_log")  # doctest: +SKIP
     """
     lazy = scan_log(path, shops=shops, holiday_mode=holiday_mode, blocked=blocked)
-    return lazy.read(lenient=lenient)
+    return lazy.read(lenient=lenient, sent_at_range=sent_at_range)
 
 
 def write_table(df: pl.DataFrame, path: str | Path) -> Path:

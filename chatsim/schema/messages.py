@@ -13,7 +13,9 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from chatsim.errors import SchemaError
 
@@ -21,20 +23,44 @@ __all__ = [
     "EXAMPLES",
     "column_type_error",
     "duplicate_ids_error",
+    "lenient_wording",
     "missing_columns_error",
     "naive_column_error",
+    "no_messages_table_error",
     "not_boolean_error",
     "not_timestamp_error",
     "nulls_error",
+    "out_of_range_error",
     "schema_error",
     "two_shops_error",
     "unknown_values_error",
+    "unreadable_error",
     "zone_missing_error",
 ]
 
 #: How many offending values a message shows.
 EXAMPLES = 5
-_LENIENT_HINT = " (or read with lenient=True to keep the first copy and count the rest)"
+#: How a message tells the reader to ask for a lenient read (see :func:`lenient_wording`).
+_LENIENT = ContextVar("chatsim_lenient_wording", default="read with lenient=True")
+
+
+@contextmanager
+def lenient_wording(wording: str) -> Iterator[None]:
+    """Word the lenient hint of the messages raised inside the block for their reader.
+
+    The default speaks to Python callers (``read with lenient=True``); the command line
+    says ``rerun with --lenient``.
+
+    Example:
+        >>> with lenient_wording("rerun with --lenient"):
+        ...     print(nulls_error("log.csv", {"shop_id": 1}))
+        log.csv: null values in required column(s) {'shop_id': 1} (row counts). Every message needs these fields; fix or drop those rows (or rerun with --lenient to drop them with a count).
+    """
+    token = _LENIENT.set(wording)
+    try:
+        yield
+    finally:
+        _LENIENT.reset(token)
 
 
 def schema_error(source: str, msg: str) -> SchemaError:
@@ -100,11 +126,15 @@ def unknown_values_error(
 
 
 def nulls_error(
-    source: str, counts: dict[str, int], rows: list[int] | None = None, *, lenient_hint: bool = True
+    source: str,
+    counts: dict[str, int],
+    rows: list[int] | None = None,
+    *,
+    lenient_hint: bool | str = True,
 ) -> SchemaError:
     """Nulls in required columns (``counts``: column -> rows)."""
     where = f"; e.g. rows {rows}" if rows is not None else ""
-    hint = " (or read with lenient=True to drop them with a count)" if lenient_hint else ""
+    hint = f" (or {_hint(lenient_hint)} to drop them with a count)" if lenient_hint else ""
     return schema_error(
         source,
         f"null values in required column(s) {counts} (row counts){where}. Every message "
@@ -112,15 +142,28 @@ def nulls_error(
     )
 
 
+def _hint(lenient_hint: bool | str) -> str:
+    """The lenient wording: given by the caller (text), the block's (True) or none (False)."""
+    if not lenient_hint:
+        return ""
+    return lenient_hint if isinstance(lenient_hint, str) else _LENIENT.get()
+
+
 def duplicate_ids_error(
-    source: str, n_rows: int, examples: list, *, lenient_hint: bool = True
+    source: str, n_rows: int, examples: list, *, lenient_hint: bool | str = True
 ) -> SchemaError:
-    """Message ids on more than one row (``n_rows``: the rows involved)."""
+    """Message ids on more than one row (``n_rows``: the rows involved).
+
+    ``lenient_hint``: True words the hint as :func:`lenient_wording` says, a text words it
+    so (``"rerun with --lenient"``), False leaves it out (where lenient cannot help).
+    """
+    hint = _hint(lenient_hint)
     return schema_error(
         source,
         f"column 'message_id': {n_rows} row(s) share a message id with another row "
         f"(e.g. ids {examples}). Message ids must be unique; deduplicate the export"
-        f"{_LENIENT_HINT if lenient_hint else ''}.",
+        + (f" (or {hint} to keep the first copy and count the rest)" if hint else "")
+        + ".",
     )
 
 
@@ -131,4 +174,35 @@ def two_shops_error(source: str, n_conversations: int, n_rows: int, examples: di
         f"column 'conversation_id': {n_conversations} conversation(s) ({n_rows} rows) appear "
         f"under more than one shop_id (e.g. {examples}). A conversation is one buyer and one "
         "shop; give each shop's threads their own conversation ids.",
+    )
+
+
+def out_of_range_error(
+    source: str, column: str, n: int, examples: list, low: object, high: object
+) -> SchemaError:
+    """Timestamps outside the plausible range ``[low, high]``."""
+    return schema_error(
+        source,
+        f"column '{column}': {n} row(s) fall outside the plausible range {low} .. {high} "
+        f"(e.g. {examples}). Fix those rows, widen the range (read_log(..., "
+        f"sent_at_range=(low, high))), or {_LENIENT.get()} to drop them with a count.",
+    )
+
+
+def unreadable_error(source: str, fmt: str, reason: str) -> SchemaError:
+    """A file that cannot be read as its format (empty, truncated, damaged, not that format)."""
+    what = "Parquet" if fmt == "parquet" else "CSV"
+    return schema_error(
+        source,
+        f"cannot be read as {what} ({reason}). The file is empty, truncated or damaged: "
+        "export or copy it again.",
+    )
+
+
+def no_messages_table_error(folder: str, found: Sequence[str]) -> SchemaError:
+    """A log folder without a ``messages`` table (``found``: what it holds)."""
+    shown = list(found[:10]) + (["..."] if len(found) > 10 else [])
+    return SchemaError(
+        f"no messages table in {folder}; found {shown}. A log folder needs messages.parquet, "
+        "messages.csv or a messages/ folder (see docs/schema.md).",
     )

@@ -17,14 +17,20 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from chatsim.errors import OutputError
+from chatsim.logfolder import staged_folder, write_marker
 from chatsim.scenario import Scenario
 from chatsim.schema import ChatLog
 from chatsim.simulate.shard import (
@@ -71,29 +77,49 @@ def simulate_to_dir(
 
     Writes ``messages/shard=00000.parquet`` (one file per shard of
     :data:`~chatsim.simulate.SHARD_SIZE` shops), ``shops.parquet``, ``holiday_mode.parquet``,
-    ``blocked.parquet`` and ``scenario.yaml`` (the resolved scenario).
-    ``workers=None`` uses every core.
+    ``blocked.parquet``, ``scenario.yaml`` (the resolved scenario) and, last, the completion
+    marker ``_SUCCESS`` (:mod:`chatsim.logfolder`). ``workers=None`` uses every core.
+
+    All or nothing: the log is written into a staging folder next to ``out_dir`` and moved
+    into place when complete; an existing log in ``out_dir`` is kept until then. Stopped
+    by Ctrl-C or SIGTERM, the run removes its staging folder and its worker processes (which
+    also exit by themselves if this process is killed).
 
     Example:
         >>> from chatsim.scenario import load_scenario
         >>> simulate_to_dir(load_scenario("scenarios/baseline.yaml"), "out/baseline")  # doctest: +SKIP
         PosixPath('out/baseline')
     """
-    out = Path(out_dir)
-    msg_dir = out / "messages"
-    msg_dir.mkdir(parents=True, exist_ok=True)
-    for old in msg_dir.glob("shard=*.parquet"):  # a previous run may have had more shards
-        old.unlink()
+    target = Path(out_dir)
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
-    got = sorted(
-        _results(scenario, _write_shard, (str(out),), n_workers, progress, "simulating"),
-        key=lambda r: r[0],
-    )
-    pl.concat([r[2] for r in got]).write_parquet(out / "holiday_mode.parquet")
-    pl.concat([r[3] for r in got]).write_parquet(out / "blocked.parquet")
-    shops_table(scenario).write_parquet(out / "shops.parquet")
-    (out / "scenario.yaml").write_text(scenario.to_yaml(), encoding="utf-8")
-    return out
+    with _stop_on_sigterm(), staged_folder(target) as out:
+        try:
+            (out / "messages").mkdir()
+            got = sorted(
+                _results(scenario, _write_shard, (str(out),), n_workers, progress, "simulating"),
+                key=lambda r: r[0],
+            )
+            pl.concat([r[2] for r in got]).write_parquet(out / "holiday_mode.parquet")
+            pl.concat([r[3] for r in got]).write_parquet(out / "blocked.parquet")
+            shops_table(scenario).write_parquet(out / "shops.parquet")
+            (out / "scenario.yaml").write_text(scenario.to_yaml(), encoding="utf-8")
+            write_marker(
+                out,
+                scenario=scenario.name,
+                shops=scenario.shops,
+                days=scenario.period.days,
+                seed=scenario.seed,
+                shards=len(got),
+            )
+        except OSError as exc:
+            raise OutputError(
+                f"{target}: cannot write the simulated log ({exc.strerror or exc}); check the "
+                "free space and permissions of its folder."
+            ) from None
+        except BaseException:
+            _stop_workers()  # interrupted or failed: no worker goes on writing
+            raise
+    return target
 
 
 def log_hash(log: ChatLog) -> str:
@@ -152,15 +178,39 @@ def _direct(sc: Scenario, shard: int) -> tuple[int, pl.DataFrame, pl.DataFrame, 
 _POOLS: dict[int, ProcessPoolExecutor] = {}
 
 
+#: How often a worker checks that the process that started it is still alive (seconds).
+WATCHDOG_SECONDS = 0.2
+
+
+def _worker_start(parent: int) -> None:
+    """Run in each worker as it starts: exit as soon as ``parent`` is gone.
+
+    Ctrl-C is left to the parent (which stops the workers); a parent killed outright
+    (SIGKILL) cannot, so each worker watches for it and exits on its own.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(WATCHDOG_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="chatsim-parent-watchdog", daemon=True).start()
+
+
 def _executor(workers: int) -> ProcessPoolExecutor:
     """A process pool of ``workers`` processes, started on first use and then reused.
 
     Processes are spawned (not forked): polars' thread pool does not survive fork().
+    Each exits by itself if this process dies (:func:`_worker_start`).
     """
     pool = _POOLS.get(workers)
     if pool is None or getattr(pool, "_broken", False):
         pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_start,
+            initargs=(os.getpid(),),
         )
         _POOLS[workers] = pool
     return pool
@@ -170,6 +220,36 @@ def shutdown_workers() -> None:
     """Stop the worker processes kept for reuse by :func:`simulate` (they also stop at exit)."""
     while _POOLS:
         _POOLS.popitem()[1].shutdown()
+
+
+def _stop_workers() -> None:
+    """Stop every worker now, mid-shard (after an interruption or a failure)."""
+    while _POOLS:
+        pool = _POOLS.popitem()[1]
+        procs = getattr(pool, "_processes", None) or {}
+        for proc in list(procs.values()):
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+@contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """Within the block, SIGTERM stops the run as Ctrl-C does (cleanup runs, exit status 143).
+
+    Only in the main thread (where Python runs signal handlers); elsewhere a no-op.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _results(
