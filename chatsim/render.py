@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import nbformat
 
@@ -466,7 +467,7 @@ def write_index(reports_dir: str | os.PathLike[str]) -> Path:
         for f in files:
             stat = f.stat()
             mtime = datetime.fromtimestamp(stat.st_mtime, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
-            href = f"{scenario.name}/{f.name}"
+            href = f"{quote(scenario.name)}/{quote(f.name)}"  # a path, never a scheme
             rows.append(
                 f'<tr><td><a href="{html.escape(href)}">{html.escape(f.stem)}</a></td>'
                 f"<td>{mtime}</td>"

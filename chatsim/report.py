@@ -8,9 +8,15 @@ report notebook (:data:`NOTEBOOKS_DIR`) for a scenario (or a real log) and write
 ``reports/index.html``.
 
 Everything is validated before the first notebook runs (a bad scenario, rule or
-log fails at once, naming the key or file). Notebooks execute in a staging folder;
-only when all of them succeeded are the results moved into ``reports/``, so a
+log fails at once, naming the key or file). Notebooks execute in a staging folder
+(``reports/.staging-*``, holding an ``owner.json`` with the run's process id and start
+time); only when all of them succeeded are the results moved into ``reports/``, so a
 failure never leaves a half-written report. A failing cell is named in the error.
+SIGTERM and SIGHUP clean up like Ctrl-C (the staging folder is removed, the previous
+report is left as it was); a run killed outright (SIGKILL, power loss) leaves its
+staging folder, which the next run in the same ``reports/`` removes
+(:func:`sweep_stale_staging`). The report folder is :func:`chatsim.notebook.safe_name`
+of the scenario name, always one folder inside ``reports/``.
 
 Example:
     >>> params = notebook_parameters("scenarios/baseline.yaml", log_path="/tmp/log")  # doctest: +SKIP
@@ -20,14 +26,22 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
+import signal
+import socket
+import sys
 import tempfile
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import psutil
 
 from chatsim.errors import ReportError
 from chatsim.notebook import safe_name
@@ -40,10 +54,14 @@ __all__ = [
     "REPORT_NOTEBOOKS",
     "SMALL_DAYS",
     "SMALL_SHOPS",
+    "STAGING_OWNER_FILE",
+    "STAGING_PREFIX",
     "build_reports",
     "find_notebooks_dir",
     "notebook_parameters",
+    "report_folder",
     "report_notebooks",
+    "sweep_stale_staging",
 ]
 
 
@@ -171,8 +189,10 @@ def build_reports(
     """Run the report notebooks for a scenario (or a real ``log``) into ``out_dir``.
 
     ``small`` scales the scenario down to a quick check; ``shops``/``days`` scale it to
-    any size. Returns the written HTML paths (``out_dir/<scenario>/<notebook>.html``); also
+    any size. Returns the written HTML paths (``out_dir/<safe name>/<notebook>.html``); also
     writes the executed notebooks beside them and refreshes ``out_dir/index.html``.
+    Interrupted (Ctrl-C, SIGTERM, SIGHUP), it removes its staging folder and leaves the
+    previous report as it was; stale staging folders of killed runs are removed first.
     """
     from chatsim.render import notebook_to_html, write_index
     from chatsim.simulate import simulate_to_dir
@@ -185,51 +205,221 @@ def build_reports(
     nbs = report_notebooks(notebooks_dir, notebooks)
     out_root = Path(out_dir)
     out_root.mkdir(parents=True, exist_ok=True)
-    target = out_root / safe_name(sc.name if log is None else f"{sc.name}-{Path(log).stem}")
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_root))
+    target = report_folder(out_root, sc.name if log is None else f"{sc.name}-{Path(log).stem}")
+    with _termination_as_exit():
+        sweep_stale_staging(out_root)
+        staging: Path | None = None
+        paths: list[Path] = []
+        try:
+            staging = _make_staging(out_root)
+            if log is None:
+                log_dir = staging / "log"
+                _say(
+                    progress,
+                    f"simulating scenario '{sc.name}' ({sc.shops} shops, {sc.period.days} days)",
+                )
+                simulate_to_dir(sc, log_dir, progress=progress)
+            else:
+                log_dir = Path(log)
+                real = read_log(log_dir)  # SchemaError before any notebook runs
+            params = notebook_parameters(
+                sc, log_path=log_dir, small=small, real_log=log is not None
+            )
+            if (
+                log is not None
+                and params["drilldown_shop"] not in real.shops["shop_id"].cast(pl.String).to_list()
+            ):
+                # the scenario names a simulated shop: on a real log the drill-down picks its own
+                params["drilldown_shop"] = None
+            if small or shops or days:
+                params["shops"], params["days"] = sc.shops, sc.period.days
+            written = []
+            for i, nb in enumerate(nbs, 1):
+                _say(progress, f"[{i}/{len(nbs)}] running {nb.name}")
+                out_nb = staging / nb.name
+                _run_notebook(nb, out_nb, params, progress, timeout)
+                html_path = staging / f"{nb.stem}.html"
+                notebook_to_html(
+                    out_nb,
+                    html_path,
+                    show_code=show_code,
+                    title=f"{sc.name}: {nb.stem.replace('_', ' ')}",
+                )
+                written.append(nb.stem)
+            with _signals_deferred():  # a few renames: not cut in half by a signal
+                target.mkdir(parents=True, exist_ok=True)
+                for stem in written:
+                    for ext in (".ipynb", ".html"):
+                        os.replace(staging / f"{stem}{ext}", target / f"{stem}{ext}")
+                write_index(out_root)
+                paths = [target / f"{stem}.html" for stem in written]
+            return paths
+        except (KeyboardInterrupt, SystemExit):
+            if not paths:
+                print(
+                    f"chatsim report: interrupted; no report written, {target} left as it was.",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            raise
+        finally:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- output folders
+
+#: Name prefix of the folder a run works in, inside the reports folder.
+STAGING_PREFIX = ".staging-"
+#: File in a staging folder naming the process that owns it (pid, start time, host).
+STAGING_OWNER_FILE = "owner.json"
+# A staging folder without an owner file is left alone this long (its run may be starting).
+_NO_OWNER_GRACE_S = 60.0
+# A staging folder of a run on another host is removed after this long.
+_FOREIGN_HOST_STALE_S = 24 * 3600.0
+
+
+def report_folder(out_root: str | Path, name: str) -> Path:
+    """The folder a report named ``name`` goes to: ``out_root/safe_name(name)``.
+
+    Raises :class:`ReportError` if that path resolves outside ``out_root`` (a symbolic
+    link, say), so a report never writes anywhere but inside its output folder.
+
+    Example:
+        >>> report_folder("reports", "..").name
+        '__'
+    """
+    root = Path(out_root)
+    target = root / safe_name(name)
+    real_root, real_target = Path(os.path.realpath(root)), Path(os.path.realpath(target))
+    if real_target.parent != real_root:
+        raise ReportError(
+            f"the report folder for scenario {name[:80]!r} would be {real_target}, outside "
+            f"the output folder {real_root}; remove {target} or choose another --out."
+        )
+    return target
+
+
+def _process_started(pid: int) -> float:
+    return psutil.Process(pid).create_time()
+
+
+def _make_staging(out_root: Path) -> Path:
+    """A fresh staging folder in ``out_root`` with an owner file naming this process."""
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_root))
+    owner = {
+        "pid": os.getpid(),
+        "process_started": _process_started(os.getpid()),
+        "host": socket.gethostname(),
+        "created": time.time(),
+    }
+    tmp = staging / f".{STAGING_OWNER_FILE}.tmp"
+    tmp.write_text(json.dumps(owner), encoding="utf-8")
+    os.replace(tmp, staging / STAGING_OWNER_FILE)
+    return staging
+
+
+def _owner_alive(owner: dict[str, Any]) -> bool:
+    """Whether the process an owner file names still runs (same pid and start time)."""
     try:
-        if log is None:
-            log_dir = staging / "log"
-            _say(
-                progress,
-                f"simulating scenario '{sc.name}' ({sc.shops} shops, {sc.period.days} days)",
-            )
-            simulate_to_dir(sc, log_dir, progress=progress)
-        else:
-            log_dir = Path(log)
-            real = read_log(log_dir)  # SchemaError before any notebook runs
-        params = notebook_parameters(sc, log_path=log_dir, small=small, real_log=log is not None)
-        if (
-            log is not None
-            and params["drilldown_shop"] not in real.shops["shop_id"].cast(pl.String).to_list()
-        ):
-            # the scenario names a simulated shop: on a real log the drill-down picks its own
-            params["drilldown_shop"] = None
-        if small or shops or days:
-            params["shops"], params["days"] = sc.shops, sc.period.days
-        written = []
-        for i, nb in enumerate(nbs, 1):
-            _say(progress, f"[{i}/{len(nbs)}] running {nb.name}")
-            out_nb = staging / nb.name
-            _run_notebook(nb, out_nb, params, progress, timeout)
-            html_path = staging / f"{nb.stem}.html"
-            notebook_to_html(
-                out_nb,
-                html_path,
-                show_code=show_code,
-                title=f"{sc.name}: {nb.stem.replace('_', ' ')}",
-            )
-            written.append(nb.stem)
-        target.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for stem in written:
-            for ext in (".ipynb", ".html"):
-                os.replace(staging / f"{stem}{ext}", target / f"{stem}{ext}")
-            paths.append(target / f"{stem}.html")
-        write_index(out_root)
-        return paths
-    finally:
+        proc = psutil.Process(int(owner["pid"]))
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return abs(proc.create_time() - float(owner["process_started"])) < 1.0
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True  # it exists; we cannot tell more
+    except (KeyError, TypeError, ValueError):
+        return False  # an unreadable owner file: no process can be its owner
+
+
+def _is_stale(staging: Path, now: float) -> bool:
+    try:
+        owner = json.loads((staging / STAGING_OWNER_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return staging.stat().st_mtime < now - _NO_OWNER_GRACE_S
+    except (OSError, ValueError):
+        owner = {}
+    if not isinstance(owner, dict):
+        owner = {}
+    if owner.get("host", socket.gethostname()) != socket.gethostname():
+        created = owner.get("created")
+        return isinstance(created, int | float) and created < now - _FOREIGN_HOST_STALE_S
+    return not _owner_alive(owner)
+
+
+def sweep_stale_staging(out_root: str | Path, *, now: float | None = None) -> list[Path]:
+    """Remove the staging folders in ``out_root`` whose run is gone; return them.
+
+    A staging folder (``.staging-*``) is stale when the process named in its owner file
+    no longer runs (the pid is gone or now belongs to a process started at another
+    time). Folders of live runs are kept; so are folders without an owner file for a
+    minute after their last change, and folders of runs on another host for a day.
+    ``build_reports`` calls it before each run.
+
+    Example:
+        >>> sweep_stale_staging("reports")  # doctest: +SKIP
+        [PosixPath('reports/.staging-k2j4x8ab')]
+    """
+    root = Path(out_root)
+    now = time.time() if now is None else now
+    removed = []
+    for staging in sorted(root.glob(f"{STAGING_PREFIX}*")):
+        try:
+            if staging.is_symlink() or not staging.is_dir() or not _is_stale(staging, now):
+                continue
+        except OSError:
+            continue
         shutil.rmtree(staging, ignore_errors=True)
+        if not staging.exists():
+            removed.append(staging)
+    return removed
+
+
+# --------------------------------------------------------------------------- signals
+
+_TERMINATION_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+def _raise_exit(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def _termination_as_exit() -> Iterator[None]:
+    """Inside, SIGTERM and SIGHUP raise ``SystemExit(128 + signal)``, so ``finally`` blocks
+    clean up as they do on Ctrl-C; the previous handlers are restored afterwards. Signals
+    ignored by the caller (``nohup``) stay ignored; outside the main thread nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+    for sig in _TERMINATION_SIGNALS:
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            previous[sig] = signal.signal(sig, _raise_exit)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP until the block is done (POSIX main thread only)."""
+    mask = getattr(signal, "pthread_sigmask", None)
+    if mask is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = mask(signal.SIG_BLOCK, {signal.SIGINT, *_TERMINATION_SIGNALS})
+    try:
+        yield
+    finally:
+        mask(signal.SIG_SETMASK, old)
 
 
 def _say(progress: bool, msg: str) -> None:

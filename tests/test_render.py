@@ -267,3 +267,64 @@ def test_template_files_ship_with_the_package() -> None:
 def test_count_charts_ignores_spec_text() -> None:
     snippet = render.chart_html({"title": '<div data-chatsim-chart="x">'}, "c1")
     assert count_charts(snippet) == 1
+
+
+# --------------------------------------------------------------------------- escaping
+
+HOSTILE = ("<svg onload=alert(5)>", '"><script>alert(1)</script>', "{{7*7}}", "</script>")
+
+
+def test_header_escapes_every_data_string(tmp_path: Path) -> None:
+    from chatsim.notebook import header_html, load_context
+    from chatsim.sample import sample_log_path
+
+    rule = tmp_path / "rule.yaml"
+    rule.write_text(
+        f"name: '{HOSTILE[0]}'\ndescription: '{HOSTILE[1]} {HOSTILE[2]}'\nwindow_hours: 12\ntarget: 0.85\n"
+    )
+    ctx = load_context(
+        log_path=str(sample_log_path()), rules=["legacy-24h", str(rule)], note=HOSTILE[3]
+    )
+    page = header_html(ctx, f"Shop drill-down: {HOSTILE[1]}")
+    for raw in ("<svg", "<script>", "</script>"):
+        assert raw not in page, raw
+    assert "&lt;svg onload=alert(5)&gt; definition" in page  # the "Size" row
+    assert "&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt; {{7*7}}" in page  # the description
+
+
+def test_tables_and_texts_escape_values_and_column_names() -> None:
+    from types import SimpleNamespace
+
+    from chatsim.notebook import escape_markdown, table_html, takeaways_html
+
+    df = pl.DataFrame({HOSTILE[0]: [HOSTILE[1]], "shop_id": [HOSTILE[3]]})
+    takeaways = [SimpleNamespace(text=h) for h in HOSTILE]
+    snippets = [table_html(df), takeaways_html(takeaways, reading=HOSTILE[1])]
+    for snippet in snippets:
+        assert "<svg" not in snippet and "<script>" not in snippet and "</script>" not in snippet
+    md = escape_markdown("[x](javascript:alert(1)) <b>")
+    assert "](" not in md and "<b>" not in md
+
+
+def test_page_title_from_data_is_escaped(tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("text")])
+    out = notebook_to_html(nb, tmp_path / "p.html", title=f"{HOSTILE[1]}: {HOSTILE[0]}")
+    body = out.read_text()
+    assert "<svg" not in body and "<script>alert" not in body
+    assert "&lt;svg onload=alert(5)&gt;" in body
+
+
+def test_index_links_are_quoted_paths(tmp_path: Path) -> None:
+    for name in ("javascript:alert(1)", "a b#c?d", '"><svg onload=alert(2)>'):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "rule_comparison.html").write_text("<p>x</p>")
+    page = write_index(tmp_path).read_text()
+    hrefs = re.findall(r'href="([^"]*)"', page)
+    assert sorted(hrefs) == sorted(
+        [
+            "javascript%3Aalert%281%29/rule_comparison.html",
+            "a%20b%23c%3Fd/rule_comparison.html",
+            "%22%3E%3Csvg%20onload%3Dalert%282%29%3E/rule_comparison.html",
+        ]
+    )
+    assert "<svg" not in page

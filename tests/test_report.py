@@ -1,11 +1,19 @@
-"""chatsim report: end to end, validation before any notebook runs, no half-written reports."""
+"""chatsim report: end to end, validation before any notebook runs, no half-written reports,
+cleanup on interruption, report folders always inside the output folder."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
 import yaml
 
@@ -13,6 +21,7 @@ import chatsim
 from chatsim import report
 from chatsim.cli import main
 from chatsim.errors import ReportError, ScenarioError
+from chatsim.notebook import safe_name
 from chatsim.render import count_bundles, count_charts, external_references
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,3 +150,211 @@ def test_bad_real_log_fails_before_notebooks(tmp_path, monkeypatch):
     monkeypatch.setattr(report, "_run_notebook", lambda *a, **k: pytest.fail("a notebook ran"))
     with pytest.raises(SchemaError, match="missing required column"):
         report.build_reports(BASELINE, log=bad, out_dir=tmp_path / "r", progress=False)
+
+
+# --------------------------------------------------------------------------- interruption
+
+
+def _tiny_notebooks(folder: Path) -> Path:
+    """One notebook that only takes its parameters: a report run of about a second."""
+    folder.mkdir()
+    nb = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "P"}}
+    )
+    params = nbformat.v4.new_code_cell("log_path = ''")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("print(log_path)")]
+    nbformat.write(nb, folder / "rule_comparison.ipynb")
+    return folder
+
+
+def _start_report(out: Path) -> tuple[subprocess.Popen, Path]:
+    log = out.parent / "report.log"
+    handle = log.open("w")
+    cmd = [sys.executable, "-m", "chatsim.cli", "report", str(BASELINE), "--small"]
+    proc = subprocess.Popen([*cmd, "--out", str(out)], stdout=handle, stderr=subprocess.STDOUT)
+    handle.close()
+    return proc, log
+
+
+def _wait_for(predicate, proc: subprocess.Popen, what: str, timeout: float = 120.0) -> None:
+    end = time.monotonic() + timeout
+    while not predicate():
+        if proc.poll() is not None or time.monotonic() > end:
+            proc.kill()
+            proc.wait()
+            pytest.fail(f"the report run ended or stalled before {what}")
+        time.sleep(0.2)
+
+
+def _previous_report(out: Path) -> dict[Path, str]:
+    (out / "baseline").mkdir(parents=True)
+    files = {
+        out / "baseline" / "rule_comparison.html": "<p>previous complete report</p>",
+        out / "index.html": "<p>previous index</p>",
+    }
+    for path, text in files.items():
+        path.write_text(text)
+    return files
+
+
+def _stagings(out: Path) -> list[Path]:
+    return sorted(out.glob(f"{report.STAGING_PREFIX}*"))
+
+
+def test_sigterm_mid_run_removes_staging_and_keeps_the_previous_report(tmp_path):
+    out = tmp_path / "reports"
+    previous = _previous_report(out)
+    proc, log = _start_report(out)
+    _wait_for(lambda: "[1/3] running" in log.read_text(), proc, "the first notebook")
+    time.sleep(2.0)  # inside the notebook's execution
+    assert _stagings(out), "the run should be working in a staging folder"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    assert _stagings(out) == []
+    for path, text in previous.items():
+        assert path.read_text() == text
+    assert sorted(p.name for p in (out / "baseline").iterdir()) == ["rule_comparison.html"]
+    assert "interrupted; no report written" in log.read_text()
+
+
+def test_sigkill_leaves_staging_that_the_next_run_removes(tmp_path):
+    from chatsim.sample import sample_log_path
+
+    out = tmp_path / "reports"
+    proc, _ = _start_report(out)
+    _wait_for(
+        lambda: any((s / report.STAGING_OWNER_FILE).exists() for s in _stagings(out)),
+        proc,
+        "its staging folder",
+    )
+    proc.kill()
+    proc.wait(timeout=30)
+    (stale,) = _stagings(out)
+    owner = json.loads((stale / report.STAGING_OWNER_FILE).read_text())
+    assert owner["pid"] == proc.pid
+
+    report.build_reports(
+        BASELINE,
+        log=sample_log_path(),
+        out_dir=out,
+        notebooks_dir=_tiny_notebooks(tmp_path / "nbs"),
+        progress=False,
+    )
+    assert _stagings(out) == []
+    assert (out / "baseline-sample_log" / "rule_comparison.html").is_file()
+
+
+def _staging_owned_by(out: Path, name: str, pid: int, started: float, **extra) -> Path:
+    folder = out / f"{report.STAGING_PREFIX}{name}"
+    folder.mkdir(parents=True)
+    owner = {"pid": pid, "process_started": started, "host": socket.gethostname()}
+    (folder / report.STAGING_OWNER_FILE).write_text(json.dumps(owner | extra))
+    (folder / "rule_comparison.ipynb").write_text("{}")
+    return folder
+
+
+def test_staging_of_a_live_process_is_kept(tmp_path):
+    from chatsim.sample import sample_log_path
+
+    out = tmp_path / "reports"
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        started = psutil.Process(sleeper.pid).create_time()
+        live = _staging_owned_by(out, "live", sleeper.pid, started)
+        dead = subprocess.Popen([sys.executable, "-c", "pass"])
+        dead.wait()
+        gone = _staging_owned_by(out, "gone", dead.pid, time.time() - 5)
+        reused = _staging_owned_by(out, "reused", os.getpid(), time.time() - 10**6)
+        fresh_unowned = out / f"{report.STAGING_PREFIX}starting"
+        fresh_unowned.mkdir()
+        old_unowned = out / f"{report.STAGING_PREFIX}old"
+        old_unowned.mkdir()
+        os.utime(old_unowned, (time.time() - 3600, time.time() - 3600))
+
+        report.build_reports(
+            BASELINE,
+            log=sample_log_path(),
+            out_dir=out,
+            notebooks_dir=_tiny_notebooks(tmp_path / "nbs"),
+            progress=False,
+        )
+        assert _stagings(out) == sorted([live, fresh_unowned])
+        assert (live / "rule_comparison.ipynb").exists()
+        assert not gone.exists() and not reused.exists() and not old_unowned.exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert report.sweep_stale_staging(out, now=time.time() + 3600) == sorted([live, fresh_unowned])
+
+
+def test_termination_handlers_are_restored(tmp_path):
+    from chatsim.sample import sample_log_path
+
+    before = signal.getsignal(signal.SIGTERM)
+    report.build_reports(
+        BASELINE,
+        log=sample_log_path(),
+        out_dir=tmp_path / "r",
+        notebooks_dir=_tiny_notebooks(tmp_path / "nbs"),
+        progress=False,
+    )
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+# --------------------------------------------------------------------------- folder names
+
+HOSTILE_NAMES = [
+    "..",
+    ".",
+    "....",
+    "../../outside",
+    "a/../../b",
+    "..\\..\\outside",
+    "/tmp/absolute",
+    "nul\x00byte",
+    "x" * 300,
+    "é" * 200,
+    ".hidden",
+    "con",
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_report_folder_is_always_one_folder_inside_out(tmp_path, monkeypatch, name):
+    import chatsim.simulate
+
+    data = yaml.safe_load(BASELINE.read_text())
+    data["name"] = name
+    sc = tmp_path / "scenario.yaml"
+    sc.write_text(yaml.safe_dump(data))
+
+    def fake_run(nb, out_nb, params, progress, timeout):
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("x")]), out_nb)
+
+    monkeypatch.setattr(report, "_run_notebook", fake_run)
+    monkeypatch.setattr(chatsim.simulate, "simulate_to_dir", lambda sc, d, **k: d.mkdir())
+    work = tmp_path / "work"
+    out = work / "reports"
+    paths = report.build_reports(sc, out_dir=out, progress=False)
+    real_out = out.resolve()
+    assert paths and all(p.resolve().parent.parent == real_out for p in paths)
+    (folder,) = [p for p in out.iterdir() if p.is_dir()]
+    assert folder.name == safe_name(name)
+    assert not folder.name.startswith(".") and len(folder.name.encode()) <= 100
+    assert sorted(p.name for p in work.iterdir()) == ["reports"]  # nothing beside --out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scenario.yaml", "work"]
+
+
+def test_long_names_stay_distinct():
+    assert safe_name("x" * 300) != safe_name("x" * 301)
+
+
+def test_report_folder_that_resolves_outside_out_is_refused(tmp_path):
+    out = tmp_path / "reports"
+    out.mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (out / "baseline").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(ReportError, match="outside the output folder"):
+        report.report_folder(out, "baseline")
+    assert report.report_folder(out, "..") == out / "__"

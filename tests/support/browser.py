@@ -23,7 +23,13 @@ from typing import Any
 from chatsim.errors import ReportError
 from chatsim.render import count_charts
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "check_report_in_browser", "chromium_path"]
+__all__ = [
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "check_report_in_browser",
+    "chromium_path",
+    "require_browser",
+]
 
 #: The system Chromium the checks drive (override with env var CHATSIM_CHROMIUM).
 CHROMIUM = "/usr/bin/chromium"
@@ -70,12 +76,73 @@ def chromium_path() -> Path | None:
     return path if path is not None and path.is_file() and os.access(path, os.X_OK) else None
 
 
+def require_browser() -> Path:
+    """The Chromium path, or skip the calling test (fail if ``CHATSIM_REQUIRE_BROWSER=1``)
+    when Chromium or playwright is missing.
+
+    Example:
+        >>> require_browser()  # doctest: +SKIP
+        PosixPath('/usr/bin/chromium')
+    """
+    import pytest
+
+    exe = chromium_path()
+    problem = None
+    if exe is None:
+        problem = (
+            f"{os.environ.get('CHATSIM_CHROMIUM', CHROMIUM)} not found "
+            "(install it with: bash .ci/install-browser.sh)"
+        )
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "the playwright package is not installed (pip install -e '.[dev]')"
+    if problem:
+        if os.environ.get("CHATSIM_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"CHATSIM_REQUIRE_BROWSER=1 but {problem}")
+        pytest.skip(problem)
+    return exe
+
+
+_TOOLTIP_JS = """
+() => {
+  const el = document.getElementById('vg-tooltip-element');
+  if (!el || !el.classList.contains('visible')) { return null; }
+  return {text: el.textContent, tags: Array.from(el.querySelectorAll('*'), (e) => e.tagName)};
+}
+"""
+
+
+def _hover_charts(page: Any, grid: tuple[int, int] = (12, 8)) -> list[dict[str, Any]]:
+    """Move the mouse over a grid of points on every drawn chart; the distinct tooltips."""
+    seen: dict[str, dict[str, Any]] = {}
+    marks = page.locator("[data-chatsim-chart] svg.marks")
+    for i in range(marks.count()):
+        mark = marks.nth(i)
+        mark.scroll_into_view_if_needed()
+        box = mark.bounding_box()
+        if not box:
+            continue
+        for gx in range(grid[0]):
+            for gy in range(grid[1]):
+                x = box["x"] + box["width"] * (gx + 0.5) / grid[0]
+                y = box["y"] + box["height"] * (gy + 0.5) / grid[1]
+                page.mouse.move(x, y)
+                tip = page.evaluate(_TOOLTIP_JS)
+                if tip and tip["text"] not in seen:
+                    seen[tip["text"]] = tip
+    page.mouse.move(0, 0)
+    return list(seen.values())
+
+
 def check_report_in_browser(
     html_path: Path,
     screenshot: Path | None = None,
     *,
     timeout_ms: int = 30_000,
     viewport: tuple[int, int] = (1280, 900),
+    hover_charts: bool = False,
 ) -> dict[str, Any]:
     """Load ``html_path`` from a ``file://`` URL with all network blocked; report what happened.
 
@@ -86,7 +153,11 @@ def check_report_in_browser(
     - ``charts_rendered``: placeholders that hold a drawn ``svg``/``canvas``;
     - ``chart_texts``: text of each drawn chart (titles, axis labels), in page order;
     - ``external_requests``: every non-local URL the page tried to load (all aborted);
-    - ``console_errors``, ``console_warnings``, ``page_errors``, ``dialogs``;
+    - ``console_errors``, ``console_warnings``, ``page_errors``, ``dialogs`` (every
+      ``alert``/``confirm``/``prompt`` the page opened, dismissed);
+    - ``visible_text``: the page's rendered text (``document.body.innerText``);
+    - ``tooltips``: with ``hover_charts``, each distinct chart tooltip met while moving the
+      mouse over every chart (``text`` and the ``tags`` of the elements inside it);
     - ``screenshot``: path of the full-page PNG written, or ``None``;
     - ``problems``: human-readable list of what is wrong; ``ok``: ``not problems``.
 
@@ -142,6 +213,8 @@ def check_report_in_browser(
         dialog.dismiss()
 
     charts: list[dict[str, Any]] = []
+    tooltips: list[dict[str, Any]] = []
+    visible_text = ""
     shot: Path | None = None
     timed_out = False
     with sync_playwright() as pw:
@@ -172,6 +245,9 @@ def check_report_in_browser(
                     timed_out = True
             page.wait_for_timeout(200)  # let late console messages arrive
             charts = page.evaluate(_COLLECT_JS)
+            visible_text = page.evaluate("() => document.body.innerText")
+            if hover_charts:
+                tooltips = _hover_charts(page)
             if screenshot is not None:
                 shot = Path(screenshot)
                 shot.parent.mkdir(parents=True, exist_ok=True)
@@ -207,6 +283,8 @@ def check_report_in_browser(
         "console_warnings": console_warnings,
         "page_errors": page_errors,
         "dialogs": dialogs,
+        "visible_text": visible_text,
+        "tooltips": tooltips,
         "screenshot": str(shot) if shot else None,
         "problems": problems,
         "ok": not problems,
