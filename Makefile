@@ -12,7 +12,7 @@ SCALE_BASELINE ?= 5000000
 PY_SOURCES := chatsim tests benchmarks setup.py
 
 .DEFAULT_GOAL := help
-.PHONY: help report test test-fast lint format bench clean-reports strip-notebooks
+.PHONY: help report test test-fast lint format bench clean-reports strip-notebooks lab
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,9 @@ bench: $(STAMP) ## metrics, simulate and scale benchmarks; scale at a quick 20 M
 
 strip-notebooks: $(STAMP) ## remove outputs and papermill metadata from notebooks/*.ipynb
 	$(BIN)/nbstripout --extra-keys "metadata.papermill cell.metadata.papermill cell.metadata.execution" notebooks/*.ipynb
+
+lab: $(STAMP) ## JupyterLab on notebooks/, its Python kernel the project's .venv (Ctrl-C stops it)
+	cd notebooks && ../$(BIN)/jupyter-lab --ServerApp.root_dir=.
 
 clean-reports: ## delete the generated reports
 	rm -rf reports/*/ reports/index.html

@@ -33,14 +33,19 @@ if TYPE_CHECKING:
     from chatsim.scenario import Scenario
 
 __all__ = [
+    "DRILLDOWN_PAGES",
     "FLIPS",
     "FLIP_DTYPE",
+    "drilldown_page",
     "flip_counts",
     "flips",
     "pass_rates",
+    "passing_shares",
     "pick_drilldown_shop",
     "sweep",
+    "top_losers",
     "what_if",
+    "window_rates",
 ]
 
 FLIPS: tuple[str, ...] = (
@@ -159,6 +164,64 @@ def pass_rates(ev: Evaluation, by: str | None = None) -> pl.DataFrame:
     )
 
 
+def window_rates(
+    log: ChatLog,
+    windows_hours: Sequence[float],
+    *,
+    base: Rule = NEW_12H,
+    as_of: str | None = None,
+) -> pl.DataFrame:
+    """Each rated shop's response rate under ``base`` with each window (one
+    :func:`~chatsim.metrics.compare` call, ``chats=False``), segment columns kept.
+
+    Example:
+        >>> from chatsim.sample import sample_log
+        >>> window_rates(sample_log(), [12, 24])["window_hours"].unique().sort().to_list()
+        [12.0, 24.0]
+    """
+    if not windows_hours:
+        raise RuleError("sweep() needs at least one target and one window.")
+    rules = [base.replace(name=f"{base.name}@{w:g}h", window_hours=float(w)) for w in windows_hours]
+    ev = compare(log, rules, as_of=as_of, chats=False)
+    keep = ["window_hours", "shop_id", *_segment_cols(ev), "response_rate"]
+    return (
+        ev.shops.filter(pl.col("response_rate").is_not_null())
+        .select(keep)
+        .sort("window_hours", "shop_id")
+    )
+
+
+def passing_shares(
+    rates: pl.DataFrame, targets: Sequence[float], *, by: str | None = None
+) -> pl.DataFrame:
+    """Share of shops passing each target per window (and segment ``by``), from
+    :func:`window_rates`: targets are applied to the shop rates without recomputing.
+
+    Example:
+        >>> r = pl.DataFrame({"window_hours": [12.0, 12.0], "response_rate": [0.8, 0.95]})
+        >>> passing_shares(r, [0.9])["share_passing"].to_list()
+        [0.5]
+    """
+    if not targets:
+        raise RuleError("sweep() needs at least one target and one window.")
+    for t in targets:
+        if not 0 < t <= 1:
+            raise RuleError(f"sweep target {t!r} must be in (0, 1] (write 85 % as 0.85).")
+    keys = [by] if by else []
+    grid = pl.DataFrame({"target": [float(t) for t in targets]})
+    return (
+        rates.select("window_hours", *keys, "response_rate")
+        .join(grid, how="cross")
+        .group_by(["window_hours", *keys, "target"])
+        .agg(
+            pl.len().alias("shops_rated"),
+            (pl.col("response_rate") >= pl.col("target")).sum().alias("shops_passing"),
+        )
+        .with_columns((pl.col("shops_passing") / pl.col("shops_rated")).alias("share_passing"))
+        .sort(["window_hours", *keys, "target"])
+    )
+
+
 def sweep(
     log: ChatLog,
     targets: Sequence[float],
@@ -171,7 +234,8 @@ def sweep(
     """Share of shops passing for every (window, target) pair, derived from ``base``.
 
     All windows are evaluated in one :func:`~chatsim.metrics.compare` call (the chats are
-    built once); targets are then applied to the shop rates without recomputing.
+    built once, :func:`window_rates`); targets are then applied to the shop rates without
+    recomputing (:func:`passing_shares`).
 
     Example:
         >>> from chatsim.sample import sample_log
@@ -184,23 +248,54 @@ def sweep(
     for t in targets:
         if not 0 < t <= 1:
             raise RuleError(f"sweep target {t!r} must be in (0, 1] (write 85 % as 0.85).")
-    rules = [base.replace(name=f"{base.name}@{w:g}h", window_hours=float(w)) for w in windows_hours]
-    ev = compare(log, rules, as_of=as_of, chats=False)
-    keys = [by] if by else []
-    rates = ev.shops.filter(pl.col("response_rate").is_not_null()).select(
-        "window_hours", *keys, "response_rate"
-    )
-    grid = pl.DataFrame({"target": [float(t) for t in targets]})
-    return (
-        rates.join(grid, how="cross")
-        .group_by(["window_hours", *keys, "target"])
-        .agg(
-            pl.len().alias("shops_rated"),
-            (pl.col("response_rate") >= pl.col("target")).sum().alias("shops_passing"),
+    return passing_shares(window_rates(log, windows_hours, base=base, as_of=as_of), targets, by=by)
+
+
+def _segment_totals(shops: pl.DataFrame) -> dict[str, float]:
+    """Chat totals of a set of shops (new rule): what a what-if's effect is explained by."""
+    cols = ["counted", "answered_in_time", "excluded_auto_resolved", "unanswered"]
+    out = {c: float(shops[c].sum()) if c in shops.columns else 0.0 for c in cols}
+    out["rate"] = out["answered_in_time"] / out["counted"] if out["counted"] else float("nan")
+    return out
+
+
+def _what_if_explanation(
+    net: int, failing: int, before: dict[str, float], after: dict[str, float]
+) -> str:
+    """Why a variant rescues no shop, or costs shops: computed from the segment's chats."""
+    from chatsim.explain.labels import format_count, format_pp, format_share
+
+    if net > 0:
+        return ""
+    if failing == 0 and net == 0:
+        return "No shop of this segment fails the new rule, so there is none to rescue."
+    parts = []
+    d_counted = after["counted"] - before["counted"]
+    d_auto = after["excluded_auto_resolved"] - before["excluded_auto_resolved"]
+    if d_auto > 0:
+        parts.append(
+            f"{format_count(d_auto)} more chats are excluded as resolved by automatic reply, "
+            f"so counted chats go from {format_count(before['counted'])} to "
+            f"{format_count(after['counted'])}"
         )
-        .with_columns((pl.col("shops_passing") / pl.col("shops_rated")).alias("share_passing"))
-        .sort(["window_hours", *keys, "target"])
+    elif d_counted:
+        parts.append(
+            f"counted chats go from {format_count(before['counted'])} to "
+            f"{format_count(after['counted'])}"
+        )
+    d_rate = after["rate"] - before["rate"]
+    parts.append(
+        f"the share of counted chats answered in time goes from {format_share(before['rate'])} "
+        f"to {format_share(after['rate'])} ({format_pp(d_rate)})"
     )
+    lead = "It rescues no shop" if net == 0 else f"It costs {format_count(-net)} shop(s) net"
+    return f"{lead}: in the affected shops " + "; ".join(parts) + "."
+
+
+def _describe_settings(settings: dict) -> str:
+    from chatsim.explain.labels import format_field, humanize
+
+    return "; ".join(f"{humanize(k)}: {format_field(k, v)}" for k, v in settings.items())
 
 
 def what_if(
@@ -214,10 +309,13 @@ def what_if(
 
     A shop is *rescued* by a variant when it fails the last rule (the new one) in the
     baseline and meets it in the variant. The same seed drives every run, so the shops
-    and their buyers are the same; only the changed behaviour differs.
+    and their buyers are the same; only the changed behaviour differs. A variant on one
+    archetype is measured against that archetype's shops (its ``segment``), else all shops.
 
-    Returns one row per variant: failing shops in the baseline, rescued, newly failing,
-    and the share passing before and after.
+    Returns one row per variant: the settings it ``changes``, the ``segment`` and its
+    ``segment_shops``, its shops failing in the baseline (``failing_before``), rescued,
+    newly failing, the segment's share passing before and after, and an ``explanation``
+    (empty when the variant rescues shops on balance; else why, from the chat counts).
     """
     from chatsim.simulate import simulate
 
@@ -226,42 +324,90 @@ def what_if(
     new = rules[-1].name
     if baseline is None:
         baseline = compare(sim(scenario), rules, chats=False)
-    base_new = baseline.shops.filter(pl.col("rule") == new).select(
-        "shop_id", pl.col("meets_target").alias("before")
-    )
+    base_shops = baseline.shops.filter(pl.col("rule") == new)
+    has_arch = "archetype" in base_shops.columns
     rows = []
     for variant in scenario.analysis.what_if:
         ev = compare(sim(scenario.with_change(variant)), rules, chats=False)
-        after = ev.shops.filter(pl.col("rule") == new).select(
-            "shop_id", pl.col("meets_target").alias("after")
+        after_shops = ev.shops.filter(pl.col("rule") == new)
+        scope = pl.lit(True)
+        if variant.archetype is not None and has_arch:
+            scope = pl.col("archetype") == variant.archetype
+        b = base_shops.filter(scope)
+        a = after_shops.filter(pl.col("shop_id").is_in(b["shop_id"].implode()))
+        j = b.select("shop_id", pl.col("meets_target").alias("before")).join(
+            a.select("shop_id", pl.col("meets_target").alias("after")),
+            on="shop_id",
+            how="full",
+            coalesce=True,
         )
-        j = base_new.join(after, on="shop_id", how="full", coalesce=True)
         failing = j.filter(pl.col("before").not_())
+        rescued = failing.filter(pl.col("after").fill_null(False)).height
+        newly = j.filter(
+            pl.col("before").fill_null(False) & pl.col("after").not_().fill_null(False)
+        ).height
         rows.append(
             {
                 "what_if": variant.name,
                 "archetype": variant.archetype or "all",
+                "changes": _describe_settings(dict(variant.set)),
                 "rule": new,
+                "segment_shops": b.height,
                 "failing_before": failing.height,
-                "rescued": failing.filter(pl.col("after").fill_null(False)).height,
-                "newly_failing": j.filter(
-                    pl.col("before").fill_null(False) & pl.col("after").not_().fill_null(False)
-                ).height,
+                "rescued": rescued,
+                "newly_failing": newly,
                 "share_passing_before": j["before"].drop_nulls().mean(),
                 "share_passing_after": j["after"].drop_nulls().mean(),
+                "explanation": _what_if_explanation(
+                    rescued - newly, failing.height, _segment_totals(b), _segment_totals(a)
+                ),
             }
         )
     schema = {
         "what_if": pl.String,
         "archetype": pl.String,
+        "changes": pl.String,
         "rule": pl.String,
+        "segment_shops": pl.Int64,
         "failing_before": pl.Int64,
         "rescued": pl.Int64,
         "newly_failing": pl.Int64,
         "share_passing_before": pl.Float64,
         "share_passing_after": pl.Float64,
+        "explanation": pl.String,
     }
     return pl.DataFrame(rows, schema=schema)
+
+
+#: How many of the shops losing status get a drill-down page of their own in a report.
+DRILLDOWN_PAGES = 3
+
+
+def top_losers(ev: Evaluation, n: int = DRILLDOWN_PAGES) -> list[str]:
+    """The ``n`` shops that lose status under the new rule with the largest rate drop
+    (ties by shop id): the shops a report gives drill-down pages.
+
+    Example:
+        >>> from chatsim.sample import sample_log
+        >>> top_losers(compare(sample_log()))
+        []
+    """
+    if len(ev.rules) < 2:
+        return []
+    f = flips(ev, ev.rules[0].name, ev.rules[-1].name)
+    losers = f.filter(pl.col("flip") == "loses_under_new").sort("rate_delta", "shop_id")
+    return [str(x) for x in losers["shop_id"].head(n).to_list()]
+
+
+def drilldown_page(shop_id: str) -> str:
+    """The drill-down page of a shop, relative to the report folder.
+
+    Example:
+        >>> drilldown_page("shop_00042")
+        'shops/shop_00042.html'
+    """
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(shop_id))
+    return f"shops/{safe}.html"
 
 
 def pick_drilldown_shop(ev: Evaluation, shop_id: str | None = None) -> str:
@@ -280,11 +426,9 @@ def pick_drilldown_shop(ev: Evaluation, shop_id: str | None = None) -> str:
                 f"drilldown shop '{shop_id}' is not in the log; e.g. {shops.sort().head(5).to_list()}."
             )
         return shop_id
-    f = flips(ev) if len(ev.rules) > 1 else None
-    if f is not None:
-        losers = f.filter(pl.col("flip") == "loses_under_new").sort("rate_delta", "shop_id")
-        if losers.height:
-            return str(losers["shop_id"][0])
+    losers = top_losers(ev, 1)
+    if losers:
+        return losers[0]
     new = ev.shops.filter(
         (pl.col("rule") == ev.rules[-1].name) & pl.col("response_rate").is_not_null()
     )

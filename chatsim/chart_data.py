@@ -16,20 +16,23 @@ from __future__ import annotations
 
 import polars as pl
 
+from chatsim.explain.labels import WEEKDAYS, format_hours, format_share, label, segment_label
 from chatsim.metrics import Evaluation, local_time
+from chatsim.rules import Rule
 from chatsim.schema import ChatLog
 
 __all__ = [
     "WEEKDAYS",
+    "bridge_chart_data",
     "hour_of_week_data",
+    "rule_points_data",
     "rate_histogram_data",
     "response_time_histogram_data",
+    "shop_chats_local",
     "shop_timeline_data",
+    "target_explorer_data",
     "targets_data",
 ]
-
-#: Weekday labels of the hour-of-week charts, Monday first (polars' ``dt.weekday()`` 1-7).
-WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
 def rate_histogram_data(ev: Evaluation, bin_width: float = 0.025) -> pl.DataFrame:
@@ -55,7 +58,7 @@ def targets_data(ev: Evaluation) -> pl.DataFrame:
             "rule": [r.name for r in ev.rules],
             "target": [r.target for r in ev.rules],
             "window_hours": [r.window_hours for r in ev.rules],
-            "label": [f"{r.name} target {r.target:.0%}" for r in ev.rules],
+            "label": [f"{r.name} target {format_share(r.target, 0)}" for r in ev.rules],
         }
     )
 
@@ -139,3 +142,183 @@ def shop_timeline_data(ev: Evaluation, shop_id: str, rule: str | None = None) ->
         .with_columns(pl.col("status").cast(pl.String), pl.col("excluded_reason").cast(pl.String))
         .sort("open_at")
     )
+
+
+def shop_chats_local(ev: Evaluation, shop_id: str) -> pl.DataFrame:
+    """One shop's chats under every rule of the evaluation, times in the shop's local time
+    (naive datetimes, so charts show the shop's clock) and statuses as labels.
+
+    Example:
+        >>> from chatsim.sample import sample_log
+        >>> from chatsim.metrics import compare
+        >>> shop_chats_local(compare(sample_log()), "shop_b")["rule"].unique().sort().to_list()
+        ['legacy-24h', 'new-12h']
+    """
+    zone = ev.shops.filter(pl.col("shop_id") == shop_id)["timezone"]
+    tz = str(zone[0]) if zone.len() else "UTC"
+    order = {r.name: i for i, r in enumerate(ev.rules)}
+
+    def local(col: str) -> pl.Expr:
+        return pl.col(col).dt.convert_time_zone(tz).dt.replace_time_zone(None)
+
+    return (
+        ev.chats.filter(pl.col("shop_id") == shop_id)
+        .select(
+            "rule",
+            "conversation_id",
+            local("open_at").alias("opened"),
+            local("answer_at").alias("answered"),
+            local("deadline").alias("deadline"),
+            pl.col("status").cast(pl.String),
+            pl.col("excluded_reason").cast(pl.String),
+            "n_buyer_messages",
+            (pl.col("response_s") / 3600).alias("response_hours"),
+        )
+        .with_columns(
+            pl.col("status")
+            .replace_strict({s: label(s, "status") for s in STATUS_CODES}, default=pl.col("status"))
+            .alias("status_label"),
+            pl.col("excluded_reason")
+            .replace_strict(
+                {s: label(s, "reason") for s in REASON_CODES}, default=pl.col("excluded_reason")
+            )
+            .fill_null("")
+            .alias("excluded_because"),
+            pl.coalesce("answered", "deadline").alias("until"),
+            pl.col("rule").replace_strict(order, return_dtype=pl.Int32).alias("_o"),
+        )
+        .sort("_o", "opened", "conversation_id")
+        .drop("_o")
+    )
+
+
+#: Chat statuses and exclusion reasons in the order charts list them.
+STATUS_CODES: tuple[str, ...] = (
+    "answered_in_time",
+    "answered_late",
+    "unanswered",
+    "pending",
+    "excluded",
+    "outside_period",
+)
+REASON_CODES: tuple[str, ...] = ("holiday_mode", "blocked", "seller_initiated", "auto_resolved")
+
+
+def bridge_chart_data(steps: pl.DataFrame) -> pl.DataFrame:
+    """The bars of the bridge (waterfall) chart from a :func:`~chatsim.explain.bridge_table`
+    table: ``lo``/``hi`` of each bar (start and end bars from 0), its label and direction.
+
+    Example:
+        >>> t = pl.DataFrame({"step": [0, 1, 2], "kind": ["start", "step", "end"],
+        ...     "label": ["old", "Target 90 % → 85 %", "new"], "share_before": [None, 0.5, None],
+        ...     "share": [0.5, 0.7, 0.7], "change_label": [None, "+20.0 pp", "+20.0 pp"]})
+        >>> bridge_chart_data(t).select("lo", "hi", "direction").rows()
+        [(0.0, 0.5, 'rule'), (0.5, 0.7, 'up'), (0.0, 0.7, 'rule')]
+    """
+    full = pl.col("kind") != "step"
+    before = pl.col("share_before").fill_null(pl.col("share"))
+    return steps.sort("step").select(
+        "step",
+        "kind",
+        "label",
+        pl.when(full).then(0.0).otherwise(pl.min_horizontal(before, "share")).alias("lo"),
+        pl.when(full)
+        .then(pl.col("share"))
+        .otherwise(pl.max_horizontal(before, "share"))
+        .alias("hi"),
+        "share",
+        pl.when(full)
+        .then(pl.lit("rule"))
+        .when(pl.col("share") >= before)
+        .then(pl.lit("up"))
+        .otherwise(pl.lit("down"))
+        .alias("direction"),
+        pl.when(full)
+        .then(pl.col("share").map_elements(format_share, return_dtype=pl.String))
+        .otherwise(pl.col("change_label"))
+        .alias("text"),
+    )
+
+
+def rule_points_data(rules: list[Rule], sweep_df: pl.DataFrame | None = None) -> pl.DataFrame:
+    """One row per rule: its window and target (and, from a sweep, the share passing at that
+    point if the grid has it) for marking the rules on sensitivity charts.
+
+    Example:
+        >>> from chatsim.rules import LEGACY_24H, NEW_12H
+        >>> rule_points_data([LEGACY_24H, NEW_12H])["label"].to_list()
+        ['legacy-24h: 24 h, 90 %', 'new-12h: 12 h, 85 %']
+    """
+    df = pl.DataFrame(
+        {
+            "rule": [r.name for r in rules],
+            "window_hours": [float(r.window_hours) for r in rules],
+            "target": [float(r.target) for r in rules],
+            "label": [
+                f"{r.name}: {format_hours(r.window_hours)}, {format_share(r.target, 0)}"
+                for r in rules
+            ],
+            "window": [format_hours(r.window_hours) for r in rules],
+            "target_label": [format_share(r.target, 0) for r in rules],
+        }
+    )
+    if sweep_df is None:
+        return df
+    grid = sweep_df.select("window_hours", pl.col("target").round(6).alias("_t"), "share_passing")
+    return (
+        df.with_columns(pl.col("target").round(6).alias("_t"))
+        .join(grid, on=["window_hours", "_t"], how="left", maintain_order="left")
+        .drop("_t")
+    )
+
+
+def target_explorer_data(
+    ev: Evaluation, window_rates: pl.DataFrame | None = None, by: str | None = None
+) -> pl.DataFrame:
+    """Shops per whole-percent response rate, per rule (and per window of the new rule from
+    :func:`chatsim.analysis.window_rates`) and segment: the small table behind the target
+    slider, where the share passing at any whole-percent target is a sum in the browser.
+
+    ``pct`` is the rate floored to a whole percent, so ``pct >= k`` exactly when the rate
+    meets a ``k`` % target. Columns: ``kind`` (``rule`` or ``window``), ``source`` (the rule
+    name or the window as ``"12 h"``), ``segment`` (a label), ``pct``, ``shops``.
+
+    Example:
+        >>> from chatsim.sample import sample_log
+        >>> from chatsim.metrics import compare
+        >>> d = target_explorer_data(compare(sample_log()), by="segment")
+        >>> d["shops"].sum(), d["kind"].unique().to_list()
+        (6, ['rule'])
+    """
+    pct = (pl.col("response_rate") * 100 + 1e-9).floor().cast(pl.Int32).alias("pct")
+    seg = (pl.col(by).cast(pl.String).fill_null("—") if by else pl.lit("All shops")).alias(
+        "segment"
+    )
+    parts = [
+        ev.shops.filter(pl.col("response_rate").is_not_null()).select(
+            pl.lit("rule").alias("kind"), pl.col("rule").alias("source"), seg, pct
+        )
+    ]
+    if window_rates is not None:
+        parts.append(
+            window_rates.select(
+                pl.lit("window").alias("kind"),
+                pl.col("window_hours")
+                .map_elements(format_hours, return_dtype=pl.String)
+                .alias("source"),
+                seg,
+                pct,
+            )
+        )
+    out = (
+        pl.concat(parts)
+        .group_by("kind", "source", "segment", "pct")
+        .agg(pl.len().cast(pl.Int64).alias("shops"))
+        .sort("kind", "source", "segment", "pct")
+    )
+    if by:
+        codes = out["segment"].unique().to_list()
+        out = out.with_columns(
+            pl.col("segment").replace_strict({c: segment_label(c) for c in codes})
+        )
+    return out

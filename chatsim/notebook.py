@@ -6,9 +6,9 @@ A report notebook (``notebooks/*.ipynb``) receives plain parameters from papermi
 1. :func:`prepare_log` finds the log to analyse (or simulates the scenario into a cache,
    so the notebook also runs on its own defaults in JupyterLab and under nbval);
 2. :func:`load_context` reads the log and evaluates the rules into a :class:`ReportContext`;
-3. :func:`show_header` and :func:`show_table` display the page header and readable tables
-   (charts come from :mod:`chatsim.charts`, drawn offline after
-   :func:`chatsim.render.enable_offline_charts`).
+3. :func:`show_header`, :func:`show_table` and the other page parts (defined in
+   :mod:`chatsim.page_html`, re-exported here) display the page; charts come from
+   :mod:`chatsim.charts`, drawn offline after :func:`chatsim.render.enable_offline_charts`.
 
 Example:
     >>> from chatsim.sample import sample_log_path
@@ -19,49 +19,95 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 import hashlib
-import html
-import os
-import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
-import chatsim
-from chatsim.errors import ReportError, ScenarioError
+from chatsim.errors import ReportError, ScenarioError, SchemaError
+from chatsim.logfolder import MARKER, check_complete
 from chatsim.metrics import Evaluation, compare
-from chatsim.rules import EXCLUSIONS, Rule, resolve_rule
+from chatsim.page_html import (
+    DOCS_HREF,
+    escape_markdown,
+    header_html,
+    key_numbers_html,
+    page_summary_html,
+    project_path,
+    rule_sentence,
+    show_header,
+    show_key_numbers,
+    show_page_summary,
+    show_table,
+    show_takeaways,
+    table_html,
+    takeaways_html,
+)
+from chatsim.rules import Rule, resolve_rule
 from chatsim.scenario import Scenario, load_scenario
 from chatsim.schema import ChatLog, read_log
 
 __all__ = [
+    "DOCS_HREF",
+    "MAX_NAME_BYTES",
     "ReportContext",
+    "escape_markdown",
     "header_html",
+    "is_cached_log",
     "load_context",
     "prepare_log",
+    "key_numbers_html",
+    "page_summary_html",
+    "project_path",
+    "rule_sentence",
     "safe_name",
     "show_header",
+    "show_key_numbers",
+    "show_page_summary",
+    "show_takeaways",
+    "takeaways_html",
     "show_table",
     "table_html",
 ]
 
 
+#: Longest folder name :func:`safe_name` returns, in UTF-8 bytes (file systems allow 255).
+MAX_NAME_BYTES = 100
+_WINDOWS_RESERVED = frozenset(
+    ["CON", "PRN", "AUX", "NUL"] + [f"{p}{i}" for p in ("COM", "LPT") for i in range(1, 10)]
+)
+
+
 def safe_name(name: str) -> str:
-    """A scenario name made safe as a folder name (report folders, the simulation cache).
+    """A scenario name made safe as one folder name (report folders, the simulation cache).
+
+    Letters, digits, ``-``, ``_`` and ``.`` are kept; every other character (``/``, ``\\``,
+    spaces, NUL, ...) becomes ``_``; leading dots become ``_``, so the result is never
+    ``.``, ``..`` or a hidden name; a Windows device name (``con``, ``nul.txt``...) gets a
+    ``_`` after it; a result over :data:`MAX_NAME_BYTES` bytes is cut and ends with 12
+    hex digits of the name's SHA-256, so long names stay distinct. The result is always one
+    path component inside the folder it is joined to.
 
     Example:
         >>> safe_name("peak season: 9.9")
         'peak_season__9.9'
+        >>> safe_name(".."), safe_name("../../etc"), safe_name("/tmp/x")
+        ('__', '___.._etc', '_tmp_x')
     """
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name.strip())
     if not safe:
         raise ScenarioError("the scenario name is empty; give it a 'name'.")
+    stripped = safe.lstrip(".")
+    safe = "_" * (len(safe) - len(stripped)) + stripped
+    head, dot, tail = safe.partition(".")
+    if head.upper() in _WINDOWS_RESERVED:
+        safe = f"{head}_{dot}{tail}"
+    if len(safe.encode("utf-8")) > MAX_NAME_BYTES:
+        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+        keep = safe.encode("utf-8")[: MAX_NAME_BYTES - len(digest) - 1]
+        safe = keep.decode("utf-8", "ignore") + "-" + digest
     return safe
 
 
@@ -148,142 +194,25 @@ def prepare_log(
         sc = sc.scaled(shops=shops, days=days)
     key = hashlib.sha256(sc.to_yaml().encode()).hexdigest()[:16]
     cache = Path(tempfile.gettempdir()) / "chatsim-cache" / f"{safe_name(sc.name)}-{key}"
-    if not (cache / "shops.parquet").exists():
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=cache.parent))
-        simulate_to_dir(sc, tmp / "log", workers=1, progress=False)
-        with contextlib.suppress(OSError):  # another process got there first: same content
-            os.replace(tmp / "log", cache)
-        shutil.rmtree(tmp, ignore_errors=True)
+    if not is_cached_log(cache):
+        # staged and moved into place whole; an incomplete folder is replaced
+        simulate_to_dir(sc, cache, workers=1, progress=False)
     return str(cache)
 
 
-def _table(rows: list[tuple[str, str]]) -> str:
-    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in rows)
-    return f'<table class="chatsim-meta">{body}</table>'
-
-
-_HEADER_STYLE = (
-    "<style>.chatsim-header{font-family:system-ui,sans-serif;border:1px solid #ddd;padding:12px 16px;"
-    "border-radius:6px;background:#fafafa;margin-bottom:12px}.chatsim-header h2{margin:0 0 8px;font-size:1.2em}"
-    ".chatsim-meta th,.chatsim-ex th{text-align:left;padding:2px 12px 2px 0;vertical-align:top}"
-    ".chatsim-meta td,.chatsim-ex td{padding:2px 12px 2px 0}.chatsim-ex td{text-align:right}"
-    ".chatsim-ex td:first-child{text-align:left}</style>"
-)
-
-
-def header_html(ctx: ReportContext, title: str) -> str:
-    """The report header: scenario and parameters, rules, data size, exclusions, version, time.
+def is_cached_log(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a complete simulated log (its completion marker present and
+    matching): an incomplete folder, or one written before the marker existed, is a miss.
 
     Example:
-        >>> "Exclusions by reason" in header_html(ctx, "Rule comparison")  # doctest: +SKIP
-        True
+        >>> is_cached_log("/nonexistent/chatsim-cache/x")
+        False
     """
-    ev, log = ctx.evaluation, ctx.log
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    sc = ctx.scenario
-    source = (
-        f"scenario <b>{html.escape(sc.name)}</b> ({html.escape(sc.source)}), seed {sc.seed}, "
-        f"{sc.shops} shops, {sc.period.days} days from {sc.period.start}"
-        if sc is not None and not ctx.params.get("real_log")
-        else f"chat log <code>{html.escape(str(ctx.params.get('log_path')))}</code>"
-    )
-    n_chats = ev.chats.filter(pl.col("rule") == ctx.new).height
-    params = {k: v for k, v in ctx.params.items() if k not in ("log_path", "scenario_path")}
-    rows = [
-        ("Data", source),
-        (
-            "Size",
-            f"{log.n_messages:,} messages, {n_chats:,} chats ({ctx.new} definition), "
-            f"{log.shops.height:,} shops; cutoff {ev.as_of:%Y-%m-%d %H:%M} UTC"
-            + (
-                f"; {ev.messages_after_cutoff:,} messages after the cutoff ignored"
-                if ev.messages_after_cutoff
-                else ""
-            ),
-        ),
-        ("Rules", "<br>".join(html.escape(r.describe()) for r in ctx.rules)),
-        (
-            "Parameters",
-            "<code>" + html.escape(", ".join(f"{k}={v!r}" for k, v in params.items())) + "</code>",
-        ),
-        ("Made", f"{now} with chatsim {chatsim.__version__}"),
-    ]
-    if ev.dropped:
-        rows.insert(2, ("Dropped rows", html.escape(str(ev.dropped))))
-    ex = ev.exclusions().pivot(on="rule", index="reason", values="chats")
-    ex_rows = "".join(
-        "<tr><td>"
-        + html.escape(r["reason"])
-        + "</td>"
-        + "".join(f"<td>{r[name]:,}</td>" for name in (x.name for x in ctx.rules))
-        + "</tr>"
-        for r in ex.iter_rows(named=True)
-    )
-    ex_head = (
-        "<tr><th>chats left out</th>"
-        + "".join(f"<th>{html.escape(r.name)}</th>" for r in ctx.rules)
-        + "</tr>"
-    )
-    return (
-        f'{_HEADER_STYLE}<div class="chatsim-header"><h2>{html.escape(title)}</h2>{_table(rows)}'
-        f"<p><b>Exclusions by reason</b> (each chat gets the first reason in the order "
-        f"{', '.join(EXCLUSIONS)}; pending chats are right-censored, not failed)</p>"
-        f'<table class="chatsim-ex">{ex_head}{ex_rows}</table></div>'
-    )
-
-
-def show_header(ctx: ReportContext, title: str) -> Any:
-    """Display the report header in a notebook (see :func:`header_html`)."""
-    from IPython.display import HTML, display
-
-    return display(HTML(header_html(ctx, title)))
-
-
-_TABLE_STYLE = (
-    "<style>.chatsim-table{border-collapse:collapse;font-size:13px;margin:6px 0}"
-    ".chatsim-table th{border-bottom:2px solid #888;padding:3px 10px;text-align:right}"
-    ".chatsim-table td{border-bottom:1px solid #ddd;padding:3px 10px;text-align:right}"
-    ".chatsim-table th:first-child,.chatsim-table td:first-child{text-align:left}</style>"
-)
-
-
-def table_html(df: pl.DataFrame, *, max_rows: int = 50) -> str:
-    """A plain, readable HTML table: rates and shares as percentages, counts with separators.
-
-    Example:
-        >>> "50.0%" in table_html(pl.DataFrame({"share_passing": [0.5]}))
-        True
-    """
-
-    def fmt(col: str, v: Any) -> str:
-        if v is None:
-            return "–"
-        if isinstance(v, float):
-            if any(k in col for k in ("rate", "share", "target")) and "hours" not in col:
-                return f"{v:.1%}"
-            return f"{v:,.2f}"
-        if isinstance(v, dt.datetime):
-            return v.strftime("%Y-%m-%d %H:%M") + (" UTC" if v.tzinfo is not None else "")
-        if isinstance(v, int) and not isinstance(v, bool):
-            return f"{v:,}"
-        return html.escape(str(v))
-
-    head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in df.columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{fmt(c, r[c])}</td>" for c in df.columns) + "</tr>"
-        for r in df.head(max_rows).iter_rows(named=True)
-    )
-    more = (
-        f"<p><i>{df.height - max_rows:,} more rows not shown.</i></p>"
-        if df.height > max_rows
-        else ""
-    )
-    return f'{_TABLE_STYLE}<table class="chatsim-table"><tr>{head}</tr>{body}</table>{more}'
-
-
-def show_table(df: pl.DataFrame, *, max_rows: int = 50) -> Any:
-    """Display a DataFrame as a formatted table (see :func:`table_html`)."""
-    from IPython.display import HTML, display
-
-    return display(HTML(table_html(df, max_rows=max_rows)))
+    f = Path(folder)
+    if not (f / MARKER).is_file():
+        return False
+    try:
+        check_complete(f)
+    except SchemaError:  # refused (files missing or changed): simulate again
+        return False
+    return True

@@ -188,3 +188,112 @@ def test_harness_catches_network_and_missing_charts(chromium: Path, tmp_path: Pa
     assert "https://cdn.example.invalid/vega-embed.js" in result["external_requests"]
     assert "https://cdn.example.invalid/style.css" in result["external_requests"]
     assert "bundle is missing" in result["chart_texts"][0]
+
+
+# ----------------------------------------------------------------------------- reader checks
+
+#: Code names a reader must never meet in a page's visible text (labels stand in for them).
+CODE_NAMES = (
+    "passes_both",
+    "loses_under_new",
+    "gains_under_new",
+    "fails_both",
+    "answered_in_time",
+    "answered_late",
+    "below_target",
+    "auto_resolved",
+    "exclude_resolved",
+    "count_as_answer",
+    "holiday_mode",
+    "seller_initiated",
+    "agency_247",
+    "solo_weekday",
+    "None",
+    "null",
+)
+PAGES = ("rule_comparison", "sensitivity", "shop_drilldown")
+#: The narrowest screen the pages are checked on (px).
+NARROW = 1024
+
+
+def _page_facts(html_path: Path, chromium: Path) -> dict[str, object]:
+    """The key-number strip (key -> shown value) and the document's scroll width, with the
+    page opened offline in a ``NARROW`` px wide window."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), args=list(CHROMIUM_ARGS))
+        try:
+            page = browser.new_page(viewport={"width": NARROW, "height": 800})
+            page.route(
+                "**/*",
+                lambda r: (
+                    r.continue_()
+                    if r.request.url.startswith(("file:", "data:", "blob:"))
+                    else r.abort()
+                ),
+            )
+            page.goto(html_path.as_uri(), wait_until="load")
+            page.wait_for_timeout(500)  # charts drawn: their width counts
+            return page.evaluate(
+                """() => ({
+                    width: document.documentElement.scrollWidth,
+                    kpis: Object.fromEntries(
+                        Array.from(document.querySelectorAll('.chatsim-kpi[data-key]')).map(
+                            (el) => [el.dataset.key,
+                                     el.querySelector('.chatsim-kpi-value').innerText.trim()])),
+                })"""
+            )
+        finally:
+            browser.close()
+
+
+def _expected_key_numbers() -> dict[str, str]:
+    """The key numbers of the evaluation the small baseline report shows, computed here."""
+    from chatsim.explain import key_numbers
+    from chatsim.metrics import compare
+    from chatsim.report import SMALL_DAYS, SMALL_SHOPS, notebook_parameters
+    from chatsim.rules import resolve_rule
+    from chatsim.scenario import load_scenario
+    from chatsim.simulate import simulate
+
+    sc = load_scenario(REPO_ROOT / "scenarios" / "baseline.yaml")
+    sc = sc.scaled(shops=min(sc.shops, SMALL_SHOPS), days=min(sc.period.days, SMALL_DAYS))
+    params = notebook_parameters(sc, log_path="x", small=True)
+    rules = [resolve_rule(r) for r in params["rules"]]
+    ev = compare(simulate(sc, workers=1), rules, as_of=params.get("as_of"))
+    return {k: v for k, _label, v, _detail in key_numbers(ev).as_frame().iter_rows()}
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_a_reader_meets_no_code_names_long_decimals_or_overflow(
+    name: str, built_reports: dict[str, Path], chromium: Path
+) -> None:
+    import re
+
+    html_path = built_reports[name]
+    result = check_report_in_browser(
+        html_path, ARTIFACTS / f"{name}-{NARROW}.png", viewport=(NARROW, 800)
+    )
+    assert result["console_errors"] == [] and result["page_errors"] == []
+    assert result["charts_expected"] > 0
+    assert result["charts_rendered"] == result["charts_expected"], result["problems"]
+    text = result["visible_text"] + "\n" + "\n".join(result["chart_texts"])
+    shown = [c for c in CODE_NAMES if re.search(rf"(?<![\w-]){re.escape(c)}(?![\w-])", text)]
+    assert shown == [], [
+        m.group(0)
+        for c in shown
+        for m in re.finditer(rf".{{0,40}}(?<![\w-]){re.escape(c)}(?![\w-]).{{0,40}}", text)
+    ][:10]
+    long_decimals = re.findall(r".{0,30}\d\.\d{5,}.{0,10}", text)
+    assert long_decimals == []
+    facts = _page_facts(html_path, chromium)
+    assert facts["width"] <= NARROW, f"{name}: the page is {facts['width']} px wide"
+
+
+def test_the_key_number_strip_shows_the_evaluations_numbers(
+    built_reports: dict[str, Path], chromium: Path
+) -> None:
+    facts = _page_facts(built_reports["rule_comparison"], chromium)
+    expected = _expected_key_numbers()
+    assert facts["kpis"] == expected

@@ -6,7 +6,8 @@ import polars as pl
 import pytest
 
 from chatsim import chart_data, charts
-from chatsim.analysis import flips, pass_rates, sweep
+from chatsim.analysis import flips, pass_rates, sweep, window_rates
+from chatsim.explain import bridge_table, flip_causes
 from chatsim.metrics import compare
 from chatsim.sample import sample_log
 
@@ -18,7 +19,13 @@ def ev_log():
 
 
 def _layers(spec: dict) -> list[dict]:
-    return spec.get("layer", [spec])
+    """Every unit spec of a chart: layers, concatenated and faceted charts included."""
+    for key in ("layer", "vconcat", "hconcat"):
+        if key in spec:
+            return [unit for part in spec[key] for unit in _layers(part)]
+    if "spec" in spec:
+        return _layers(spec["spec"])
+    return [spec]
 
 
 def _check(chart) -> dict:
@@ -37,7 +44,6 @@ def test_every_chart_is_titled_labelled_with_tooltips(ev_log):
     ev, log = ev_log
     f = flips(ev)
     s = sweep(log, [0.8, 0.9], [12, 24])
-    tl = chart_data.shop_timeline_data(ev, "shop_b")
     made = [
         charts.rate_distribution(ev),
         charts.flip_matrix(f, "legacy-24h", "new-12h"),
@@ -46,11 +52,14 @@ def test_every_chart_is_titled_labelled_with_tooltips(ev_log):
         charts.pass_rate_by_segment(
             pass_rates(ev, by="segment"), "segment", ["legacy-24h", "new-12h"]
         ),
-        charts.sensitivity_curves(s, highlight_target=0.85),
-        charts.sensitivity_heatmap(s),
+        charts.sensitivity_curves(s, highlight_target=0.85, rules=list(ev.rules)),
+        charts.sensitivity_heatmap(s, rules=list(ev.rules)),
         charts.window_by_segment(sweep(log, [0.85], [12, 24], by="segment"), "segment", 0.85),
-        charts.shop_timeline(tl, "shop_b", "new-12h"),
-        charts.daily_status(tl, "shop_b"),
+        charts.shop_timeline(chart_data.shop_chats_local(ev, "shop_b"), "shop_b"),
+        charts.daily_status(chart_data.shop_chats_local(ev, "shop_b"), "shop_b"),
+        charts.bridge_chart(bridge_table(ev, log)),
+        charts.causes_chart(flip_causes(ev)),
+        charts.target_explorer(ev, window_rates(log, [12, 24]), "segment"),
         charts.what_if_chart(
             pl.DataFrame({"what_if": ["x"], "rescued": [2], "newly_failing": [0]})
         ),
@@ -89,3 +98,28 @@ def test_response_time_histogram_caps_long_waits(ev_log):
     ).height
     assert h["chats"].sum() == answered
     assert h["bin_start"].max() <= 24
+
+
+def test_rate_distribution_never_stacks_and_labels_targets(ev_log):
+    ev, _ = ev_log
+    spec = charts.rate_distribution(ev).to_dict()
+    assert len(spec["vconcat"]) == len(ev.rules)  # one panel per rule, no stacked bars
+    texts = [u for u in _layers(spec) if u.get("mark", {}).get("type") == "text"]
+    assert len(texts) == len(ev.rules)  # each target line labelled on the chart
+
+
+def test_target_explorer_binds_a_slider_and_a_window_select(ev_log):
+    ev, log = ev_log
+    spec = charts.target_explorer(ev, window_rates(log, [12, 24]), "segment").to_dict()
+    binds = {p["name"]: p["bind"]["input"] for p in spec["params"]}
+    assert binds == {"target_pct": "range", "window_pick": "select"}
+    data = chart_data.target_explorer_data(ev, window_rates(log, [12, 24]), "segment")
+    assert data.height < 5000 and data["shops"].sum() == 3 * 4  # 3 shops x (2 rules + 2 windows)
+
+
+def test_sensitivity_marks_both_rules(ev_log):
+    ev, log = ev_log
+    s = sweep(log, [0.85, 0.9], [12, 24])
+    text = str(charts.sensitivity_heatmap(s, rules=list(ev.rules)).to_dict())
+    assert "legacy-24h: 24 h, 90 %" in text and "new-12h: 12 h, 85 %" in text
+    assert "6.0 h" not in text and "a 85" not in text

@@ -73,19 +73,21 @@ def test_builtin_pair_steps_in_the_documented_order(log):
         "Chatbot-weekend deadline on → off",
         "Window 24 h → 12 h",
         "Target 90 % → 85 %",
+        "Target: at least → more than",
     ]
     assert steps[-1].rule is NEW_12H
     b = bridge_table(compare(log), log)
-    assert b["kind"].to_list() == ["start", "step", "step", "step", "step", "end"]
-    assert b["shops_passing"].to_list() == [3, 4, 3, 1, 2, 2]
-    assert b["shops_rated"].to_list() == [5] * 6
-    assert b["share"].to_list() == pytest.approx([0.6, 0.8, 0.6, 0.2, 0.4, 0.4])
+    assert b["kind"].to_list() == ["start", "step", "step", "step", "step", "step", "end"]
+    assert b["shops_passing"].to_list() == [3, 4, 3, 1, 2, 2, 2]
+    assert b["shops_rated"].to_list() == [5] * 7
+    assert b["share"].to_list() == pytest.approx([0.6, 0.8, 0.6, 0.2, 0.4, 0.4, 0.4])
     assert b["change_label"].to_list() == [
         None,
         "+20.0 pp",
         "\u221220.0 pp",
         "\u221240.0 pp",
         "+20.0 pp",
+        "0.0 pp",
         "\u221220.0 pp",
     ]
     assert b["what"].to_list()[1:-1] == [
@@ -93,6 +95,7 @@ def test_builtin_pair_steps_in_the_documented_order(log):
         "Chatbot-weekend deadline",
         "Window",
         "Target",
+        "Target comparison",
     ]
 
 
@@ -119,6 +122,18 @@ def test_only_the_target_differs_so_it_takes_the_whole_change(log):
     step = b.filter(pl.col("kind") == "step")
     assert step["label"].to_list() == ["Target 90 % → 85 %"]
     assert step["change"][0] == b["change"][-1] == pytest.approx(0.2)
+    assert largest_step(b)["part"] == 1.0
+
+
+def test_only_the_boundary_side_differs_so_it_is_a_real_step(log):
+    # shop ``tgt`` answers 7 of 8 chats in time: exactly 87.5 %
+    old = NEW_12H.replace(name="at-least-87.5", target=0.875, target_comparison="at_least")
+    new = old.replace(name="more-than-87.5", target_comparison="more_than")
+    assert [s.label for s in bridge_steps(old, new)] == ["Target: at least → more than"]
+    b = bridge_table(compare(log, [old, new]))
+    step = b.filter(pl.col("kind") == "step")
+    assert step["what"].to_list() == ["Target comparison"]
+    assert step["change"][0] == b["change"][-1] < 0
     assert largest_step(b)["part"] == 1.0
 
 

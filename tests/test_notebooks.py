@@ -77,3 +77,20 @@ def test_runs_with_each_scenarios_parameters(nb, scenario, tmp_path):
     )
     assert count_charts(html) >= 2
     assert load_scenario(scenario).name in html
+
+
+def test_prepare_log_simulates_again_over_an_incomplete_cache(tmp_path, monkeypatch):
+    from chatsim.logfolder import MARKER
+    from chatsim.schema import read_log
+
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    scenario = str(ROOT / "scenarios" / "baseline.yaml")
+    first = Path(prepare_log(scenario, "", shops=4, days=2))
+    assert first.is_relative_to(tmp_path) and (first / MARKER).is_file()
+    (first / MARKER).unlink()  # as written before the marker existed, or stopped half-way
+    (first / "stale.txt").write_text("left by an older run")
+    again = Path(prepare_log(scenario, "", shops=4, days=2))
+    assert again == first and (again / MARKER).is_file()
+    assert not (again / "stale.txt").exists()  # replaced whole, not patched
+    assert read_log(again).shops.height == 4
+    assert not [p for p in again.parent.iterdir() if p.name.startswith(".")]  # no staging left

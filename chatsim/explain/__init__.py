@@ -22,7 +22,7 @@ Example:
     >>> key_numbers(ev).as_frame()["value"].to_list()[:2]
     ['33.3 %', '33.3 %']
     >>> bridge_table(ev, log)["kind"].to_list()
-    ['start', 'step', 'step', 'step', 'step', 'end']
+    ['start', 'step', 'step', 'step', 'step', 'step', 'end']
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ custom ones and fields added later included. The order:
 
 1. the fields of :data:`BRIDGE_ORDER`, as written there (for the built-in pair: the
    valid-reply filter, the chatbot-weekend deadline, the window 24 h → 12 h, the target
-   90 % → 85 %);
+   90 % → 85 %, the target comparison "Target: at least → more than": a field that
+   changes only the boundary side is a real step, even when no shop sits on the boundary);
 2. every other field that differs, in the order of the dataclass.
 
 Fields that cannot change who passes (:data:`NO_EFFECT_FIELDS`: the name, description,
@@ -23,7 +24,7 @@ Example:
     >>> from chatsim.rules import LEGACY_24H, NEW_12H
     >>> [s.label for s in bridge_steps(LEGACY_24H, NEW_12H)]  # doctest: +NORMALIZE_WHITESPACE
     ['Valid-reply filter on → off', 'Chatbot-weekend deadline on → off',
-     'Window 24 h → 12 h', 'Target 90 % → 85 %']
+     'Window 24 h → 12 h', 'Target 90 % → 85 %', 'Target: at least → more than']
     >>> from chatsim.sample import sample_log
     >>> from chatsim.metrics import compare
     >>> log = sample_log()
@@ -61,6 +62,7 @@ BRIDGE_ORDER: tuple[str, ...] = (
     "chatbot_weekend_deadline",
     "window_hours",
     "target",
+    "target_comparison",
 )
 #: Fields that do not change which shops meet the target: they make no step.
 NO_EFFECT_FIELDS: frozenset[str] = frozenset(

@@ -36,10 +36,10 @@ from dataclasses import dataclass
 import polars as pl
 
 from chatsim.analysis import flips
-from chatsim.chart_data import WEEKDAYS
 from chatsim.errors import RuleError
 from chatsim.explain.labels import (
     OPEN_TIME_LABELS,
+    WEEKDAYS,
     format_count,
     format_hours,
     format_share,

@@ -54,6 +54,7 @@ __all__ = [
     "STATUS_LABELS",
     "TIERS",
     "TIER_LABELS",
+    "WEEKDAYS",
     "column_label",
     "describe_change",
     "field_label",
@@ -125,6 +126,8 @@ MESSAGE_KIND_LABELS: dict[str, str] = {
     "system": "System message",
 }
 RATING_LABELS: dict[str, str] = {"satisfied": "Satisfied", "unsatisfied": "Unsatisfied"}
+#: Weekday labels of the hour-of-week charts, Monday first (polars' ``dt.weekday()`` 1-7).
+WEEKDAYS: list[str] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 #: When a chat opened, in shop-local time (:mod:`chatsim.explain.causes`).
 OPEN_TIME_LABELS: dict[str, str] = {
     "holiday": "Public holiday",
@@ -146,6 +149,7 @@ FIELD_LABELS: dict[str, str] = {
     "name": "Name",
     "window_hours": "Window",
     "target": "Target",
+    "target_comparison": "Target comparison",
     "warning_below": "Warning below",
     "enforcement_below": "Enforcement below",
     "period_days": "Evaluation period",
@@ -168,6 +172,10 @@ _AUTO_REPLY_VALUES = {
     "count_as_answer": "count as answers",
     "ignore": "ignored",
 }
+#: Target comparisons as a rule field's value (:func:`format_field`).
+_COMPARISON_VALUES = {"at_least": "at least", "more_than": "more than"}
+#: Fields whose change the bridge names by another field's label ("Target: at least → ...").
+_CHANGE_PREFIXES = {"target_comparison": "Target:"}
 #: Columns of the shop, chat, summary and flip tables.
 COLUMN_LABELS: dict[str, str] = {
     "rule": "Rule",
@@ -472,6 +480,8 @@ def format_field(name: str, value: Any) -> str:
         return "; ".join(days) or "no working hours"
     if name == "auto_reply" and value in _AUTO_REPLY_VALUES:
         return _AUTO_REPLY_VALUES[value]
+    if name == "target_comparison" and value in _COMPARISON_VALUES:
+        return _COMPARISON_VALUES[value]
     if isinstance(value, str):
         return label(value).lower() if label(value) != value else value
     if isinstance(value, Iterable):
@@ -485,5 +495,8 @@ def describe_change(name: str, old: Any, new: Any) -> str:
     Example:
         >>> describe_change("chatbot_weekend_deadline", True, False)
         'Chatbot-weekend deadline on → off'
+        >>> describe_change("target_comparison", "at_least", "more_than")
+        'Target: at least → more than'
     """
-    return f"{field_label(name)} {format_field(name, old)} → {format_field(name, new)}"
+    prefix = _CHANGE_PREFIXES.get(name, field_label(name))
+    return f"{prefix} {format_field(name, old)} → {format_field(name, new)}"

@@ -1,0 +1,386 @@
+"""Charts of the rule-comparison page: who passes, flips, response times, the bridge from
+the old rule to the new one, why shops flip, pass rates by segment, what-if variants.
+
+Example:
+    >>> from chatsim.sample import sample_log
+    >>> from chatsim.metrics import compare
+    >>> rate_distribution(compare(sample_log())).to_dict()["title"]
+    "Shop response rates under each rule (dashed line: the rule's target)"
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from chatsim.chart_data import (
+    WEEKDAYS,
+    bridge_chart_data,
+    rate_histogram_data,
+    response_time_histogram_data,
+    targets_data,
+)
+from chatsim.charts.scales import WIDTH, pct_axis, rule_order, rule_scale
+from chatsim.explain.causes import FlipCauses, missed_by_hour_of_week
+from chatsim.explain.colors import SEQUENTIAL_SCHEME, rule_colors
+from chatsim.explain.labels import format_hours, label, segment_label
+from chatsim.metrics import Evaluation
+from chatsim.schema import ChatLog
+
+__all__ = [
+    "bridge_chart",
+    "causes_chart",
+    "flip_matrix",
+    "pass_rate_by_segment",
+    "rate_distribution",
+    "response_time_distribution",
+    "unanswered_heatmap",
+    "what_if_chart",
+]
+
+
+def rate_distribution(ev: Evaluation) -> alt.VConcatChart:
+    """Histogram of shop response rates, one panel per rule (never stacked), each with its
+    target line labelled on the chart."""
+    data = rate_histogram_data(ev)
+    order = rule_order(ev)
+    colors = rule_colors(order)
+    targets = targets_data(ev)
+    ymax = max(int(data["shops"].max() or 1), 1)
+    panels = []
+    for name in order:
+        color = colors[name]
+        bars = (
+            alt.Chart(data.filter(pl.col("rule") == name))
+            .mark_bar(color=color, binSpacing=1)
+            .encode(
+                x=alt.X(
+                    "bin_start:Q",
+                    bin="binned",
+                    title="Shop response rate (share of counted chats answered in time)",
+                    axis=pct_axis(),
+                    scale=alt.Scale(domain=[0, 1]),
+                ),
+                x2="bin_end:Q",
+                y=alt.Y("shops:Q", title="Shops", scale=alt.Scale(domain=[0, ymax])),
+                tooltip=[
+                    alt.Tooltip("rule:N", title="Rule"),
+                    alt.Tooltip("bin_start:Q", title="Rate from", format=".1%"),
+                    alt.Tooltip("bin_end:Q", title="Rate to", format=".1%"),
+                    alt.Tooltip("shops:Q", title="Shops"),
+                ],
+            )
+        )
+        t = targets.filter(pl.col("rule") == name)
+        line = (
+            alt.Chart(t)
+            .mark_rule(strokeDash=[6, 3], size=2, color=color)
+            .encode(x="target:Q", tooltip=[alt.Tooltip("label:N", title="Target")])
+        )
+        text = (
+            alt.Chart(t)
+            .mark_text(align="right", dx=-4, dy=-4, baseline="top", color=color, fontWeight="bold")
+            .encode(x="target:Q", y=alt.value(0), text="label:N")
+        )
+        panels.append(
+            (bars + line + text).properties(
+                width=WIDTH, height=150, title=alt.TitleParams(name, color=color, anchor="start")
+            )
+        )
+    return alt.vconcat(*panels).properties(
+        title="Shop response rates under each rule (dashed line: the rule's target)"
+    )
+
+
+def flip_matrix(flips_df: pl.DataFrame, old: str, new: str) -> alt.Chart:
+    """The 2x2 flip matrix: shops passing/failing under the old and the new rule."""
+    rated = flips_df.filter(pl.col("flip") != "not_rated")
+    counts = rated.group_by("pass_old", "pass_new").agg(pl.len().alias("shops"))
+    grid = pl.DataFrame(
+        {"pass_old": [True, True, False, False], "pass_new": [True, False, True, False]}
+    )
+
+    def status(col: str, rule: str) -> pl.Expr:
+        return (
+            pl.when(pl.col(col)).then(pl.lit(f"meets {rule}")).otherwise(pl.lit(f"misses {rule}"))
+        )
+
+    data = (
+        grid.join(counts, on=["pass_old", "pass_new"], how="left")
+        .with_columns(pl.col("shops").fill_null(0))
+        .with_columns(
+            status("pass_old", old).alias("old"),
+            status("pass_new", new).alias("new"),
+            (pl.col("shops") / max(rated.height, 1)).alias("share"),
+        )
+    )
+    base = alt.Chart(data).encode(
+        x=alt.X("new:N", title=f"New rule ({new})", sort=[f"meets {new}", f"misses {new}"]),
+        y=alt.Y("old:N", title=f"Old rule ({old})", sort=[f"meets {old}", f"misses {old}"]),
+    )
+    heat = base.mark_rect().encode(
+        color=alt.Color("shops:Q", title="Shops", scale=alt.Scale(scheme=SEQUENTIAL_SCHEME)),
+        tooltip=[
+            alt.Tooltip("old:N", title="Old rule"),
+            alt.Tooltip("new:N", title="New rule"),
+            alt.Tooltip("shops:Q", title="Shops"),
+            alt.Tooltip("share:Q", title="Share", format=".1%"),
+        ],
+    )
+    text = base.mark_text(fontSize=16).encode(
+        text=alt.Text("shops:Q"),
+        color=alt.condition(alt.datum.share > 0.4, alt.value("white"), alt.value("black")),
+    )
+    return (heat + text).properties(
+        width=360, height=220, title="Who flips: rated shops by status under each rule"
+    )
+
+
+def response_time_distribution(
+    ev: Evaluation, rule: str | None = None, max_hours: float = 72.0
+) -> alt.Chart:
+    """Response-time histogram of answered counted chats, with the 12 h and 24 h lines."""
+    data = response_time_histogram_data(ev, rule, max_hours)
+    rule = rule or ev.rules[-1].name
+    bars = (
+        alt.Chart(data)
+        .mark_bar(color="#999999")
+        .encode(
+            x=alt.X(
+                "bin_start:Q",
+                bin="binned",
+                title=f"Response time (hours; last bar: {format_hours(max_hours)} or more)",
+                scale=alt.Scale(domain=[0, max_hours + 1]),
+            ),
+            x2="bin_end:Q",
+            y=alt.Y("chats:Q", title="Answered chats (count)"),
+            tooltip=[
+                alt.Tooltip("bin_start:Q", title="From (h)"),
+                alt.Tooltip("bin_end:Q", title="To (h)"),
+                alt.Tooltip("chats:Q", title="Chats"),
+            ],
+        )
+    )
+    order = rule_order(ev)
+    lines_df = pl.DataFrame(
+        {
+            "hours": [float(r.window_hours) for r in ev.rules],
+            "rule": order,
+            "label": [f"{r.name}: {format_hours(r.window_hours)}" for r in ev.rules],
+            "ypos": [12 + 16 * i for i in range(len(order))],
+        }
+    )
+    lines = (
+        alt.Chart(lines_df)
+        .mark_rule(strokeDash=[6, 3], size=2)
+        .encode(
+            x="hours:Q",
+            color=alt.Color("rule:N", scale=rule_scale(order), legend=None),
+            tooltip=[alt.Tooltip("label:N", title="Window")],
+        )
+    )
+    labels = (
+        alt.Chart(lines_df)
+        .mark_text(align="left", dx=4, fontWeight="bold")
+        .encode(
+            x="hours:Q",
+            y=alt.Y("ypos:Q", scale=None),
+            text="label:N",
+            color=alt.Color("rule:N", scale=rule_scale(order), legend=None),
+        )
+    )
+    return (bars + lines + labels).properties(
+        width=WIDTH,
+        height=260,
+        title=f"How long buyers wait for an answer ({rule} chat definition)",
+    )
+
+
+def unanswered_heatmap(
+    ev: Evaluation, log: ChatLog | None = None, rule: str | None = None
+) -> alt.Chart:
+    """Hour-of-week heatmap (shop-local time) of chats answered late or never answered
+    (:func:`chatsim.explain.missed_by_hour_of_week`; its caption:
+    :func:`chatsim.explain.hour_of_week_caption`)."""
+    rule = rule or ev.rules[-1].name
+    data = missed_by_hour_of_week(ev, rule)
+    return (
+        alt.Chart(data)
+        .mark_rect()
+        .encode(
+            x=alt.X(
+                "hour:O",
+                title="Hour the chat opened (shop-local time, 0-23)",
+                axis=alt.Axis(labelAngle=0, values=list(range(0, 24, 3))),
+            ),
+            y=alt.Y("weekday:N", sort=WEEKDAYS, title="Weekday (shop-local)"),
+            color=alt.Color(
+                "missed:Q",
+                title="Late or unanswered chats",
+                scale=alt.Scale(scheme=SEQUENTIAL_SCHEME),
+            ),
+            tooltip=[
+                alt.Tooltip("weekday:N", title="Weekday"),
+                alt.Tooltip("hour:O", title="Hour"),
+                alt.Tooltip("late:Q", title="Answered late"),
+                alt.Tooltip("unanswered:Q", title="Unanswered"),
+                alt.Tooltip("missed:Q", title="Both"),
+            ],
+        )
+        .properties(width=WIDTH, height=200, title=f"When late and unanswered chats open ({rule})")
+    )
+
+
+def bridge_chart(steps: pl.DataFrame) -> alt.Chart:
+    """The bridge (waterfall) from the old rule to the new one, one bar per field difference
+    (:func:`chatsim.explain.bridge_table`): rule bars in their colours, steps up or down."""
+    data = bridge_chart_data(steps)
+    rules = data.filter(pl.col("direction") == "rule")["label"].unique(maintain_order=True)
+    colors = rule_colors(rules.to_list())
+    domain = [*colors, "up", "down"]
+    rng = [*colors.values(), "#009E73", "#999999"]
+    order = data["label"].to_list()
+    base = alt.Chart(data).encode(
+        x=alt.X(
+            "label:N",
+            sort=order,
+            title="The old rule, each difference applied in turn, the new rule",
+            axis=alt.Axis(labelAngle=0, labelLimit=150, labelExpr="split(datum.label, ' → ')"),
+        )
+    )
+    color_key = pl.when(pl.col("direction") == "rule").then(pl.col("label"))
+    data = data.with_columns(color_key.otherwise(pl.col("direction")).alias("key"))
+    bars = (
+        alt.Chart(data)
+        .mark_bar(size=46)
+        .encode(
+            x=alt.X(
+                "label:N",
+                sort=order,
+                title="The old rule, each difference applied in turn, the new rule",
+                axis=alt.Axis(labelAngle=0, labelLimit=150, labelExpr="split(datum.label, ' → ')"),
+            ),
+            y=alt.Y(
+                "lo:Q",
+                title="Shops meeting the rule (share of rated shops)",
+                axis=pct_axis(),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            y2="hi:Q",
+            color=alt.Color("key:N", scale=alt.Scale(domain=domain, range=rng), legend=None),
+            tooltip=[
+                alt.Tooltip("label:N", title="Bar"),
+                alt.Tooltip("share:Q", title="Share passing after it", format=".1%"),
+                alt.Tooltip("text:N", title="Change"),
+            ],
+        )
+    )
+    text = base.mark_text(dy=-8, fontWeight="bold").encode(y=alt.Y("hi:Q"), text="text:N")
+    return (bars + text).properties(
+        width=WIDTH,
+        height=280,
+        title="From the old rule to the new one, one difference at a time",
+    )
+
+
+def causes_chart(causes: FlipCauses) -> alt.Chart:
+    """Why shops lose status: their chats that pass the old rule and miss the new one, by
+    when they opened (shop-local) and how late they were answered."""
+    data = causes.by_time
+    order = data.sort("lateness_order")["lateness"].unique(maintain_order=True).to_list()
+    labels = {b: ("never answered" if b == "unanswered" else f"answered {b}") for b in order}
+    data = data.with_columns(
+        pl.col("lateness").replace_strict(labels, return_dtype=pl.String).alias("how_late")
+    )
+    times = data["open_time_label"].unique(maintain_order=True).to_list()
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("open_time_label:N", sort=times, title="When the chat opened (shop-local)"),
+            x=alt.X("chats:Q", title="Chats (count)"),
+            color=alt.Color(
+                "how_late:N",
+                sort=[labels[b] for b in order],
+                title="Under the new rule",
+                scale=alt.Scale(scheme="oranges"),
+            ),
+            order=alt.Order("lateness_order:Q"),
+            tooltip=[
+                alt.Tooltip("open_time_label:N", title="Opened"),
+                alt.Tooltip("how_late:N", title="Under the new rule"),
+                alt.Tooltip("chats:Q", title="Chats"),
+                alt.Tooltip("share:Q", title="Share", format=".1%"),
+            ],
+        )
+        .properties(
+            width=WIDTH - 140,
+            height=160,
+            title=f"Why shops lose status: chats that pass {causes.old} and miss {causes.new}",
+        )
+    )
+
+
+def pass_rate_by_segment(pass_df: pl.DataFrame, by: str, rule_order: list[str]) -> alt.Chart:
+    """Share of shops meeting each rule's target, per segment (e.g. seller type)."""
+    codes = pass_df[by].cast(pl.String).fill_null("—").unique().sort().to_list()
+    data = pass_df.with_columns(
+        pl.col(by)
+        .cast(pl.String)
+        .fill_null("—")
+        .replace_strict({c: segment_label(c) for c in codes}, return_dtype=pl.String)
+        .alias("segment_label")
+    )
+    noun = label(by, "column")
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("segment_label:N", title=noun),
+            yOffset=alt.YOffset("rule:N", sort=rule_order),
+            x=alt.X(
+                "share_passing:Q",
+                title="Shops meeting the target (share of rated shops)",
+                axis=pct_axis(),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            color=alt.Color("rule:N", sort=rule_order, title="Rule", scale=rule_scale(rule_order)),
+            tooltip=[
+                alt.Tooltip("segment_label:N", title=noun),
+                alt.Tooltip("rule:N", title="Rule"),
+                alt.Tooltip("shops_passing:Q", title="Shops passing"),
+                alt.Tooltip("shops_rated:Q", title="Shops rated"),
+                alt.Tooltip("share_passing:Q", title="Share", format=".1%"),
+                alt.Tooltip("median_rate:Q", title="Median rate", format=".1%"),
+            ],
+        )
+        .properties(width=WIDTH - 160, title=f"Pass rate by {noun.lower()} under each rule")
+    )
+
+
+def what_if_chart(df: pl.DataFrame) -> alt.Chart:
+    """Failing shops rescued (and newly failing) by each one-change variant."""
+    effects = {"rescued": "Rescued", "newly_failing": "Newly failing"}
+    data = df.unpivot(
+        index=["what_if"], on=list(effects), variable_name="effect", value_name="shops"
+    ).with_columns(pl.col("effect").replace_strict(effects, return_dtype=pl.String))
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("what_if:N", title="What-if variant"),
+            yOffset=alt.YOffset("effect:N", sort=list(effects.values())),
+            x=alt.X("shops:Q", title="Shops (count)", axis=alt.Axis(tickMinStep=1)),
+            color=alt.Color(
+                "effect:N",
+                title="Effect",
+                scale=alt.Scale(domain=list(effects.values()), range=["#009E73", "#999999"]),
+            ),
+            tooltip=[
+                alt.Tooltip("what_if:N", title="Variant"),
+                alt.Tooltip("effect:N", title="Effect"),
+                alt.Tooltip("shops:Q", title="Shops"),
+            ],
+        )
+        .properties(width=WIDTH - 160, title="What-if: failing shops rescued under the new rule")
+    )
