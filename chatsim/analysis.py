@@ -192,10 +192,16 @@ def window_rates(
 
 
 def passing_shares(
-    rates: pl.DataFrame, targets: Sequence[float], *, by: str | None = None
+    rates: pl.DataFrame,
+    targets: Sequence[float],
+    *,
+    by: str | None = None,
+    comparison: str = "at_least",
 ) -> pl.DataFrame:
     """Share of shops passing each target per window (and segment ``by``), from
     :func:`window_rates`: targets are applied to the shop rates without recomputing.
+    ``comparison`` is the rule's ``target_comparison`` (``at_least``: rate >= target;
+    ``more_than``: rate > target).
 
     Example:
         >>> r = pl.DataFrame({"window_hours": [12.0, 12.0], "response_rate": [0.8, 0.95]})
@@ -209,13 +215,15 @@ def passing_shares(
             raise RuleError(f"sweep target {t!r} must be in (0, 1] (write 85 % as 0.85).")
     keys = [by] if by else []
     grid = pl.DataFrame({"target": [float(t) for t in targets]})
+    rate, target = pl.col("response_rate"), pl.col("target")
+    passes = rate > target if comparison == "more_than" else rate >= target
     return (
         rates.select("window_hours", *keys, "response_rate")
         .join(grid, how="cross")
         .group_by(["window_hours", *keys, "target"])
         .agg(
             pl.len().alias("shops_rated"),
-            (pl.col("response_rate") >= pl.col("target")).sum().alias("shops_passing"),
+            passes.sum().alias("shops_passing"),
         )
         .with_columns((pl.col("shops_passing") / pl.col("shops_rated")).alias("share_passing"))
         .sort(["window_hours", *keys, "target"])
@@ -248,7 +256,8 @@ def sweep(
     for t in targets:
         if not 0 < t <= 1:
             raise RuleError(f"sweep target {t!r} must be in (0, 1] (write 85 % as 0.85).")
-    return passing_shares(window_rates(log, windows_hours, base=base, as_of=as_of), targets, by=by)
+    rates = window_rates(log, windows_hours, base=base, as_of=as_of)
+    return passing_shares(rates, targets, by=by, comparison=base.target_comparison)
 
 
 def _segment_totals(shops: pl.DataFrame) -> dict[str, float]:

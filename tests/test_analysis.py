@@ -70,11 +70,15 @@ def test_pass_rates_by_segment_and_unknown_segment():
 
 
 def test_sweep_grid_and_values():
-    s = sweep(four_shops(), [0.5, 1.0], [12, 24, 48])
+    at_least = NEW_12H.replace(target_comparison="at_least")
+    s = sweep(four_shops(), [0.5, 1.0], [12, 24, 48], base=at_least)
     assert s.height == 6
     at24 = s.filter(pl.col("window_hours") == 24)
     assert at24["shops_passing"].to_list() == [2, 2]  # a and b answer within 24 h
     assert s.filter(pl.col("window_hours") == 48)["shops_passing"].to_list() == [3, 3]
+    # the base rule's target comparison decides the boundary: "more than 100 %" is never met
+    strict = sweep(four_shops(), [0.5, 1.0], [48])
+    assert strict["shops_passing"].to_list() == [3, 0]
     with pytest.raises(RuleError, match=r"\(0, 1\]"):
         sweep(four_shops(), [1.2], [12])
 

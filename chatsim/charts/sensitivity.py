@@ -241,7 +241,11 @@ def target_explorer(
     seg_order = ["All shops", *sorted(set(data["segment"].to_list()) - {"All shops"})]
 
     def share_chart(kind: str, color: alt.Color, title: str, extra: list | None = None):
-        passing = alt.datum.pct >= target
+        passing = (
+            alt.datum.pct > target
+            if new.target_comparison == "more_than"
+            else alt.datum.pct >= target
+        )
         by_seg = (
             alt.Chart(values)
             .transform_filter(alt.datum.kind == kind)
