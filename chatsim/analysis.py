@@ -33,10 +33,8 @@ if TYPE_CHECKING:
     from chatsim.scenario import Scenario
 
 __all__ = [
-    "DRILLDOWN_PAGES",
     "FLIPS",
     "FLIP_DTYPE",
-    "drilldown_page",
     "flip_counts",
     "flips",
     "pass_rates",
@@ -389,12 +387,9 @@ def what_if(
 
 
 #: How many of the shops losing status get a drill-down page of their own in a report.
-DRILLDOWN_PAGES = 3
-
-
-def top_losers(ev: Evaluation, n: int = DRILLDOWN_PAGES) -> list[str]:
+def top_losers(ev: Evaluation, n: int = 3) -> list[str]:
     """The ``n`` shops that lose status under the new rule with the largest rate drop
-    (ties by shop id): the shops a report gives drill-down pages.
+    (ties by shop id).
 
     Example:
         >>> from chatsim.sample import sample_log
@@ -406,17 +401,6 @@ def top_losers(ev: Evaluation, n: int = DRILLDOWN_PAGES) -> list[str]:
     f = flips(ev, ev.rules[0].name, ev.rules[-1].name)
     losers = f.filter(pl.col("flip") == "loses_under_new").sort("rate_delta", "shop_id")
     return [str(x) for x in losers["shop_id"].head(n).to_list()]
-
-
-def drilldown_page(shop_id: str) -> str:
-    """The drill-down page of a shop, relative to the report folder.
-
-    Example:
-        >>> drilldown_page("shop_00042")
-        'shops/shop_00042.html'
-    """
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(shop_id))
-    return f"shops/{safe}.html"
 
 
 def pick_drilldown_shop(ev: Evaluation, shop_id: str | None = None) -> str:
