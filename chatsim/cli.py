@@ -183,6 +183,8 @@ def _engine_options(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
             from chatsim.engine import GlobalOrder
 
             options["window"] = GlobalOrder()
+    elif engine == "spark" and args.progress:
+        options["progress"] = True
     return engine, options
 
 
@@ -309,6 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument(
         "--work-dir", help="scratch folder for repartitioning in larger-than-memory mode"
+    )
+    m.add_argument(
+        "--progress", action="store_true", help="show Spark's progress bars (--engine spark)"
     )
     m.set_defaults(func=cmd_metrics)
 

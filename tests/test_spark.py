@@ -5,6 +5,8 @@ Marked ``spark`` (a local Spark session, one per module): run with ``pytest -m s
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -22,19 +24,60 @@ pyspark = pytest.importorskip("pyspark")
 
 @pytest.fixture(scope="module")
 def spark():
-    from pyspark.sql import SparkSession
+    """A session as chatsim starts one for a local run (get_spark's settings)."""
+    from chatsim.spark import get_spark
 
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("chatsim-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "4")
-        .getOrCreate()
-    )
+    session = get_spark("local[2]", app_name="chatsim-tests", progress=False)
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+def test_local_session_settings(spark, tmp_path, monkeypatch):
+    """Quiet and local-sized: no progress bars or UI, shuffle partitions = local cores,
+    warehouse and Derby files in a temporary folder, not the working directory."""
+    from chatsim.spark import spark_settings
+
+    conf = spark.sparkContext.getConf()
+    assert conf.get("spark.ui.showConsoleProgress") == "false"
+    assert conf.get("spark.ui.enabled") == "false"
+    assert spark.conf.get("spark.sql.shuffle.partitions") == "2"
+    assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
+    scratch = Path(conf.get("spark.sql.warehouse.dir").removeprefix("file:")).parent
+    assert scratch.name.startswith("chatsim-spark-") and Path.cwd() not in scratch.parents
+    derby = spark.sparkContext._jvm.java.lang.System.getProperty("derby.system.home")
+    assert derby is not None and Path(derby).parent == scratch
+    monkeypatch.setenv("CHATSIM_SPARK_PROGRESS", "1")
+    assert spark_settings("local[*]")["spark.ui.showConsoleProgress"] == "true"
+    assert spark_settings("local[*]", progress=False)["spark.ui.showConsoleProgress"] == "false"
+    cluster = spark_settings("spark://head:7077", progress=False)
+    assert "spark.ui.enabled" not in cluster  # a cluster keeps its UI
+
+
+def test_few_spark_jobs_on_a_small_log(spark):
+    """The sample log: one validation job, one for the cutoff, one collect per rule
+    (each a few shuffle stages), not a job per check or per table."""
+    from chatsim.spark import compare_spark
+
+    sc = spark.sparkContext
+    sc.setJobGroup("count-jobs", "count the jobs of one compare_spark")
+    try:
+        compare_spark(sample_log_path(), spark=spark)
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+    jobs = sc.statusTracker().getJobIdsForGroup("count-jobs")
+    assert len(jobs) <= JOB_BUDGET, len(jobs)
+    tasks = sum(
+        sc.statusTracker().getStageInfo(s).numTasks
+        for j in jobs
+        for s in sc.statusTracker().getJobInfo(j).stageIds
+        if sc.statusTracker().getStageInfo(s) is not None
+    )
+    assert tasks <= 4 * JOB_BUDGET, tasks  # not 200 tasks per shuffle
+
+
+#: Spark jobs of compare_spark on the sample log (46 with adaptive execution; 70 before)
+JOB_BUDGET = 50
 
 
 def assert_same(path, rules, spark, **kw):
@@ -158,8 +201,30 @@ def test_id_checks_give_the_messages_of_the_polars_reader(spark, tmp_path):
             read_log(path)
         with pytest.raises(SchemaError) as spark_error:
             read_log_spark(str(path), spark)
-        want = str(polars_error.value).split(":messages: ", 1)[1]
+        want = str(polars_error.value).split(": ", 1)[1]  # after "<file>[:messages]: "
         want = want.replace(
             " (or read with lenient=True to keep the first copy and count the rest)", ""
         )
         assert str(spark_error.value) == f"{path}: {want}", name
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "auto_broadcast",
+        "period_first",
+        "rating_row",
+        "auto_then_late_human",
+        "holiday_pause",
+        "target_comparison",
+    ],
+)
+def test_policy_cases_on_spark(spark, tmp_path, name):
+    """The policy's hard cases (tests/test_policy_cases.py) give the same statuses,
+    deadlines and shop figures on Spark."""
+    from chatsim.spark import compare_spark
+    from tests.test_policy_cases import CASES, check_case
+
+    case = CASES[name]()
+    path = write_log(case.log, tmp_path / "log")
+    check_case(case, compare_spark(path, case.rules, as_of=case.as_of, spark=spark))

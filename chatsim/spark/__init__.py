@@ -11,7 +11,8 @@ One module per part: :mod:`~chatsim.spark.session` (the session), :mod:`~chatsim
 
 * :func:`get_spark` returns the active session, or starts one: ``local[*]`` unless
   ``CHATSIM_SPARK_MASTER``, ``spark-submit --master``, ``PYSPARK_SUBMIT_ARGS`` or
-  ``spark-defaults.conf`` say otherwise.
+  ``spark-defaults.conf`` say otherwise; quiet (no progress bars unless asked) and,
+  on a local master, sized for one machine (:func:`spark_settings`).
 * :func:`read_log_spark` reads the layout :func:`chatsim.schema.read_log` reads
   (``messages`` Parquet file/dataset or CSV, optional ``shops``, ``holiday_mode``,
   ``blocked``), from any path Spark can read (``s3a://...``, ``hdfs://...``).
@@ -29,6 +30,6 @@ from __future__ import annotations
 
 from chatsim.spark.evaluate import compare_spark
 from chatsim.spark.read import SparkLog, read_log_spark
-from chatsim.spark.session import get_spark
+from chatsim.spark.session import get_spark, spark_settings
 
-__all__ = ["SparkLog", "compare_spark", "get_spark", "read_log_spark"]
+__all__ = ["SparkLog", "compare_spark", "get_spark", "read_log_spark", "spark_settings"]

@@ -79,15 +79,22 @@ def _to_spark(spark: SparkSession, df: pl.DataFrame) -> DataFrame:
     return spark.createDataFrame(df.to_arrow())
 
 
-def _cutoff(messages: DataFrame, as_of: dt.datetime | str | None, source: str) -> dt.datetime:
-    """The data cutoff (:func:`chatsim.metrics.data_cutoff`); the latest message from Spark."""
+def _cutoff(
+    messages: DataFrame, as_of: dt.datetime | str | None, source: str
+) -> tuple[dt.datetime, int, int]:
+    """The data cutoff (:func:`chatsim.metrics.data_cutoff`), the number of messages and
+    of messages after the cutoff: one Spark job."""
+    _, F, _ = pyspark_modules()
+    given = None if as_of is None else data_cutoff(as_of, None, source)
+    sent = F.unix_micros("sent_at")
+    after = F.lit(0) if given is None else F.when(sent > E.epoch_us(given), 1).otherwise(0)
+    row = messages.agg(
+        F.count(F.lit(1)).alias("n"), F.max(sent).alias("end"), F.sum(after).alias("after")
+    ).first()
     end = None
-    if as_of is None:
-        _, F, _ = pyspark_modules()
-        end_us = messages.agg(F.max(F.unix_micros("sent_at"))).first()[0]
-        if end_us is not None:
-            end = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(end_us))
-    return data_cutoff(as_of, end, source)
+    if row["end"] is not None:
+        end = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(row["end"]))
+    return data_cutoff(as_of, end, source), int(row["n"]), int(row["after"] or 0)
 
 
 def _side_tables(
@@ -114,13 +121,19 @@ def compare_spark(
     as_of: dt.datetime | str | None = None,
     spark: SparkSession | None = None,
     collect_chats: bool = True,
+    progress: bool | None = None,
 ) -> Evaluation:
     """:func:`chatsim.metrics.compare` on Spark: same rules, same tables (as polars).
 
     ``log`` is a path (read with :func:`read_log_spark`) or a :class:`SparkLog`. The shop
     table is collected (one row per shop and rule). With ``collect_chats=False`` the
     ``chats`` attribute is a dict ``{rule name: Spark DataFrame}`` of the judged chats
-    instead, to write with Spark (cluster-scale logs); timestamps are UTC.
+    instead, to write with Spark (cluster-scale logs); timestamps are UTC. ``progress``
+    shows Spark's console progress bars in a session started here (:func:`get_spark`).
+
+    One Spark job gives the cutoff and message counts; each rule's judged chats are then
+    collected once and the shop table computed from them with polars (the polars engine's
+    :func:`chatsim.engine.shop_frame`); with ``collect_chats=False`` Spark computes it.
     """
     rules = check_rule_list(rules, "compare_spark()")
     for r in rules:
@@ -129,18 +142,12 @@ def compare_spark(
                 f"rule '{r.name}': the business-hours clock is not available on the spark "
                 "engine; use the polars engine (chatsim metrics --engine polars)."
             )
-    spark = spark or get_spark()
+    spark = spark or get_spark(progress=progress)
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     slog = log if isinstance(log, SparkLog) else read_log_spark(log, spark)
     _, F, _ = pyspark_modules()
-    cutoff = _cutoff(slog.messages, as_of, slog.source)
-    cutoff_us = E.epoch_us(cutoff)
-    counts = slog.messages.agg(
-        F.count(F.lit(1)).alias("n"),
-        F.sum(F.when(F.unix_micros("sent_at") > cutoff_us, 1).otherwise(0)).alias("after"),
-    ).first()
-    n_after = int(counts["after"] or 0)
-    msgs = slog.messages.filter(F.unix_micros("sent_at") <= cutoff_us)
+    cutoff, n_messages, n_after = _cutoff(slog.messages, as_of, slog.source)
+    msgs = slog.messages.filter(F.unix_micros("sent_at") <= E.epoch_us(cutoff))
 
     shops, hol, blk = _side_tables(slog, msgs, cutoff)
 
@@ -167,15 +174,16 @@ def compare_spark(
     chat_frames, shop_frames = [], []
     for rule, judged in frames:
         if collect_chats:
-            judged = nw.from_native(judged.to_native().cache())
-        shop = E.shop_frame(judged, shops_s, rule).collect("polars").to_native()
-        shop_frames.append(E.finish_shops(shop, shops, rule))
-        if collect_chats:
+            # one collect per rule; the shop table from the collected chats, as polars does
             df = judged.collect("polars").to_native()
+            shop_in = nw.from_native(df.lazy().select(E.SHOP_INPUTS))
+            shop = E.shop_frame(shop_in, nw.from_native(shops.lazy()), rule)
+            shop_frames.append(E.finish_shops(shop.collect("polars").to_native(), shops, rule))
             ids = {c: df.schema[c] for c in ("shop_id", E.CONV, "buyer_id")}
             chat_frames.append(E.finish_chats(df, ids))
-            judged.to_native().unpersist()
         else:
+            shop = E.shop_frame(judged, shops_s, rule).collect("polars").to_native()
+            shop_frames.append(E.finish_shops(shop, shops, rule))
             chat_tables[rule.name] = E.with_labels(judged).to_native()
     chats: Any = pl.concat(chat_frames, how="vertical") if collect_chats else chat_tables
     return Evaluation(
@@ -183,6 +191,6 @@ def compare_spark(
         as_of=cutoff,
         chats=chats,
         shops=pl.concat(shop_frames, how="vertical_relaxed"),
-        messages_used=int(counts["n"]) - n_after,
+        messages_used=n_messages - n_after,
         messages_after_cutoff=n_after,
     )

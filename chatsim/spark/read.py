@@ -22,6 +22,7 @@ from chatsim.errors import SchemaError
 from chatsim.schema import (
     BOOL_TEXT,
     ID,
+    INTEGER_TEXT,
     MESSAGE_COLUMNS,
     TS_WITH_ZONE,
     UTC_DATETIME,
@@ -166,7 +167,10 @@ def _check_types(fields: dict[str, Any], source: str) -> None:
 
 
 def _check_ids(df: DataFrame, source: str) -> None:
-    """Message ids unique, one shop per conversation (chatsim.schema's checks and messages)."""
+    """Message ids unique, one shop per conversation (chatsim.schema's checks and messages).
+
+    Run only when :func:`_validate_messages`'s distinct counts show a duplicate id or a
+    conversation under two shops (it names them; a clean log needs no job here)."""
     _, F, _ = pyspark_modules()
     dup = df.groupBy("message_id").count().filter(F.col("count") > 1)
     n_dup = dup.agg(F.sum("count")).first()[0]
@@ -220,8 +224,25 @@ def _validate_messages(df: DataFrame, source: str) -> DataFrame:
         checks[f"null_{c}"] = F.col(c).isNull() & (
             F.col("_sent_raw").isNull() if (c == "sent_at" and "naive" in checks) else F.lit(True)
         )
+    # text id columns read as integers when every value is a plain integer (INTEGER_TEXT),
+    # as chatsim.schema.id_dtypes decides for polars: CSV and Parquet give the same ids
+    text_ids = [c for c in _IDS if c in fields and isinstance(fields[c], T.StringType)]
+    id_stats = []
+    for c in text_ids:
+        plain = F.col(c).rlike(INTEGER_TEXT) & F.col(c).try_cast("long").isNotNull()
+        id_stats += [
+            F.sum(F.when(F.col(c).isNotNull() & ~plain, 1).otherwise(0)).alias(f"_notint_{c}"),
+            F.count(F.col(c)).alias(f"_nonnull_{c}"),
+        ]
+    # every check, and the distinct counts that show duplicate ids or conversations under
+    # two shops, in one job
     row = df.select(
-        *(F.sum(F.when(cond, 1).otherwise(0)).alias(k) for k, cond in checks.items())
+        *(F.sum(F.when(cond, 1).otherwise(0)).alias(k) for k, cond in checks.items()),
+        *id_stats,
+        F.count(F.lit(1)).alias("_rows"),
+        F.countDistinct("message_id").alias("_ids"),
+        F.countDistinct("conversation_id").alias("_convs"),
+        F.countDistinct("conversation_id", "shop_id").alias("_conv_shops"),
     ).first()
     counts = {k: int(row[k] or 0) for k in checks}
 
@@ -253,7 +274,11 @@ def _validate_messages(df: DataFrame, source: str) -> DataFrame:
     nulls = {c: counts[f"null_{c}"] for c in required if counts[f"null_{c}"]}
     if nulls:
         raise nulls_error(source, nulls, lenient_hint=False)
-    _check_ids(df, source)
+    if row["_ids"] != row["_rows"] or row["_convs"] != row["_conv_shops"]:
+        _check_ids(df, source)
+    for c in text_ids:
+        if row[f"_nonnull_{c}"] and not row[f"_notint_{c}"]:
+            df = df.withColumn(c, F.col(c).cast("long"))
     if "valid_reply" not in fields:
         df = df.withColumn("valid_reply", F.lit(True))
     else:
