@@ -10,14 +10,17 @@ scratch folder and returns the path of a rendered HTML report.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from chatsim import render
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, check_report_in_browser, chromium_path
+from tests.support.browser import (
+    CHROMIUM_ARGS,
+    check_report_in_browser,
+    require_browser,
+)
 from tests.support.demo_report import DEMO_TITLE, build_demo_report
 
 pytestmark = pytest.mark.browser
@@ -56,30 +59,9 @@ REPORT_BUILDERS: dict[str, Callable[[Path], Path]] = {
 }
 
 
-def _require_browser() -> Path:
-    """The Chromium path, or skip (fail if CHATSIM_REQUIRE_BROWSER=1) when it is missing."""
-    exe = chromium_path()
-    problem = None
-    if exe is None:
-        problem = (
-            f"{os.environ.get('CHATSIM_CHROMIUM', CHROMIUM)} not found "
-            "(install it with: bash .ci/install-browser.sh)"
-        )
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            problem = "the playwright package is not installed (pip install -e '.[dev]')"
-    if problem:
-        if os.environ.get("CHATSIM_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"CHATSIM_REQUIRE_BROWSER=1 but {problem}")
-        pytest.skip(problem)
-    return exe
-
-
 @pytest.fixture(scope="module")
 def chromium() -> Path:
-    return _require_browser()
+    return require_browser()
 
 
 class _LazyReports(dict):
