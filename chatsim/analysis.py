@@ -44,6 +44,8 @@ __all__ = [
     "top_losers",
     "what_if",
     "window_rates",
+    "window_rates_of",
+    "window_rules",
 ]
 
 FLIPS: tuple[str, ...] = (
@@ -62,7 +64,7 @@ def _segment_cols(ev: Evaluation) -> list[str]:
     return [
         c
         for c, t in first_rule.schema.items()
-        if c not in core and t in (pl.String, pl.Categorical) and c not in ("tier",)
+        if c not in core and t in (pl.String, pl.Categorical) and c not in ("tier", "confidence")
     ]
 
 
@@ -70,7 +72,16 @@ def flips(ev: Evaluation, old: str | None = None, new: str | None = None) -> pl.
     """Per shop: rates and pass/fail under the old and the new rule, and the flip category.
 
     ``old``/``new`` default to the first and second rule of the evaluation. Segment
-    columns of the shops table (e.g. ``archetype``) are kept.
+    columns of the shops table (e.g. ``archetype``) are kept. ``confidence_old`` and
+    ``confidence_new`` are the shop table's ``confidence`` under each rule;
+    ``within_noise`` is true when both are ``too_close_to_call`` (each rate's 95 % interval
+    holds its rule's target: with so few counted chats, the flip may be noise).
+
+    Example:
+        >>> from chatsim.sample import sample_log
+        >>> f = flips(compare(sample_log()))
+        >>> f.select("shop_id", "flip", "within_noise").rows()[0]
+        ('shop_a', 'passes_both', True)
     """
     if len(ev.rules) < 2 and (old is None or new is None):
         raise RuleError("flips() needs two rules: evaluate at least an old and a new rule.")
@@ -84,12 +95,14 @@ def flips(ev: Evaluation, old: str | None = None, new: str | None = None) -> pl.
         pl.col("response_rate").alias("rate_old"),
         pl.col("meets_target").alias("pass_old"),
         pl.col("counted").alias("counted_old"),
+        pl.col("confidence").alias("confidence_old"),
     )
     nxt = ev.shops.filter(pl.col("rule") == new).select(
         "shop_id",
         pl.col("response_rate").alias("rate_new"),
         pl.col("meets_target").alias("pass_new"),
         pl.col("counted").alias("counted_new"),
+        pl.col("confidence").alias("confidence_new"),
     )
     f = base.join(nxt, on="shop_id", how="full", coalesce=True)
     po, pn = pl.col("pass_old"), pl.col("pass_new")
@@ -105,8 +118,12 @@ def flips(ev: Evaluation, old: str | None = None, new: str | None = None) -> pl.
         .otherwise(pl.lit("fails_both"))
         .cast(FLIP_DTYPE)
     )
+    close = "too_close_to_call"
     return f.with_columns(
         flip.alias("flip"),
+        ((pl.col("confidence_old") == close) & (pl.col("confidence_new") == close))
+        .fill_null(False)
+        .alias("within_noise"),
         (pl.col("rate_new") - pl.col("rate_old")).alias("rate_delta"),
         pl.lit(old).alias("old_rule"),
         pl.lit(new).alias("new_rule"),
@@ -114,7 +131,8 @@ def flips(ev: Evaluation, old: str | None = None, new: str | None = None) -> pl.
 
 
 def flip_counts(f: pl.DataFrame, by: str | None = None) -> pl.DataFrame:
-    """Shops per flip category (and per segment ``by``), with shares; all categories present.
+    """Shops per flip category (and per segment ``by``), with shares; all categories present
+    (and, from :func:`flips`, how many of them are ``within_noise``).
 
     Example:
         >>> flip_counts(pl.DataFrame({"flip": ["passes_both"]}, schema={"flip": FLIP_DTYPE}))["shops"].to_list()
@@ -124,9 +142,11 @@ def flip_counts(f: pl.DataFrame, by: str | None = None) -> pl.DataFrame:
     cats = pl.DataFrame({"flip": list(FLIPS)}, schema={"flip": FLIP_DTYPE})
     if by:
         cats = f.select(by).unique().join(cats, how="cross")
-    counts = f.group_by(keys + ["flip"]).agg(pl.len().alias("shops"))
+    noise = [pl.col("within_noise").sum().alias("within_noise")] if "within_noise" in f else []
+    counts = f.group_by(keys + ["flip"]).agg(pl.len().alias("shops"), *noise)
     out = cats.join(counts, on=keys + ["flip"], how="left").with_columns(
-        pl.col("shops").fill_null(0).cast(pl.Int64)
+        pl.col(c).fill_null(0).cast(pl.Int64)
+        for c in ("shops", *(["within_noise"] if noise else []))
     )
     total = pl.col("shops").sum().over(by) if by else pl.col("shops").sum()
     out = out.with_columns((pl.col("shops") / total).fill_nan(None).alias("share"))
@@ -177,13 +197,36 @@ def window_rates(
         >>> window_rates(sample_log(), [12, 24])["window_hours"].unique().sort().to_list()
         [12.0, 24.0]
     """
+    rules = window_rules(windows_hours, base)
+    return window_rates_of(compare(log, rules, as_of=as_of, chats=False), rules)
+
+
+def window_rules(windows_hours: Sequence[float], base: Rule = NEW_12H) -> list[Rule]:
+    """``base`` with each window, named ``<base>@<window>h``: the rules of a sweep.
+
+    Example:
+        >>> [r.name for r in window_rules([6, 12.5])]
+        ['new-12h@6h', 'new-12h@12.5h']
+    """
     if not windows_hours:
         raise RuleError("sweep() needs at least one target and one window.")
-    rules = [base.replace(name=f"{base.name}@{w:g}h", window_hours=float(w)) for w in windows_hours]
-    ev = compare(log, rules, as_of=as_of, chats=False)
+    return [base.replace(name=f"{base.name}@{w:g}h", window_hours=float(w)) for w in windows_hours]
+
+
+def window_rates_of(ev: Evaluation, rules: Sequence[Rule]) -> pl.DataFrame:
+    """:func:`window_rates` from an evaluation that holds the :func:`window_rules`
+    ``rules`` (among others).
+
+    Example:
+        >>> from chatsim.sample import sample_log
+        >>> rules = window_rules([12, 24])
+        >>> window_rates_of(compare(sample_log(), rules), rules).height
+        6
+    """
+    names = [r.name for r in rules]
     keep = ["window_hours", "shop_id", *_segment_cols(ev), "response_rate"]
     return (
-        ev.shops.filter(pl.col("response_rate").is_not_null())
+        ev.shops.filter(pl.col("rule").is_in(names) & pl.col("response_rate").is_not_null())
         .select(keep)
         .sort("window_hours", "shop_id")
     )
@@ -266,43 +309,38 @@ def _segment_totals(shops: pl.DataFrame) -> dict[str, float]:
     return out
 
 
-def _what_if_explanation(
-    net: int, failing: int, before: dict[str, float], after: dict[str, float]
-) -> str:
-    """Why a variant rescues no shop, or costs shops: computed from the segment's chats."""
-    from chatsim.explain.labels import format_count, format_pp, format_share
-
-    if net > 0:
-        return ""
-    if failing == 0 and net == 0:
-        return "No shop of this segment fails the new rule, so there is none to rescue."
-    parts = []
-    d_counted = after["counted"] - before["counted"]
-    d_auto = after["excluded_auto_resolved"] - before["excluded_auto_resolved"]
-    if d_auto > 0:
-        parts.append(
-            f"{format_count(d_auto)} more chats are excluded as resolved by automatic reply, "
-            f"so counted chats go from {format_count(before['counted'])} to "
-            f"{format_count(after['counted'])}"
-        )
-    elif d_counted:
-        parts.append(
-            f"counted chats go from {format_count(before['counted'])} to "
-            f"{format_count(after['counted'])}"
-        )
-    d_rate = after["rate"] - before["rate"]
-    parts.append(
-        f"the share of counted chats answered in time goes from {format_share(before['rate'])} "
-        f"to {format_share(after['rate'])} ({format_pp(d_rate)})"
+def _shops_of(log: ChatLog, shop_ids: pl.Series) -> ChatLog:
+    """The part of a (validated) log that concerns the shops ``shop_ids``."""
+    keep = pl.col("shop_id").is_in(shop_ids.implode())
+    return ChatLog(
+        log.messages.filter(keep),
+        log.shops.filter(keep),
+        log.holiday_mode.filter(keep),
+        log.blocked.filter(keep),
+        source=log.source,
+        dropped=log.dropped,
     )
-    lead = "It rescues no shop" if net == 0 else f"It costs {format_count(-net)} shop(s) net"
-    return f"{lead}: in the affected shops " + "; ".join(parts) + "."
 
 
-def _describe_settings(settings: dict) -> str:
-    from chatsim.explain.labels import format_field, humanize
+def _simulate_shops(scenario: Scenario, ids: pl.Series) -> ChatLog:
+    """The scenario's simulated log for the shops ``ids`` only: the shards that hold them
+    (identical to those shards of the whole simulation), then those shops."""
+    from chatsim.scenario import shop_ids
+    from chatsim.simulate import SHARD_SIZE, shops_table, simulate, simulate_shard
 
-    return "; ".join(f"{humanize(k)}: {format_field(k, v)}" for k, v in settings.items())
+    index = {s: i for i, s in enumerate(shop_ids(scenario.shops))}
+    shards = sorted({index[s] // SHARD_SIZE for s in ids.cast(pl.String).to_list() if s in index})
+    parts = [simulate_shard(scenario, k) for k in shards]
+    if not parts:  # shops the scenario does not name: the whole simulation
+        return _shops_of(simulate(scenario, workers=1), ids)
+    log = ChatLog(
+        pl.concat([p[0] for p in parts], rechunk=False),
+        shops_table(scenario),
+        pl.concat([p[1] for p in parts]),
+        pl.concat([p[2] for p in parts]),
+        source=f"<simulated {scenario.name}>",
+    )
+    return _shops_of(log, ids)
 
 
 def what_if(
@@ -317,16 +355,21 @@ def what_if(
     A shop is *rescued* by a variant when it fails the last rule (the new one) in the
     baseline and meets it in the variant. The same seed drives every run, so the shops
     and their buyers are the same; only the changed behaviour differs. A variant on one
-    archetype is measured against that archetype's shops (its ``segment``), else all shops.
+    archetype is measured against that archetype's shops (its ``segment``), else all shops:
+    only the simulation shards that hold them are simulated (a shard's traffic does not
+    depend on the others), and they are evaluated under the new rule at the baseline's
+    data cutoff.
 
     Returns one row per variant: the settings it ``changes``, the ``segment`` and its
     ``segment_shops``, its shops failing in the baseline (``failing_before``), rescued,
     newly failing, the segment's share passing before and after, and an ``explanation``
     (empty when the variant rescues shops on balance; else why, from the chat counts).
     """
+    from chatsim.explain.variants import describe_settings, what_if_explanation
     from chatsim.simulate import simulate
 
     sim = simulate_fn or (lambda sc: simulate(sc, workers=1))
+    part = simulate_fn is None  # the built-in simulator: only the shards needed
     rules = list(rules)
     new = rules[-1].name
     if baseline is None:
@@ -335,12 +378,21 @@ def what_if(
     has_arch = "archetype" in base_shops.columns
     rows = []
     for variant in scenario.analysis.what_if:
-        ev = compare(sim(scenario.with_change(variant)), rules, chats=False)
-        after_shops = ev.shops.filter(pl.col("rule") == new)
         scope = pl.lit(True)
         if variant.archetype is not None and has_arch:
             scope = pl.col("archetype") == variant.archetype
         b = base_shops.filter(scope)
+        # only the new rule on the segment's shops is read: simulate and evaluate just
+        # those (each shop's figures depend on its own chats alone)
+        changed = scenario.with_change(variant)
+        if variant.archetype is None or not has_arch:
+            log = sim(changed)
+        elif part:
+            log = _simulate_shops(changed, b["shop_id"])
+        else:
+            log = _shops_of(sim(changed), b["shop_id"])
+        ev = compare(log, rules[-1:], as_of=baseline.as_of, chats=False)
+        after_shops = ev.shops.filter(pl.col("rule") == new)
         a = after_shops.filter(pl.col("shop_id").is_in(b["shop_id"].implode()))
         j = b.select("shop_id", pl.col("meets_target").alias("before")).join(
             a.select("shop_id", pl.col("meets_target").alias("after")),
@@ -350,14 +402,13 @@ def what_if(
         )
         failing = j.filter(pl.col("before").not_())
         rescued = failing.filter(pl.col("after").fill_null(False)).height
-        newly = j.filter(
-            pl.col("before").fill_null(False) & pl.col("after").not_().fill_null(False)
-        ).height
+        before, after = pl.col("before").fill_null(False), pl.col("after").fill_null(True)
+        newly = j.filter(before & after.not_()).height
         rows.append(
             {
                 "what_if": variant.name,
                 "archetype": variant.archetype or "all",
-                "changes": _describe_settings(dict(variant.set)),
+                "changes": describe_settings(dict(variant.set)),
                 "rule": new,
                 "segment_shops": b.height,
                 "failing_before": failing.height,
@@ -365,28 +416,21 @@ def what_if(
                 "newly_failing": newly,
                 "share_passing_before": j["before"].drop_nulls().mean(),
                 "share_passing_after": j["after"].drop_nulls().mean(),
-                "explanation": _what_if_explanation(
+                "explanation": what_if_explanation(
                     rescued - newly, failing.height, _segment_totals(b), _segment_totals(a)
                 ),
             }
         )
+    texts, counts = ("what_if", "archetype", "changes", "rule"), ("segment_shops", "failing_before")
     schema = {
-        "what_if": pl.String,
-        "archetype": pl.String,
-        "changes": pl.String,
-        "rule": pl.String,
-        "segment_shops": pl.Int64,
-        "failing_before": pl.Int64,
-        "rescued": pl.Int64,
-        "newly_failing": pl.Int64,
-        "share_passing_before": pl.Float64,
-        "share_passing_after": pl.Float64,
+        **dict.fromkeys(texts, pl.String),
+        **dict.fromkeys((*counts, "rescued", "newly_failing"), pl.Int64),
+        **dict.fromkeys(("share_passing_before", "share_passing_after"), pl.Float64),
         "explanation": pl.String,
     }
     return pl.DataFrame(rows, schema=schema)
 
 
-#: How many of the shops losing status get a drill-down page of their own in a report.
 def top_losers(ev: Evaluation, n: int = 3) -> list[str]:
     """The ``n`` shops that lose status under the new rule with the largest rate drop
     (ties by shop id).

@@ -14,17 +14,32 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import polars as pl
 
-from chatsim.explain.labels import WEEKDAYS, format_hours, format_share, label, segment_label
+from chatsim.explain.formats import MISSING, format_range
+from chatsim.explain.labels import (
+    WEEKDAYS,
+    column_label,
+    format_hours,
+    format_share,
+    label,
+    segment_label,
+)
 from chatsim.metrics import Evaluation, local_time
 from chatsim.rules import Rule
 from chatsim.schema import ChatLog
+
+if TYPE_CHECKING:
+    from chatsim.replications import Replications
 
 __all__ = [
     "WEEKDAYS",
     "bridge_chart_data",
     "hour_of_week_data",
+    "interval_data",
     "rule_points_data",
     "rate_histogram_data",
     "response_time_histogram_data",
@@ -322,3 +337,68 @@ def target_explorer_data(
             pl.col("segment").replace_strict({c: segment_label(c) for c in codes})
         )
     return out
+
+
+#: Replication measures that are changes of a share (shown in pp), and counts of shops.
+_PP_MEASURES = ("share_change", "change")
+_COUNT_MEASURES = (
+    "shops_passing",
+    "shops_rated",
+    "loses",
+    "gains",
+    "loses_within_noise",
+    "gains_within_noise",
+    "rescued",
+    "newly_failing",
+)
+
+
+def interval_data(rep: Replications, table: str, measure: str | Sequence[str]) -> pl.DataFrame:
+    """Figures of a replication run (:class:`chatsim.replications.Replications`), one per
+    row, to draw as a point with an error bar or a band: the table's keys, ``measure``,
+    ``mean``, ``low``, ``high``, ``replications``, plus ``name`` (what the row is, as a
+    reader names it: the rule, the seller type, the bridge step, the window as ``"12 h"``,
+    the what-if variant, or the measure), ``measure_label`` and ``range`` (the interval as
+    text: ``"30.1–34.6 %"``, ``"−4.2 to −1.0 pp"``, ``"68–84"``).
+
+    Example:
+        >>> from chatsim.scenario import Scenario
+        >>> from chatsim.replications import run_replications
+        >>> sc = Scenario.from_dict({"name": "d", "seed": 3, "shops": 6,
+        ...     "period": {"start": "2025-08-15", "days": 3},
+        ...     "archetypes": {"agency_247": {"share": 1.0}}})
+        >>> rep = run_replications(sc, 2, bridge=False, sweep=False, what_if=False)
+        >>> interval_data(rep, "rules", "share_passing")["name"].to_list()
+        ['legacy-24h', 'new-12h']
+    """
+    measures = [measure] if isinstance(measure, str) else list(measure)
+    s = rep.summary(table).filter(pl.col("measure").is_in(measures))
+    rows = s.to_dicts()
+
+    def kind(m: str) -> str:
+        return "pp" if m in _PP_MEASURES else "count" if m in _COUNT_MEASURES else "share"
+
+    def name(r: dict) -> str:
+        if "segment" in r:
+            return segment_label(r["segment"])
+        if "window_hours" in r:
+            return format_hours(r["window_hours"])
+        for key in ("what_if", "label", "rule"):
+            if key in r:
+                return str(r[key])
+        return column_label(r["measure"])
+
+    return s.with_columns(
+        pl.Series("name", [name(r) for r in rows], dtype=pl.String),
+        pl.Series("measure_label", [column_label(r["measure"]) for r in rows], dtype=pl.String),
+        pl.Series(
+            "range",
+            [
+                MISSING
+                if r["low"] is None
+                else format_range(r["low"], r["high"], kind(r["measure"]))
+                for r in rows
+            ],
+            dtype=pl.String,
+        ),
+    )

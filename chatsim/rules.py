@@ -35,6 +35,28 @@ from chatsim.errors import RuleError
 from chatsim.schedule import WEEKDAYS, WeeklySchedule
 from chatsim.yamlfile import check_number, parse_yaml, read_yaml_file, shown
 
+__all__ = [
+    "AUTO_REPLY_MODES",
+    "BUILTIN_RULES",
+    "CLOCKS",
+    "EXCLUSIONS",
+    "HOLIDAY_MODES",
+    "LEGACY_24H",
+    "MAX_MIN_CHATS",
+    "MAX_PERIOD_DAYS",
+    "NEW_12H",
+    "OFFICE_HOURS",
+    "TARGET_COMPARISONS",
+    "AutoReplyMode",
+    "Clock",
+    "HolidayModeReading",
+    "Rule",
+    "TargetComparison",
+    "builtin",
+    "resolve_rule",
+    "schedule_minutes",
+]
+
 AutoReplyMode = Literal["exclude_resolved", "count_as_answer", "ignore"]
 Clock = Literal["calendar", "business"]
 TargetComparison = Literal["at_least", "more_than"]
@@ -46,6 +68,8 @@ CLOCKS: tuple[str, ...] = ("calendar", "business")
 TARGET_COMPARISONS: tuple[str, ...] = ("at_least", "more_than")
 #: Readings of holiday mode: chats received in it excluded, or also the clock paused in it.
 HOLIDAY_MODES: tuple[str, ...] = ("exclude_received", "pause_clock")
+#: Largest ``min_chats`` a rule takes.
+MAX_MIN_CHATS = 1_000_000
 #: Exclusion reasons, in the order they are applied (a chat gets the first that matches).
 EXCLUSIONS: tuple[str, ...] = ("holiday_mode", "blocked", "seller_initiated", "auto_resolved")
 #: Longest trailing evaluation period a rule takes, in days (ten years).
@@ -79,6 +103,9 @@ class Rule:
         target_comparison: ``at_least`` (``meets_target`` is ``rate >= target``; the
             legacy guide's "at least 90 %") or ``more_than`` (``rate > target``; "more than
             85 %" for the new rule). The ``meets`` tier is exactly ``meets_target``.
+        min_chats / default_rate: a shop with fewer than ``min_chats`` counted chats gets
+            ``default_rate`` as its rate (its tier and ``meets_target`` follow), or no
+            rating when that is None; ``0`` (the default) and ``1`` are off.
         period_days: trailing evaluation period ending at the data cutoff.
         period_start / period_end: explicit period (UTC dates, end exclusive); overrides
             ``period_days`` when given.
@@ -111,6 +138,8 @@ class Rule:
     warning_below: float | None = None
     enforcement_below: float | None = None
     target_comparison: TargetComparison = "at_least"
+    min_chats: int = 0
+    default_rate: float | None = None
     period_days: int = 30
     period_start: dt.date | None = None
     period_end: dt.date | None = None
@@ -142,15 +171,15 @@ class Rule:
             and self.enforcement_below > self.warning_below
         ):
             raise RuleError(f"{where}: enforcement_below must not exceed warning_below.")
-        if (
-            isinstance(self.period_days, bool)
-            or not isinstance(self.period_days, int)
-            or not 0 < self.period_days <= MAX_PERIOD_DAYS
-        ):
+        _whole(self.min_chats, f"{where}: min_chats", 0, MAX_MIN_CHATS, "counted chats", " (off)")
+        if self.default_rate is not None and self.min_chats < 1:
             raise RuleError(
-                f"{where}: period_days must be a whole number of days from 1 to "
-                f"{MAX_PERIOD_DAYS}, got {shown(self.period_days)}."
+                f"{where}: default_rate is the rate of a shop with fewer than min_chats counted "
+                "chats, but min_chats is 0 (off); set min_chats (e.g. 2) or remove default_rate."
             )
+        if self.default_rate is not None:
+            _num(self.default_rate, f"{where}: default_rate", lo=0, hi=1)
+        _whole(self.period_days, f"{where}: period_days", 1, MAX_PERIOD_DAYS, "days")
         if (self.period_start is None) != (self.period_end is None):
             raise RuleError(f"{where}: give both period_start and period_end, or neither.")
         if self.period_start is not None and self.period_end <= self.period_start:  # type: ignore[operator]
@@ -181,13 +210,7 @@ class Rule:
             raise RuleError(
                 f"{where}: unknown exclusion(s) {shown(sorted(unknown))}; allowed: {list(EXCLUSIONS)}."
             )
-        for name in (
-            "window_hours",
-            "target",
-            "warning_below",
-            "enforcement_below",
-            "session_hours",
-        ):
+        for name in _FLOAT_FIELDS:
             v = getattr(self, name)
             if v is not None:
                 object.__setattr__(self, name, float(v))
@@ -254,6 +277,9 @@ class Rule:
             parts.append(f"warning below {self.warning_below:.0%}")
         if self.enforcement_below is not None:
             parts.append(f"enforcement below {self.enforcement_below:.0%}")
+        if self.min_chats > 0:
+            fewer = "no rating" if self.default_rate is None else f"rate {self.default_rate:.0%}"
+            parts.append(f"rated on at least {self.min_chats} counted chats (fewer: {fewer})")
         if self.period_start is not None:
             parts.append(f"period {self.period_start} to {self.period_end}")
         else:
@@ -320,13 +346,7 @@ class Rule:
             kwargs = dataclasses.asdict(builtin(base_name))
             kwargs["exclusions"] = builtin(base_name).exclusions
         kwargs.update(data)
-        for key in (
-            "window_hours",
-            "target",
-            "warning_below",
-            "enforcement_below",
-            "session_hours",
-        ):
+        for key in _FLOAT_FIELDS:
             if kwargs.get(key) is not None:
                 kwargs[key] = _to_float(kwargs[key], f"{source}: {key}")
         for key in ("period_start", "period_end"):
@@ -380,6 +400,13 @@ class Rule:
         return cls.from_dict({} if data is None else data, source=source)
 
 
+#: The fields held as floats (an integer in a file is turned into one).
+_FLOAT_FIELDS: tuple[str, ...] = (
+    *("window_hours", "target", "warning_below", "enforcement_below"),
+    *("default_rate", "session_hours"),
+)
+
+
 def _to_float(v: Any, where: str) -> float:
     """A number read from a file (``"85%"`` is 0.85); the range is checked by :class:`Rule`."""
     return check_number(v, where, RuleError, percent=True)
@@ -395,6 +422,14 @@ def _to_date(v: Any, where: str) -> dt.date | None:
         except ValueError:
             pass
     raise RuleError(f"{where}: expected a date as YYYY-MM-DD, got {shown(v)}.")
+
+
+def _whole(v: Any, where: str, lo: int, hi: int, unit: str, note: str = "") -> None:
+    """``v`` must be a whole number (not a boolean) from ``lo`` to ``hi``."""
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise RuleError(
+            f"{where} must be a whole number of {unit} from {lo}{note} to {hi:,}, got {shown(v)}."
+        )
 
 
 def _num(

@@ -3,7 +3,8 @@
 * ``every_feature_rules``: rules that between them use every chat definition and every
   judging feature (automatic replies answering, ignored or excluded, valid replies only,
   a shorter session, an explicit period, exclusions switched off, the chatbot-weekend
-  deadline on the 12-hour window): what engine-equality tests run;
+  deadline on the 12-hour window, a minimum of counted chats with and without a default
+  rate): what engine-equality tests run;
 * ``simulated_log``: a log simulated from ``scenarios/baseline.yaml`` through the command
   line (``chatsim simulate ... --shops N --days D --workers 1``), once per size and session.
 """
@@ -30,16 +31,24 @@ def every_feature_rules() -> list[Rule]:
         NEW_12H,
         # the other chat definitions: automatic replies answer / are ignored, shorter sessions
         NEW_12H.replace(name="auto-answers", auto_reply="count_as_answer"),
+        # (a minimum of counted chats, shops below it unrated)
         NEW_12H.replace(
-            name="auto-ignored", auto_reply="ignore", valid_replies_only=True, session_hours=6.0
+            name="auto-ignored",
+            auto_reply="ignore",
+            valid_replies_only=True,
+            session_hours=6.0,
+            min_chats=10,
         ),
         # explicit period, some exclusions off, weekend deadline on the 12-hour window
+        # (a minimum of counted chats, shops below it given a default rate)
         NEW_12H.replace(
             name="aug-weekend",
             period_start=dt.date(2025, 8, 1),
             period_end=dt.date(2025, 8, 20),
             exclusions=frozenset({"holiday_mode", "auto_resolved"}),
             chatbot_weekend_deadline=True,
+            min_chats=20,
+            default_rate=0.5,
         ),
     ]
 

@@ -15,6 +15,9 @@ from chatsim.analysis import (
     pick_drilldown_shop,
     sweep,
     what_if,
+    window_rates,
+    window_rates_of,
+    window_rules,
 )
 from chatsim.errors import RuleError
 from chatsim.metrics import compare
@@ -128,3 +131,69 @@ def test_what_if_counts_rescued_shops():
     assert row["failing_before"] > 0
     assert row["rescued"] > 0
     assert row["share_passing_after"] > row["share_passing_before"]
+
+
+def test_flips_mark_shops_within_noise_of_both_targets():
+    f = flips(compare(sample_log()))
+    rows = {r["shop_id"]: r for r in f.to_dicts()}
+    # shop_a: 11 of 11 under both rules, 74.1-100 %: holds both targets
+    assert (
+        rows["shop_a"]["confidence_old"]
+        == rows["shop_a"]["confidence_new"]
+        == ("too_close_to_call")
+    )
+    assert rows["shop_a"]["within_noise"]
+    # shop_b: 0 of 9 under the new rule, clearly failing: not within noise
+    assert rows["shop_b"]["confidence_new"] == "clear_fail" and not rows["shop_b"]["within_noise"]
+    assert not rows["shop_d"]["within_noise"]  # not rated
+    counts = flip_counts(f)
+    assert counts["within_noise"].sum() == f["within_noise"].sum()
+    assert "confidence" not in counts.columns
+
+
+def test_window_rules_and_rates_from_one_evaluation():
+    rules = window_rules([12, 24])
+    assert [(r.name, r.window_hours) for r in rules] == [
+        ("new-12h@12h", 12.0),
+        ("new-12h@24h", 24.0),
+    ]
+    ev = compare(sample_log(), [LEGACY_24H, *rules], chats=False)
+    assert window_rates_of(ev, rules).equals(window_rates(sample_log(), [12, 24]))
+    with pytest.raises(RuleError, match="at least one target and one window"):
+        window_rules([])
+
+
+def test_a_what_if_on_one_seller_type_equals_the_whole_log_evaluation():
+    """A variant on one archetype evaluates that archetype's shops only: the same figures as
+    evaluating the whole variant log (at its own cutoff) and keeping them."""
+    from chatsim.simulate import simulate
+
+    sc = Scenario.from_dict(
+        {
+            "name": "wi2",
+            "seed": 4,
+            "shops": 16,
+            "period": {"start": "2025-08-15", "days": 7},
+            "archetypes": {"solo_weekdays": {"share": 0.5}, "small_team": {"share": 0.5}},
+            "analysis": {
+                "what_if": [
+                    {
+                        "name": "fast",
+                        "archetype": "solo_weekdays",
+                        "set": {"delay_median_minutes": 5},
+                    }
+                ]
+            },
+        }
+    )
+    base = compare(simulate(sc), chats=False)
+    row = what_if(sc, baseline=base).row(0, named=True)
+    after = compare(simulate(sc.with_change("fast")), chats=False).shops
+    solo = pl.col("archetype") == "solo_weekdays"
+    b = base.shops.filter((pl.col("rule") == "new-12h") & solo).sort("shop_id")
+    a = after.filter((pl.col("rule") == "new-12h") & solo).sort("shop_id")
+    assert row["segment_shops"] == b.height == 8
+    rescued = (~b["meets_target"] & a["meets_target"]).sum()
+    newly = (b["meets_target"] & ~a["meets_target"]).sum()
+    assert (row["rescued"], row["newly_failing"]) == (rescued, newly)
+    assert row["share_passing_after"] == pytest.approx(a["meets_target"].mean())

@@ -123,3 +123,55 @@ def test_sensitivity_marks_both_rules(ev_log):
     text = str(charts.sensitivity_heatmap(s, rules=list(ev.rules)).to_dict())
     assert "legacy-24h: 24 h, 90 %" in text and "new-12h: 12 h, 85 %" in text
     assert "6.0 h" not in text and "a 85" not in text
+
+
+# --- replications ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rep():
+    from chatsim.replications import run_replications
+    from chatsim.scenario import Scenario
+
+    sc = Scenario.from_dict(
+        {
+            "name": "tiny",
+            "seed": 5,
+            "shops": 12,
+            "period": {"start": "2025-08-15", "days": 4},
+            "archetypes": {"small_team": {"share": 0.5}, "solo_weekdays": {"share": 0.5}},
+            "analysis": {
+                "targets": [0.8, 0.9],
+                "windows_hours": [12, 24],
+                "what_if": [{"name": "bots", "set": {"auto_reply_rate": 0.9}}],
+            },
+        }
+    )
+    return run_replications(sc, 3)
+
+
+def test_every_interval_chart_is_titled_labelled_with_tooltips(rep):
+    for chart in (
+        charts.pass_share_intervals(rep),
+        charts.flip_intervals(rep),
+        charts.segment_intervals(rep),
+        charts.sensitivity_bands(rep),
+        charts.bridge_intervals(rep),
+        charts.what_if_intervals(rep),
+    ):
+        spec = _check(chart)
+        assert "95 % interval over 3 replications" in spec["title"]
+        assert any("low" in str(u.get("encoding")) for u in _layers(spec))  # a bar or band
+
+
+def test_interval_data_is_the_summary_with_names_and_ranges(rep):
+    d = chart_data.interval_data(rep, "sweep", "share_passing")
+    s = rep.summary("sweep").filter(pl.col("measure") == "share_passing")
+    assert d.height == s.height == 4 and d["mean"].equals(s["mean"])
+    assert set(d["name"]) == {"12 h", "24 h"}
+    assert all("–" in r or " to " in r or r.endswith("%") for r in d["range"])
+    seg = chart_data.interval_data(rep, "segments", "share_passing")
+    assert set(seg["name"]) == {"Small teams", "Solo weekday sellers"}
+    flips = chart_data.interval_data(rep, "flips", ["loses", "gains"])
+    assert flips["name"].to_list() == ["Shops losing status", "Shops gaining status"]
+    assert (flips["low"] >= 0).all()  # a count's interval never goes below 0

@@ -12,6 +12,7 @@ import pytest
 
 from chatsim.analysis import FLIPS, flips, pass_rates, sweep
 from chatsim.engine.codes import ANSWERED_BY_NAMES, RATING_NAMES, STATUSES
+from chatsim.engine.finish import CONFIDENCE
 from chatsim.errors import ReportError
 from chatsim.explain.colors import (
     RULE_COLORS,
@@ -24,6 +25,7 @@ from chatsim.explain.labels import (
     ARCHETYPE_LABELS,
     AUTO_REPLY_LABELS,
     CLOCK_LABELS,
+    CONFIDENCE_LABELS,
     FIELD_LABELS,
     FLIP_LABELS,
     MESSAGE_KIND_LABELS,
@@ -60,6 +62,7 @@ from chatsim.schema.columns import KINDS, SENDERS
         (FLIPS, FLIP_LABELS),
         (STATUSES, STATUS_LABELS),
         (TIERS, TIER_LABELS),
+        (CONFIDENCE, CONFIDENCE_LABELS),
         (EXCLUSIONS, REASON_LABELS),
         (AUTO_REPLY_MODES, AUTO_REPLY_LABELS),
         (CLOCKS, CLOCK_LABELS),
@@ -156,6 +159,28 @@ def test_number_formats():
     # no visible number with more than 4 decimals, no "6.00"
     for text in (format_share(1 / 3), format_pp(1 / 3), format_hours(1 / 3)):
         assert not re.search(r"\d\.\d{5}", text) and not text.endswith(".00 h")
+
+
+def test_ranges():
+    from chatsim.explain.formats import format_range
+
+    assert format_range(0.301, 0.346) == "30.1–34.6 %"
+    assert format_range(0.3, 0.3) == "30.0 %"  # both ends read the same: one value
+    assert format_range(-0.142, -0.104, "pp") == f"{MINUS}14.2 to {MINUS}10.4 pp"
+    assert format_range(-0.01, 0.02, "pp") == f"{MINUS}1.0 to +2.0 pp"
+    assert format_range(-0.05, 0.1) == f"{MINUS}5.0 to 10.0 %"
+    assert format_range(67.6, 84.2, "count") == "68–84"
+    assert format_range(1234.4, 2345.6, "count") == "1,234–2,346"
+    assert format_range(None, 0.3) == "—"
+
+
+def test_confidence_and_min_chats_read_as_words():
+    assert label("too_close_to_call") == "Too close to call"
+    assert labelled(pl.DataFrame({"confidence": ["clear_fail"]}))["confidence"].item() == (
+        "Clearly misses the target"
+    )
+    assert describe_change("min_chats", 0, 2) == "Minimum counted chats off → 2 counted chats"
+    assert describe_change("default_rate", None, 0.57) == "Rate under the minimum no rating → 57 %"
 
 
 def test_rule_field_values_and_changes():

@@ -3,6 +3,7 @@ each quoting the figures of its own evaluation (formatted by chatsim.explain.lab
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -97,19 +98,28 @@ def test_hand_made_evaluation_with_gains_and_few_shops():
     log = rule_change_log()
     ev = compare(log)
     found = write_takeaways(ev, log)
-    assert [t.key for t in found] == ["overall", "segment", "bridge", "off_hours", "caution"]
+    # shop tgt gains status on 8 counted chats, too close to call under both rules
+    assert [t.key for t in found] == ["overall", "noise", "segment", "bridge", "caution"]
     assert found[0].text == (
         "60.0 % of rated shops meet legacy-24h and 40.0 % meet new-12h (\u221220.0 pp): "
         "3 shops lose status and 2 gain it."
     )
+    assert found[1].text.startswith(
+        "2 shops gain status; 1 of them is within noise of a target: under both rules"
+    )
+    assert found[1].figures == ("2", "1")
     assert found[-1].text == (
         "Caution: only 5 shops are rated, so one shop moves a share by 20.0 pp; read these "
         "shares as rough."
     )
-    assert "the window (24 h → 12 h): \u221240.0 pp, of a net \u221220.0 pp" in found[2].text
-    assert "the valid-reply filter (on → off) works the other way, +20.0 pp" in found[2].text
-    # with enough shops for the threshold, the gains make the fifth takeaway
+    assert "the window (24 h → 12 h): \u221240.0 pp, of a net \u221220.0 pp" in found[3].text
+    assert "the valid-reply filter (on → off) works the other way, +20.0 pp" in found[3].text
+    # with enough shops for the threshold, the off-hours reading makes the fifth takeaway
     plenty = write_takeaways(ev, log, few_shops=5)
+    assert [t.key for t in plenty] == ["overall", "noise", "segment", "bridge", "off_hours"]
+    # and, with no shop within noise, the gains
+    head = dataclasses.replace(key_numbers(ev), gains_within_noise=0)
+    plenty = write_takeaways(ev, log, few_shops=5, head=head)
     assert [t.key for t in plenty][-1] == "gains"
     assert plenty[-1].text == "2 shops gain status: they miss legacy-24h but meet new-12h."
 

@@ -261,6 +261,37 @@ def case_pause_with_weekend_deadline() -> Case:
     )
 
 
+def case_min_chats() -> Case:
+    """A shop with 3 counted chats, 2 answered in time (66.7 %): rated under no minimum and
+    a minimum of 3; not rated under a minimum of 4; rated at the default rate (90 %, so it
+    meets the target) under a minimum of 4 with a default. Its confidence: too close to call
+    on its own chats (the 95 % interval of 2 of 3 is 20.8-93.8 %), else too few chats."""
+    rows = msgs(
+        ("a", at(0), "buyer"),
+        ("a", at(1), "seller"),
+        ("b", at(2), "buyer"),
+        ("b", at(3), "seller"),
+        ("c", at(4), "buyer"),
+        ("c", at(30), "seller"),  # 26 h later: late under 12 h
+    )
+    rules = [
+        NEW_12H,
+        NEW_12H.replace(name="min-3", min_chats=3),
+        NEW_12H.replace(name="min-4", min_chats=4),
+        NEW_12H.replace(name="min-4-default", min_chats=4, default_rate=0.9),
+    ]
+    own = {"response_rate": 2 / 3, "meets_target": False, "tier": "below_target"}
+    close = {"counted": 3, "confidence": "too_close_to_call"}
+    few = {"counted": 3, "confidence": "too_few_chats", "response_rate_low": None}
+    shops = {
+        "new-12h": {**own, **close},
+        "min-3": {**own, **close},
+        "min-4": {"response_rate": None, "meets_target": None, "tier": None, **few},
+        "min-4-default": {"response_rate": 0.9, "meets_target": True, "tier": "meets", **few},
+    }
+    return Case(log_of(rows), rules, at(days=5), {}, shops=shops)
+
+
 CASES: dict[str, Callable[[], Case]] = {
     "auto_broadcast": case_auto_broadcast_opens_a_thread,
     "target_comparison": case_target_comparison,
@@ -269,6 +300,7 @@ CASES: dict[str, Callable[[], Case]] = {
     "auto_then_late_human": case_auto_reply_then_late_human,
     "holiday_pause": case_holiday_pause,
     "pause_weekend": case_pause_with_weekend_deadline,
+    "min_chats": case_min_chats,
 }
 
 

@@ -126,7 +126,14 @@ def test_missing_rule_file():
 # loading rule files: NaN and infinity, YAML bombs, bounded messages
 # --------------------------------------------------------------------------------------
 
-NUMERIC_FIELDS = ["window_hours", "target", "warning_below", "enforcement_below", "session_hours"]
+NUMERIC_FIELDS = [
+    "window_hours",
+    "target",
+    "warning_below",
+    "enforcement_below",
+    "default_rate",
+    "session_hours",
+]
 
 
 @pytest.mark.parametrize("field", NUMERIC_FIELDS)
@@ -244,3 +251,42 @@ def test_bad_target_comparison_or_holiday_mode_is_named(field, value, match):
         Rule.from_dict({"base": "new-12h", "name": "x", field: value})
     with pytest.raises(RuleError, match="calendar clock only|works with the calendar"):
         NEW_12H.replace(holiday_mode="pause_clock", clock="business")
+
+
+def test_min_chats_is_off_for_the_builtin_rules_and_round_trips(tmp_path):
+    for r in (LEGACY_24H, NEW_12H):
+        assert (r.min_chats, r.default_rate) == (0, None)
+        assert "rated on at least" not in r.describe()
+    rule = NEW_12H.replace(name="min2", min_chats=2, default_rate=0.57)
+    assert Rule.from_yaml(rule.to_yaml(tmp_path / "r.yaml")) == rule
+    assert Rule.from_yaml(tmp_path / "r.yaml") == rule
+    assert "rated on at least 2 counted chats (fewer: rate 57%)" in rule.describe()
+    unrated = NEW_12H.replace(name="min5", min_chats=5)
+    assert "rated on at least 5 counted chats (fewer: no rating)" in unrated.describe()
+    # a rule file may write the default rate as a percentage
+    got = Rule.from_dict({"base": "new-12h", "name": "x", "min_chats": 2, "default_rate": "57%"})
+    assert (got.min_chats, got.default_rate) == (2, 0.57)
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"min_chats": -1}, "min_chats must be a whole number of counted chats from 0"),
+        ({"min_chats": 2.5}, "min_chats must be a whole number.*got 2.5"),
+        ({"min_chats": True}, "min_chats must be a whole number.*got True"),
+        ({"min_chats": 10**7}, "min_chats must be a whole number.*1,000,000"),
+        ({"default_rate": 0.5}, "default_rate is the rate of a shop with fewer than min_chats"),
+        ({"min_chats": 2, "default_rate": 1.5}, "default_rate: must be <= 1"),
+        ({"min_chats": 2, "default_rate": -0.1}, "default_rate: must be >= 0"),
+    ],
+)
+def test_bad_min_chats_or_default_rate_is_named(changes, match):
+    with pytest.raises(RuleError, match=rf"rule 'new-12h': {match}"):
+        NEW_12H.replace(**changes)
+
+
+def test_bad_min_chats_in_a_rule_file_names_the_file(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_text("base: new-12h\nname: x\nmin_chats: '3'\n")
+    with pytest.raises(RuleError, match=r"bad.yaml: rule 'x': min_chats must be a whole number"):
+        Rule.from_yaml(p)

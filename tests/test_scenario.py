@@ -89,7 +89,17 @@ def test_defaults() -> None:
     assert sc.analysis.targets[0] == 0.60 and sc.analysis.targets[-1] == 0.95
     assert sc.analysis.windows_hours == DEFAULT_WINDOWS
     assert sc.analysis.drilldown_shop is None
+    assert sc.analysis.replications == 1  # a single run unless the file asks for more
     assert sc.campaigns == ()
+
+
+def test_replications_round_trip() -> None:
+    d = base()
+    d["analysis"]["replications"] = 20
+    sc = Scenario.from_dict(d)
+    assert sc.analysis.replications == 20
+    assert Scenario.from_dict(sc.to_dict()) == sc
+    assert sc.scaled(shops=5).analysis.replications == 20
 
 
 def test_builtin_archetypes() -> None:
@@ -303,6 +313,10 @@ BAD_CASES = [
     ),
     ("analysis.what_if", [{"name": "x"}], ["analysis.what_if[0]:", "'set'"]),
     ("analysis.sweep", [1], ["analysis.sweep:", "unknown key"]),
+    ("analysis.replications", 0, ["analysis.replications:", ">= 1"]),
+    ("analysis.replications", 2.5, ["analysis.replications:", "integer"]),
+    ("analysis.replications", True, ["analysis.replications:", "integer"]),
+    ("analysis.replications", 5_000, ["analysis.replications:", "<= 1,000"]),
     ("satisfaction.max", 2, ["satisfaction.max:", "<= 1"]),
 ]
 

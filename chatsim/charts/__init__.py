@@ -3,7 +3,8 @@
 
 Every chart has a title, axis titles with units and tooltips. :mod:`.comparison` holds the
 rule-comparison page's charts, :mod:`.sensitivity` the sensitivity page's,
-:mod:`.drilldown` the shop drill-down's, :mod:`.scales` what they share.
+:mod:`.drilldown` the shop drill-down's, :mod:`.uncertainty` those of a replication run
+(means with 95 % intervals as error bars and bands), :mod:`.scales` what they share.
 
 Example:
     >>> from chatsim.sample import sample_log
@@ -32,6 +33,14 @@ from chatsim.charts.sensitivity import (
     target_explorer,
     window_by_segment,
 )
+from chatsim.charts.uncertainty import (
+    bridge_intervals,
+    flip_intervals,
+    pass_share_intervals,
+    segment_intervals,
+    sensitivity_bands,
+    what_if_intervals,
+)
 from chatsim.explain.labels import FLIP_LABELS
 
 __all__ = [
@@ -39,17 +48,23 @@ __all__ = [
     "STATUS_COLORS",
     "WIDTH",
     "bridge_chart",
+    "bridge_intervals",
     "causes_chart",
     "daily_status",
+    "flip_intervals",
     "flip_matrix",
     "pass_rate_by_segment",
+    "pass_share_intervals",
     "rate_distribution",
     "response_time_distribution",
+    "segment_intervals",
+    "sensitivity_bands",
     "sensitivity_curves",
     "sensitivity_heatmap",
     "shop_timeline",
     "target_explorer",
     "unanswered_heatmap",
     "what_if_chart",
+    "what_if_intervals",
     "window_by_segment",
 ]

@@ -4,7 +4,9 @@
 definition, their features, then :func:`~chatsim.engine.judge.judge` per rule);
 :func:`shop_frame` aggregates one rule's judged chats per shop (narwhals, every engine).
 :func:`finish_chats` and :func:`finish_shops` turn a collected frame into the documented
-table, so that every engine's results have the same columns, dtypes and order; timestamps
+table, so that every engine's results have the same columns, dtypes and order (the shop
+table's rate intervals, :func:`wilson_interval`, and ``confidence``,
+:func:`standing_confidence`, are made there, in polars, for every engine); timestamps
 are compared as integer microseconds and every division by a constant divides each value
 (:func:`divide_exactly`), so the engines agree to the bit.
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from statistics import NormalDist
 from typing import TypeVar
 
 import narwhals as nw
@@ -48,6 +51,8 @@ from chatsim.rules import EXCLUSIONS, Rule
 
 __all__ = [
     "CHAT_COLUMNS",
+    "CONFIDENCE",
+    "INTERVAL_LEVEL",
     "SHOP_COUNTS",
     "SHOP_INPUTS",
     "chat_columns",
@@ -57,7 +62,10 @@ __all__ = [
     "in_chat_order",
     "judged_chats",
     "shop_frame",
+    "standing_confidence",
+    "wilson_interval",
     "with_labels",
+    "Z_95",
 ]
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
@@ -326,10 +334,15 @@ def shop_frame(judged: nw.LazyFrame, shops: nw.LazyFrame, rule: Rule) -> nw.Lazy
     )
     # average and median response hours are made from _resp_sum, _resp_n and
     # _resp_median by finish_shops (exact division, the same for every engine)
+    # a shop is rated on its own chats from max(min_chats, 1) counted chats; with fewer
+    # it gets the rule's default rate, or none
+    rate = nw.when(nw.col("counted") >= max(rule.min_chats, 1)).then(
+        nw.col("answered_in_time") / nw.col("counted")
+    )
+    if rule.default_rate is not None:
+        rate = rate.otherwise(nw.lit(rule.default_rate, dtype=nw.Float64))
     out = out.with_columns(
-        response_rate=nw.when(nw.col("counted") > 0).then(
-            nw.col("answered_in_time") / nw.col("counted")
-        ),
+        response_rate=rate,
         satisfaction_rate=nw.when(nw.col("rated") > 0).then(nw.col("satisfied") / nw.col("rated")),
     )
     rate = nw.col("response_rate")
@@ -349,7 +362,10 @@ def finish_shops(
 ) -> pl.DataFrame:
     """A collected shop frame -> the documented shop table (columns, dtypes, order).
 
-    ``shops`` is the original shops table; ``shop_enum`` decodes integer shop codes.
+    Adds each rate's 95 % Wilson interval (``response_rate_low``/``_high``: only for a
+    rate of the shop's own chats, not a rule's ``default_rate``; ``satisfaction_rate_low``/
+    ``_high``) and the ``confidence`` of the shop's standing. ``shops`` is the original
+    shops table; ``shop_enum`` decodes integer shop codes.
     """
     aggs = [
         *SHOP_COUNTS,
@@ -357,12 +373,16 @@ def finish_shops(
         "median_response_hours",
         "rated",
         "satisfied",
-        "response_rate",
-        "satisfaction_rate",
+        *_RATES,
         "meets_target",
         "tier",
+        "confidence",
     ]
     has = pl.col("_resp_n") > 0
+    # the intervals of both rates (the response rate's when it is the shop's own)
+    measured = pl.col("counted") >= max(rule.min_chats, 1)
+    r_low, r_high = wilson_interval(pl.col("answered_in_time"), pl.col("counted"))
+    s_low, s_high = wilson_interval(pl.col("satisfied"), pl.col("rated"))
     df = df.with_columns(
         decode_shops(pl.col("shop_id"), shop_enum, shops.schema["shop_id"]),
         avg_response_hours=pl.when(has).then(
@@ -371,23 +391,105 @@ def finish_shops(
         median_response_hours=pl.when(has).then(
             divide_exactly(pl.col("_resp_median"), US_PER_HOUR)
         ),
-    )
+        response_rate_low=pl.when(measured).then(r_low),
+        response_rate_high=pl.when(measured).then(r_high),
+        satisfaction_rate_low=s_low,
+        satisfaction_rate_high=s_high,
+    ).with_columns(standing_confidence(rule))
     out = shops.join(df.select("shop_id", *aggs), on="shop_id", how="left").with_columns(
         *(pl.col(c).cast(pl.Int64) for c in (*SHOP_COUNTS, "rated", "satisfied")),
         *(
             pl.col(c).cast(pl.Float64)
-            for c in (
-                "avg_response_hours",
-                "median_response_hours",
-                "response_rate",
-                "satisfaction_rate",
-            )
+            for c in ("avg_response_hours", "median_response_hours", *_RATES)
         ),
         pl.col("meets_target").cast(pl.Boolean),
-        pl.col("tier").cast(pl.String),
+        *(pl.col(c).cast(pl.String) for c in ("tier", "confidence")),
         pl.lit(rule.name).alias("rule"),
         pl.lit(rule.window_hours).alias("window_hours"),
         pl.lit(rule.target).alias("target"),
     )
     first = ["rule", "shop_id"]
     return out.select(first + [c for c in out.columns if c not in first]).sort("shop_id")
+
+
+#: How clearly a shop's standing is known (the shop table's ``confidence``): its rate's
+#: interval wholly on the passing or the failing side of the target, or across it; or no
+#: rate of its own (fewer counted chats than the rule's ``min_chats``, or none).
+CONFIDENCE: tuple[str, ...] = (
+    "clear_pass",
+    "too_close_to_call",
+    "clear_fail",
+    "too_few_chats",
+    "no_chats",
+)
+#: each rate of the shop table and its interval's bounds
+_RATES = tuple(
+    f"{r}{b}" for r in ("response", "satisfaction") for b in ("_rate", "_rate_low", "_rate_high")
+)
+#: Coverage of the shop table's intervals.
+INTERVAL_LEVEL = 0.95
+#: The standard normal quantile of a two-sided :data:`INTERVAL_LEVEL` (1.96).
+Z_95 = NormalDist().inv_cdf(0.5 + INTERVAL_LEVEL / 2)
+
+
+def wilson_interval(
+    successes: pl.Expr, trials: pl.Expr, z: float = Z_95
+) -> tuple[pl.Expr, pl.Expr]:
+    """The Wilson score interval of the proportion ``successes / trials`` (null when
+    ``trials`` is 0), as two expressions (low, high).
+
+    With ``p = x / n``: centre ``(p + z²/2n) / (1 + z²/n)``, half-width
+    ``z √(p(1 − p)/n + z²/4n²) / (1 + z²/n)``. ``x = 0`` gives low 0 and ``x = n`` high 1
+    exactly; the bounds are clipped to [0, 1] and to contain ``p`` (rounding only).
+    Each value is computed on its own (no division by a constant), so every engine's
+    table gets the same bits.
+
+    Example:
+        >>> lo, hi = wilson_interval(pl.col("x"), pl.col("n"))
+        >>> t = pl.DataFrame({"x": [81, 0], "n": [263, 20]}).select(lo.alias("lo"), hi.alias("hi"))
+        >>> [[round(v, 4) for v in row] for row in t.rows()]
+        [[0.2553, 0.3662], [0.0, 0.1611]]
+    """
+    n = trials.cast(pl.Float64)
+    x = successes.cast(pl.Float64)
+    p = x / n
+    z2 = z * z
+    scale = 1.0 + z2 / n
+    centre = (p + z2 / (2.0 * n)) / scale
+    half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / scale
+    low = pl.when(x <= 0).then(0.0).otherwise(pl.min_horizontal(centre - half, p).clip(0.0, 1.0))
+    high = pl.when(x >= n).then(1.0).otherwise(pl.max_horizontal(centre + half, p).clip(0.0, 1.0))
+    has = trials > 0
+    return pl.when(has).then(low), pl.when(has).then(high)
+
+
+def standing_confidence(rule: Rule) -> pl.Expr:
+    """The ``confidence`` of each shop of a shop table (:data:`CONFIDENCE`), from its
+    ``counted`` chats and its ``response_rate_low``/``_high`` against ``rule``'s target,
+    on the rule's side of it (``target_comparison``).
+
+    Example:
+        >>> from chatsim.rules import NEW_12H
+        >>> t = pl.DataFrame({"counted": [0, 11, 400], "response_rate_low": [None, 0.52, 0.9],
+        ...     "response_rate_high": [None, 0.95, 0.95]})
+        >>> t.select(standing_confidence(NEW_12H))["confidence"].to_list()
+        ['no_chats', 'too_close_to_call', 'clear_pass']
+    """
+    low, high, t = pl.col("response_rate_low"), pl.col("response_rate_high"), rule.target
+    if rule.target_comparison == "more_than":
+        clear_pass, clear_fail = low > t, high <= t
+    else:
+        clear_pass, clear_fail = low >= t, high < t
+    counted = pl.col("counted")
+    return (
+        pl.when(counted <= 0)
+        .then(pl.lit("no_chats"))
+        .when(counted < rule.min_chats)
+        .then(pl.lit("too_few_chats"))
+        .when(clear_pass)
+        .then(pl.lit("clear_pass"))
+        .when(clear_fail)
+        .then(pl.lit("clear_fail"))
+        .otherwise(pl.lit("too_close_to_call"))
+        .alias("confidence")
+    )

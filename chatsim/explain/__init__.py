@@ -12,7 +12,12 @@ dataclasses that report pages show as they are:
 * :mod:`~chatsim.explain.causes`: why shops lose status: when their missed chats open
   and how late they are answered (:func:`flip_causes`), late and unanswered chats by
   hour of week with a caption written from the data;
-* :mod:`~chatsim.explain.takeaways`: three to five sentences written from the figures.
+* :mod:`~chatsim.explain.takeaways`: three to five sentences written from the figures;
+* :mod:`~chatsim.explain.uncertainty`: a replication run's key numbers as ranges, what the
+  ranges mean, and warnings when they are too wide (:mod:`chatsim.replications`);
+* :mod:`~chatsim.explain.variants`: what a what-if variant changes, and why it rescues no
+  shop (:func:`chatsim.analysis.what_if`);
+* :mod:`~chatsim.explain.formats`: how numbers are written (shares, pp, counts, ranges).
 
 Example:
     >>> from chatsim.sample import sample_log
@@ -53,6 +58,7 @@ from chatsim.explain.colors import (
     rule_colors,
     segment_colors,
 )
+from chatsim.explain.formats import DASH, format_range
 from chatsim.explain.headline import (
     SEGMENT_COLUMNS,
     Headline,
@@ -61,6 +67,7 @@ from chatsim.explain.headline import (
     segment_column,
 )
 from chatsim.explain.labels import (
+    CONFIDENCE_LABELS,
     LABEL_TABLES,
     MINUS,
     MISSING,
@@ -78,9 +85,21 @@ from chatsim.explain.labels import (
     segment_label,
 )
 from chatsim.explain.takeaways import FEW_SHOPS, Takeaway, write_takeaways
+from chatsim.explain.uncertainty import (
+    WIDE_COUNT,
+    WIDE_SHARE,
+    IntervalHeadline,
+    interval_key_numbers,
+    interval_reading,
+    interval_takeaways,
+    interval_warnings,
+    is_too_wide,
+)
 
 __all__ = [
     "BRIDGE_ORDER",
+    "CONFIDENCE_LABELS",
+    "DASH",
     "FEW_SHOPS",
     "LABEL_TABLES",
     "MINUS",
@@ -93,9 +112,12 @@ __all__ = [
     "SEGMENT_COLUMNS",
     "SEGMENT_PALETTE",
     "SEQUENTIAL_SCHEME",
+    "WIDE_COUNT",
+    "WIDE_SHARE",
     "BridgeStep",
     "FlipCauses",
     "Headline",
+    "IntervalHeadline",
     "SegmentChange",
     "Takeaway",
     "bridge_steps",
@@ -108,9 +130,15 @@ __all__ = [
     "format_field",
     "format_hours",
     "format_pp",
+    "format_range",
     "format_share",
     "hour_of_week_caption",
     "humanize",
+    "interval_key_numbers",
+    "interval_reading",
+    "interval_takeaways",
+    "interval_warnings",
+    "is_too_wide",
     "key_numbers",
     "label",
     "labelled",

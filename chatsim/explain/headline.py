@@ -2,7 +2,7 @@
 
 :func:`key_numbers` reads an :class:`~chatsim.metrics.Evaluation` of an old and a new rule:
 shops meeting each rule (count and share of the shops rated under it), shops that lose
-or gain status, the overall response rate under each rule (answered in time over all
+or gain status (and how many of them are within noise of a target), the overall response rate under each rule (answered in time over all
 counted chats, so weighted by chats), chats counted, and the change in the share of
 shops passing per segment (the seller type, for simulated logs), with the most and the
 least affected segment. :meth:`Headline.as_frame` gives the strip: a key, a label, the
@@ -78,7 +78,9 @@ class SegmentChange:
 class Headline:
     """The key numbers of an old and a new rule on one log (see :func:`key_numbers`).
 
-    ``segments`` holds every segment rated under both rules, largest drop first.
+    ``segments`` holds every segment rated under both rules, largest drop first;
+    ``loses_within_noise``/``gains_within_noise`` count the shops that lose / gain status
+    with both rates too close to call (:func:`chatsim.analysis.flips`, ``within_noise``).
     """
 
     old: str
@@ -96,6 +98,8 @@ class Headline:
     counted_new: int
     segment_by: str | None
     segments: tuple[SegmentChange, ...]
+    loses_within_noise: int = 0
+    gains_within_noise: int = 0
 
     @property
     def share_old(self) -> float | None:
@@ -147,13 +151,13 @@ class Headline:
                 "loses",
                 "Lose status",
                 format_count(self.loses),
-                f"meet {self.old}, miss {self.new}",
+                f"meet {self.old}, miss {self.new}" + _noise(self.loses_within_noise),
             ),
             (
                 "gains",
                 "Gain status",
                 format_count(self.gains),
-                f"miss {self.old}, meet {self.new}",
+                f"miss {self.old}, meet {self.new}" + _noise(self.gains_within_noise),
             ),
             (
                 "rate_old",
@@ -211,6 +215,11 @@ class Headline:
         )
 
 
+def _noise(n: int) -> str:
+    """The detail line's note of the shops within noise of a target (none: nothing)."""
+    return f"; {format_count(n)} within noise of a target" if n else ""
+
+
 def key_numbers(
     ev: Evaluation, old: str | None = None, new: str | None = None, *, by: str | None = None
 ) -> Headline:
@@ -234,7 +243,9 @@ def key_numbers(
         return (int(r["shops_passing"][0]), int(r["shops_rated"][0])) if r.height else (0, 0)
 
     (p_old, r_old), (p_new, r_new) = rated(old), rated(new)
-    counts = dict(flip_counts(flips(ev, old, new)).select("flip", "shops").iter_rows())
+    fc = flip_counts(flips(ev, old, new))
+    counts = dict(fc.select("flip", "shops").iter_rows())
+    noise = dict(fc.select("flip", "within_noise").iter_rows())
     summary = {row["rule"]: row for row in ev.summary().iter_rows(named=True)}
     segments: tuple[SegmentChange, ...] = ()
     if by is not None:
@@ -269,4 +280,6 @@ def key_numbers(
         counted_new=int(summary[new]["counted_chats"]),
         segment_by=by,
         segments=segments,
+        loses_within_noise=int(noise.get("loses_under_new", 0)),
+        gains_within_noise=int(noise.get("gains_under_new", 0)),
     )

@@ -1,18 +1,17 @@
-"""What a reader sees: human labels for code names, number formats and colours.
+"""What a reader sees: human labels for code names and for rule fields' values.
 
 One source of truth for every page, chart and sentence of a report:
 
 * **labels** for every code name a reader can meet: flip categories, chat statuses,
-  tiers, exclusion reasons, automatic-reply modes, clocks, who answered, ratings, seller
+  tiers, the confidence of a shop's standing, exclusion reasons, automatic-reply modes, clocks, who answered, ratings, seller
   types (archetypes; any other ``snake_case`` id reads as a sentence), rule fields and
   shop-table columns (:func:`label`, :func:`segment_label`, :func:`field_label`,
   :func:`column_label`, :func:`labelled`);
-* **numbers**: shares as ``"57.7 %"``, differences in percentage points with a real
-  minus sign (``"−25.4 pp"``), counts with thousands separators (``"1,234"``), hours
-  without trailing zeros (``"6 h"``, ``"6.5 h"``), a rule field's change
-  (``"Window 24 h → 12 h"``);
+* **rule fields' values**: a rule field's value and change (``"Window 24 h → 12 h"``).
 
-The colours of rules and segments are in :mod:`chatsim.explain.colors`.
+The number formats (shares, percentage points, counts, hours, ranges) are
+:mod:`chatsim.explain.formats`, re-exported here for the pages that take them from this
+module; the colours of rules and segments are in :mod:`chatsim.explain.colors`.
 
 Example:
     >>> label("loses_under_new"), segment_label("agency_247"), segment_label("saturday_half_day")
@@ -26,7 +25,6 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -34,6 +32,14 @@ from typing import Any
 import polars as pl
 
 from chatsim.errors import ReportError
+from chatsim.explain.formats import (
+    MINUS,
+    MISSING,
+    format_count,
+    format_hours,
+    format_pp,
+    format_share,
+)
 
 __all__ = [
     "ANSWERED_BY_LABELS",
@@ -43,6 +49,7 @@ __all__ = [
     "AUTO_REPLY_LABELS",
     "CLOCK_LABELS",
     "COLUMN_LABELS",
+    "CONFIDENCE_LABELS",
     "FIELD_LABELS",
     "FLIP_LABELS",
     "LABEL_TABLES",
@@ -70,10 +77,6 @@ __all__ = [
 ]
 
 _ID = re.compile(r"[a-z][a-z0-9_]*")
-#: The real minus sign (U+2212) of negative numbers.
-MINUS = "\u2212"
-#: What a missing number reads as.
-MISSING = "—"
 
 FLIP_LABELS: dict[str, str] = {
     "passes_both": "Passes both rules",
@@ -97,6 +100,14 @@ TIER_LABELS: dict[str, str] = {
     "below_target": "Below the target",
     "warning": "Warning",
     "enforcement": "Enforcement",
+}
+#: The confidence of a shop's standing (the shop table's ``confidence``).
+CONFIDENCE_LABELS: dict[str, str] = {
+    "clear_pass": "Clearly meets the target",
+    "too_close_to_call": "Too close to call",
+    "clear_fail": "Clearly misses the target",
+    "too_few_chats": "Fewer counted chats than the rule's minimum",
+    "no_chats": "No counted chats",
 }
 REASON_LABELS: dict[str, str] = {
     "holiday_mode": "Holiday mode",
@@ -152,6 +163,8 @@ FIELD_LABELS: dict[str, str] = {
     "target_comparison": "Target comparison",
     "warning_below": "Warning below",
     "enforcement_below": "Enforcement below",
+    "min_chats": "Minimum counted chats",
+    "default_rate": "Rate under the minimum",
     "period_days": "Evaluation period",
     "period_start": "Period start",
     "period_end": "Period end",
@@ -199,9 +212,14 @@ COLUMN_LABELS: dict[str, str] = {
     "rated": "Rated chats",
     "satisfied": "Satisfied ratings",
     "response_rate": "Response rate",
+    "response_rate_low": "Response rate, 95 % interval from",
+    "response_rate_high": "Response rate, 95 % interval to",
     "satisfaction_rate": "Satisfaction rate",
+    "satisfaction_rate_low": "Satisfaction rate, 95 % interval from",
+    "satisfaction_rate_high": "Satisfaction rate, 95 % interval to",
     "meets_target": "Meets the target",
     "tier": "Tier",
+    "confidence": "Confidence",
     "window_hours": "Window (h)",
     "target": "Target",
     "shops": "Shops",
@@ -215,6 +233,9 @@ COLUMN_LABELS: dict[str, str] = {
     "pass_new": "Meets the new rule",
     "counted_old": "Counted chats, old rule",
     "counted_new": "Counted chats, new rule",
+    "confidence_old": "Confidence, old rule",
+    "confidence_new": "Confidence, new rule",
+    "within_noise": "Within noise of both targets",
     "flip": "Change of status",
     "rate_delta": "Rate change",
     "old_rule": "Old rule",
@@ -245,6 +266,24 @@ COLUMN_LABELS: dict[str, str] = {
     "newly_failing": "Newly failing",
     "share_passing_before": "Share passing before",
     "share_passing_after": "Share passing after",
+    # replications (chatsim.replications)
+    "replication": "Replication",
+    "replications": "Replications",
+    "measure": "Figure",
+    "measure_label": "Figure",
+    "name": "Of",
+    "value": "Value",
+    "mean": "Mean",
+    "low": "95 % interval from",
+    "high": "95 % interval to",
+    "half_width": "Half-width of the interval",
+    "sd": "Standard deviation",
+    "range": "95 % interval",
+    "share_change": "Change in the share passing",
+    "loses": "Shops losing status",
+    "gains": "Shops gaining status",
+    "loses_within_noise": "Shops losing status within noise",
+    "gains_within_noise": "Shops gaining status within noise",
 }
 
 #: The label tables by kind (:func:`label`, :func:`labelled`).
@@ -252,6 +291,7 @@ LABEL_TABLES: dict[str, Mapping[str, str]] = {
     "flip": FLIP_LABELS,
     "status": STATUS_LABELS,
     "tier": TIER_LABELS,
+    "confidence": CONFIDENCE_LABELS,
     "reason": REASON_LABELS,
     "auto_reply": AUTO_REPLY_LABELS,
     "clock": CLOCK_LABELS,
@@ -269,6 +309,7 @@ _ANY_KIND = (
     "flip",
     "status",
     "tier",
+    "confidence",
     "reason",
     "auto_reply",
     "clock",
@@ -385,70 +426,6 @@ def labelled(
     return out
 
 
-# -- numbers -----------------------------------------------------------------------------
-
-
-def _missing(x: Any) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
-
-
-def _signed(text: str) -> str:
-    return MINUS + text[1:] if text.startswith("-") else text
-
-
-def format_share(x: float | None, digits: int = 1) -> str:
-    """A share (0-1) as a percentage: ``"57.7 %"``.
-
-    Example:
-        >>> format_share(0.85, 0), format_share(None)
-        ('85 %', '—')
-    """
-    if _missing(x):
-        return MISSING
-    return _signed(f"{100 * x:.{digits}f}") + " %"
-
-
-def format_pp(delta: float | None, digits: int = 1) -> str:
-    """A difference of two shares in percentage points, signed (``"+3.0 pp"``,
-    ``"−25.4 pp"``; ``"0.0 pp"`` when it rounds to zero).
-
-    Example:
-        >>> format_pp(0.03), format_pp(-0.00001)
-        ('+3.0 pp', '0.0 pp')
-    """
-    if _missing(delta):
-        return MISSING
-    text = f"{100 * delta:.{digits}f}"
-    if float(text) == 0:
-        return text.lstrip("-") + " pp"
-    return ("+" + text if not text.startswith("-") else _signed(text)) + " pp"
-
-
-def format_count(n: int | float | None) -> str:
-    """A count with thousands separators: ``"1,234"`` (a negative one with a real minus).
-
-    Example:
-        >>> format_count(1234567), format_count(-3)
-        ('1,234,567', '−3')
-    """
-    if _missing(n):
-        return MISSING
-    return _signed(f"{round(n):,}")
-
-
-def format_hours(h: float | None) -> str:
-    """Hours without trailing zeros: ``"6 h"``, ``"6.5 h"``, ``"0.25 h"``.
-
-    Example:
-        >>> format_hours(6.0), format_hours(6.5), format_hours(1 / 3)
-        ('6 h', '6.5 h', '0.33 h')
-    """
-    if _missing(h):
-        return MISSING
-    text = f"{h:.2f}".rstrip("0").rstrip(".")
-    return _signed(text) + " h"
-
-
 def format_field(name: str, value: Any) -> str:
     """A rule field's value as a reader reads it (hours, shares, on/off, labels, dates).
 
@@ -459,14 +436,18 @@ def format_field(name: str, value: Any) -> str:
         'holiday mode, blocked buyer'
     """
     if value is None:
-        return "none"
+        return "no rating" if name == "default_rate" else "none"
     if isinstance(value, bool):
         return "on" if value else "off"
     if name.endswith("_hours") and isinstance(value, int | float):
         return format_hours(value)
     if name.endswith("_days") and isinstance(value, int | float):
         return f"{value:g} days"
-    if name in ("target", "warning_below", "enforcement_below") or name.endswith("_share"):
+    if name == "min_chats" and isinstance(value, int):
+        return "off" if value == 0 else f"{value:,} counted chats"
+    if name in ("target", "warning_below", "enforcement_below", "default_rate") or name.endswith(
+        "_share"
+    ):
         return format_share(value, 0 if round(100 * value, 6) == round(100 * value) else 1)
     if isinstance(value, dt.date):
         return value.isoformat()

@@ -5,15 +5,17 @@ Each takeaway is a template filled with computed figures (formatted by
 
 1. ``overall``: the share of rated shops meeting each rule, and how many lose or gain
    status (always);
-2. ``segment``: the segment with the largest drop in the share passing (or, when none
+2. ``noise``: how many of the shops that lose (or gain) status are within noise of a
+   target (both rates too close to call: :func:`chatsim.analysis.flips`), when some are;
+3. ``segment``: the segment with the largest drop in the share passing (or, when none
    drops, the largest rise), when there are at least two segments and it moves;
-3. ``bridge``: the bridge step that moves the share most ("most of the change comes from
+4. ``bridge``: the bridge step that moves the share most ("most of the change comes from
    the window ...", when it makes more than half of all movement), when the rules differ
    in more than one field and the share moves;
-4. ``off_hours``: the share of the shops that lose status whose chats that pass the old
+5. ``off_hours``: the share of the shops that lose status whose chats that pass the old
    rule and miss the new one opened mostly at night or on weekends, when some do;
-5. ``gains``: the shops that gain status, when any do;
-6. ``caution``: when fewer than ``few_shops`` shops are rated, always kept (last).
+6. ``gains``: the shops that gain status, when any do;
+7. ``caution``: when fewer than ``few_shops`` shops are rated, always kept (last).
 
 At most five are returned; fewer than three only when the data say no more (one segment,
 rules differing in one field, no shop losing status).
@@ -86,6 +88,31 @@ def _pp(h: Headline) -> str:
     if h.share_old is None or h.share_new is None:
         return format_pp(None)
     return format_pp(h.share_new - h.share_old)
+
+
+def _noise(h: Headline) -> Takeaway | None:
+    parts, figures = [], []
+    for moved, near, verb in (
+        (h.loses, h.loses_within_noise, "lose"),
+        (h.gains, h.gains_within_noise, "gain"),
+    ):
+        if not near:
+            continue
+        n, k = format_count(moved), format_count(near)
+        if moved == 1:
+            parts.append(f"1 shop {verb}s status, within noise of a target")
+        else:
+            are = "is" if near == 1 else "are"
+            parts.append(f"{n} shops {verb} status; {k} of them {are} within noise of a target")
+        figures += [n, k]
+    if not parts:
+        return None
+    return Takeaway(
+        "noise",
+        "; ".join(parts) + ": under both rules the interval of such a shop's rate holds the "
+        "target, so its counted chats are too few to tell whether it passes.",
+        tuple(dict.fromkeys(figures)),
+    )
 
 
 def _segment(h: Headline) -> Takeaway | None:
@@ -199,6 +226,7 @@ def write_takeaways(
         causes = flip_causes(ev, head.old, head.new)
     found = [
         _overall(head),
+        _noise(head),
         _segment(head),
         _bridge(head, steps),
         _off_hours(causes),

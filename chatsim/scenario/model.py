@@ -57,6 +57,7 @@ __all__ = [
     "DEFAULT_TARGETS",
     "DEFAULT_WINDOWS",
     "MAX_DAYS",
+    "MAX_REPLICATIONS",
     "MAX_SCHEDULE_JITTER",
     "MAX_SHOPS",
     "Analysis",
@@ -77,6 +78,8 @@ DEFAULT_WINDOWS: tuple[float, ...] = (6.0, 8.0, 12.0, 18.0, 24.0, 36.0, 48.0)
 MAX_SHOPS = 10_000_000
 #: Longest simulated period, in days (ten years).
 MAX_DAYS = 3_653
+#: Most replications a scenario's analysis may ask for.
+MAX_REPLICATIONS = 1_000
 #: Upper bound of ``schedule_jitter_minutes`` (shifts are clipped to 3 standard deviations).
 MAX_SCHEDULE_JITTER = 240.0
 
@@ -233,6 +236,9 @@ class Analysis:
 
     ``drilldown_shop`` must be a shop of the scenario and ``what_if`` variants must name
     its archetypes: :mod:`chatsim.scenario.parse` checks those against the rest.
+    ``replications``: how many times the scenario is simulated, each time with a seed
+    spawned from ``seed`` (:mod:`chatsim.replications`), to give every headline figure
+    a 95 % interval; 1 (the default) is the single run.
     """
 
     rules: tuple[str, ...] = param(DEFAULT_RULES, rule_refs)
@@ -240,6 +246,7 @@ class Analysis:
     windows_hours: tuple[float, ...] = param(DEFAULT_WINDOWS, window_hours)
     drilldown_shop: str | None = None
     what_if: tuple[WhatIf, ...] = ()
+    replications: int = param(1, integer(minimum=1, maximum=MAX_REPLICATIONS))
 
 
 def plain_data(v: Any) -> Any:
@@ -324,6 +331,7 @@ class Scenario:
                 "windows_hours": list(a.windows_hours),
                 "drilldown_shop": a.drilldown_shop,
                 "what_if": [w.to_dict() for w in a.what_if],
+                "replications": a.replications,
             },
         }
         return out

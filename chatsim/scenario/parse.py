@@ -176,7 +176,7 @@ def _campaign(v: Any, at: Where) -> Campaign:
 def _analysis(v: Any, at: Where, archetypes: tuple[Archetype, ...], shops: int) -> Analysis:
     d = mapping(v, at)
     check_keys(d, [f.name for f in fields(Analysis)], at)
-    checks = field_checks(Analysis)  # rules, targets, windows_hours
+    checks = field_checks(Analysis)  # rules, targets, windows_hours, replications
     out: dict[str, Any] = {k: checks[k](d[k], at.key(k)) for k in checks if k in d}
     if d.get("drilldown_shop") is not None:
         s = text(d["drilldown_shop"], at.key("drilldown_shop"))

@@ -15,6 +15,9 @@ calendar-clock deadline incl. the chatbot-weekend Monday 12:00 local deadline,
 pending chats, the shop table). ``tests/test_pandas_reference.py`` checks that its
 shop table equals ``chatsim.metrics.compare(log).shops``.
 
+The shop table's rates honour the rule's ``min_chats``/``default_rate``; each rate's
+Wilson interval and the ``confidence`` column are written a second time here, with numpy.
+
 Not covered: the business-hours clock (``rule.clock == "business"`` raises
 ``NotImplementedError``); the shop table's ``meets_target``/``tier`` columns.
 
@@ -79,6 +82,11 @@ SHOP_COLUMNS: list[str] = [
     "satisfaction_rate",
     "avg_response_hours",
     "median_response_hours",
+    "response_rate_low",
+    "response_rate_high",
+    "satisfaction_rate_low",
+    "satisfaction_rate_high",
+    "confidence",
 ]
 
 
@@ -342,10 +350,58 @@ def pandas_shop_table(judged: pd.DataFrame, log: PandasLog, rule: Rule) -> pd.Da
     out = log.shops.merge(per_shop, left_on="shop_id", right_index=True, how="left")
     for col in COUNT_COLUMNS:
         out[col] = out[col].fillna(0).astype("int64")
-    out["response_rate"] = (out["answered_in_time"] / out["counted"]).where(out["counted"] > 0)
+    own = out["counted"] >= max(rule.min_chats, 1)
+    out["response_rate"] = (out["answered_in_time"] / out["counted"]).where(own)
+    if rule.default_rate is not None:
+        out["response_rate"] = out["response_rate"].where(own, rule.default_rate)
     out["satisfaction_rate"] = (out["satisfied"] / out["rated"]).where(out["rated"] > 0)
+    low, high = _wilson(out["answered_in_time"], out["counted"])
+    out["response_rate_low"], out["response_rate_high"] = low.where(own), high.where(own)
+    out["satisfaction_rate_low"], out["satisfaction_rate_high"] = _wilson(
+        out["satisfied"], out["rated"]
+    )
+    out["confidence"] = _confidence(out, rule)
     out.insert(0, "rule", rule.name)
     return out.sort_values("shop_id", ignore_index=True)
+
+
+#: the two-sided 95 % standard normal quantile, to 16 digits
+Z_95 = 1.959963984540054
+
+
+def _wilson(x: pd.Series, n: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The Wilson score interval of x / n (NaN where n is 0), written from its textbook
+    form: (p + z²/2n ± z √(p(1 − p)/n + z²/4n²)) / (1 + z²/n)."""
+    index = x.index
+    x, n = x.to_numpy(dtype=float), n.to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = x / n
+        z2 = Z_95 * Z_95
+        scale = 1.0 + z2 / n
+        centre = (p + z2 / (2.0 * n)) / scale
+        half = Z_95 * np.sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n)) / scale
+        low = np.where(x <= 0, 0.0, np.clip(np.minimum(centre - half, p), 0.0, 1.0))
+        high = np.where(x >= n, 1.0, np.clip(np.maximum(centre + half, p), 0.0, 1.0))
+    low, high = np.where(n > 0, low, np.nan), np.where(n > 0, high, np.nan)
+    return pd.Series(low, index=index), pd.Series(high, index=index)
+
+
+def _confidence(out: pd.DataFrame, rule: Rule) -> pd.Series:
+    """clear_pass / clear_fail / too_close_to_call from the interval against the target
+    (on the rule's side of it), no_chats and too_few_chats from the counted chats."""
+    low, high, t = out["response_rate_low"], out["response_rate_high"], rule.target
+    if rule.target_comparison == "more_than":
+        clear_pass, clear_fail = low > t, high <= t
+    else:
+        clear_pass, clear_fail = low >= t, high < t
+    return pd.Series(
+        np.select(
+            [out["counted"] == 0, out["counted"] < rule.min_chats, clear_pass, clear_fail],
+            ["no_chats", "too_few_chats", "clear_pass", "clear_fail"],
+            "too_close_to_call",
+        ),
+        index=out.index,
+    )
 
 
 def pandas_compare(
@@ -359,7 +415,8 @@ def pandas_compare(
     Columns: ``rule, shop_id``, the shop attributes, ``chats, counted, answered_in_time,
     answered_late, unanswered, pending, outside_period, excluded_<reason>`` for each
     reason, ``rated, satisfied, avg_response_hours, median_response_hours,
-    response_rate, satisfaction_rate``. Chats are built once per chat definition
+    response_rate, satisfaction_rate``, each rate's ``_low``/``_high`` bounds and
+    ``confidence``. Chats are built once per chat definition
     (automatic-reply mode, valid replies, session bound), as chatsim does.
     """
     plog = to_pandas_log(log) if isinstance(log, ChatLog) else log
