@@ -3,9 +3,12 @@
 A report notebook (``notebooks/*.ipynb``) receives plain parameters from papermill
 (:func:`chatsim.report.notebook_parameters`), then:
 
-1. :func:`prepare_log` finds the log to analyse (or simulates the scenario into a cache,
-   so the notebook also runs on its own defaults in JupyterLab and under nbval);
-2. :func:`load_context` reads the log and evaluates the rules into a :class:`ReportContext`;
+1. :func:`load_context` builds a :class:`ReportContext`: in a report run it reads the
+   evaluation the run staged (``results_path``, :mod:`chatsim.report_results`); on its own
+   (JupyterLab, nbval) it finds the log (:func:`prepare_log`: ``log_path``, or the scenario
+   simulated into a cache) and evaluates the rules;
+2. the context gives the tables a page needs (``ctx.bridge()``, ``ctx.window_rates()``:
+   staged by the run, else computed on ``ctx.log``, read on first use);
 3. :func:`show_header`, :func:`show_table` and the other page parts (defined in
    :mod:`chatsim.page_html`, re-exported here) display the page; charts come from
    :mod:`chatsim.charts`, drawn offline after :func:`chatsim.render.enable_offline_charts`.
@@ -22,9 +25,11 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import polars as pl
 
 from chatsim.errors import ReportError, ScenarioError, SchemaError
 from chatsim.logfolder import MARKER, check_complete
@@ -37,14 +42,17 @@ from chatsim.page_html import (
     page_summary_html,
     project_path,
     rule_sentence,
+    section_html,
     show_header,
     show_key_numbers,
     show_page_summary,
+    show_section,
     show_table,
     show_takeaways,
     table_html,
     takeaways_html,
 )
+from chatsim.report_results import StagedResults, read_results
 from chatsim.rules import Rule, resolve_rule
 from chatsim.scenario import Scenario, load_scenario
 from chatsim.schema import ChatLog, read_log
@@ -63,13 +71,15 @@ __all__ = [
     "project_path",
     "rule_sentence",
     "safe_name",
+    "section_html",
     "show_header",
     "show_key_numbers",
     "show_page_summary",
-    "show_takeaways",
-    "takeaways_html",
+    "show_section",
     "show_table",
+    "show_takeaways",
     "table_html",
+    "takeaways_html",
 ]
 
 
@@ -113,19 +123,42 @@ def safe_name(name: str) -> str:
 
 @dataclass
 class ReportContext:
-    """What a report notebook works on: the scenario, the log, the rules and their evaluation."""
+    """What a report notebook works on: the scenario, the rules and their evaluation, the
+    log's shops table and size, and the run's parameters.
+
+    In a report run the evaluation comes from the run's staged results (``results``) and
+    the log itself is read only if a page asks for :attr:`log`; a notebook run on its own
+    reads and evaluates the log in :func:`load_context`.
+    """
 
     scenario: Scenario | None
-    log: ChatLog
     rules: list[Rule]
     evaluation: Evaluation
     params: dict[str, Any]
+    shops: pl.DataFrame
+    n_messages: int
+    results: StagedResults | None = None
+    _log: ChatLog | None = field(default=None, repr=False)
+
+    @property
+    def log(self) -> ChatLog:
+        """The chat log (read on first use when the evaluation came from staged results)."""
+        if self._log is None:
+            p = self.params
+            path = prepare_log(
+                p.get("scenario_path") or "",
+                p.get("log_path") or "",
+                shops=p.get("shops"),
+                days=p.get("days"),
+            )
+            self._log = read_log(path)
+        return self._log
 
     @property
     def segment(self) -> str | None:
         """The segment column reports group by (``archetype`` for simulated logs)."""
         for col in ("archetype", "segment", "country"):
-            if col in self.log.shops.columns:
+            if col in self.shops.columns:
                 return col
         return None
 
@@ -137,26 +170,79 @@ class ReportContext:
     def new(self) -> str:
         return self.rules[-1].name
 
+    def bridge(self) -> pl.DataFrame:
+        """The bridge from the old rule to the new one (:func:`chatsim.explain.bridge_table`):
+        the run's staged table, else computed on the log."""
+        staged = self.results.table("bridge") if self.results is not None else None
+        if staged is not None:
+            return staged
+        from chatsim.explain import bridge_table
+
+        return bridge_table(self.evaluation, self.log, old=self.old, new=self.new)
+
+    def window_rates(self, windows_hours: Sequence[float]) -> pl.DataFrame:
+        """Each rated shop's rate under the new rule with each window
+        (:func:`chatsim.analysis.window_rates`): the run's staged table when it has these
+        windows, else computed on the log."""
+        from chatsim.analysis import window_rates
+
+        if self.results is not None and self.results.windows_hours == tuple(
+            float(w) for w in windows_hours
+        ):
+            staged = self.results.table("window_rates")
+            if staged is not None:
+                return staged
+        return window_rates(
+            self.log, windows_hours, base=self.rules[-1], as_of=self.params.get("as_of")
+        )
+
+    def builds_page(self, page: str) -> bool:
+        """Whether this run writes report page ``page`` (a notebook name), so a link to it
+        works; a notebook run on its own assumes every page.
+
+        Example:
+            >>> ctx.builds_page("shop_drilldown")  # doctest: +SKIP
+            True
+        """
+        return self.results is None or page in self.results.pages
+
 
 def load_context(
     *,
     scenario_path: str = "",
-    log_path: str,
+    log_path: str = "",
     rules: Sequence[str],
     shops: int | None = None,
     days: int | None = None,
     as_of: str | None = None,
+    results_path: str = "",
     **params: Any,
 ) -> ReportContext:
-    """Turn a notebook's parameters into chatsim objects (reads the log, evaluates the rules)."""
+    """Turn a notebook's parameters into chatsim objects.
+
+    With ``results_path`` (a report run's staged results, :mod:`chatsim.report_results`)
+    the evaluation is read from there; otherwise the log (``log_path``, or the scenario
+    simulated into a cache by :func:`prepare_log`) is read and the rules evaluated here. A
+    ``results_path`` that no longer exists (an executed notebook run again after its
+    report) counts as empty.
+    """
     sc = None
     if scenario_path:
         sc = load_scenario(scenario_path)
         if shops or days:
             sc = sc.scaled(shops=shops, days=days)
-    log = read_log(log_path)
-    rule_objs = [resolve_rule(r) for r in rules]
-    ev = compare(log, rule_objs, as_of=as_of)
+    staged = None
+    if results_path and Path(results_path).is_dir():
+        staged = read_results(results_path)
+    log = None
+    if staged is None:
+        log_path = prepare_log(scenario_path, log_path, shops=shops, days=days)
+        log = read_log(log_path)
+        rule_objs = [resolve_rule(r) for r in rules]
+        ev = compare(log, rule_objs, as_of=as_of)
+    else:
+        ev = staged.evaluation
+        rule_objs = list(ev.rules)
     all_params = {
         "scenario_path": scenario_path,
         "log_path": log_path,
@@ -166,7 +252,16 @@ def load_context(
         "as_of": as_of,
         **params,
     }
-    return ReportContext(sc, log, rule_objs, ev, all_params)
+    return ReportContext(
+        scenario=sc,
+        rules=rule_objs,
+        evaluation=ev,
+        params=all_params,
+        shops=staged.shops if staged is not None else log.shops,
+        n_messages=staged.n_messages if staged is not None else log.n_messages,
+        results=staged,
+        _log=log,
+    )
 
 
 def prepare_log(

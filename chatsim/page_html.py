@@ -42,9 +42,11 @@ __all__ = [
     "page_summary_html",
     "project_path",
     "rule_sentence",
+    "section_html",
     "show_header",
     "show_key_numbers",
     "show_page_summary",
+    "show_section",
     "show_table",
     "show_takeaways",
     "table_html",
@@ -98,7 +100,7 @@ def header_html(ctx: ReportContext, title: str) -> str:
         >>> "Exclusions by reason" in header_html(ctx, "Rule comparison")  # doctest: +SKIP
         True
     """
-    ev, log = ctx.evaluation, ctx.log
+    ev = ctx.evaluation
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     sc = ctx.scenario
     e = _escape
@@ -115,8 +117,8 @@ def header_html(ctx: ReportContext, title: str) -> str:
         ("Data", source),
         (
             "Size",
-            f"{log.n_messages:,} messages, {n_chats:,} chats ({e(ctx.new)} definition), "
-            f"{log.shops.height:,} shops; cutoff {ev.as_of:%Y-%m-%d %H:%M} UTC"
+            f"{ctx.n_messages:,} messages, {n_chats:,} chats ({e(ctx.new)} definition), "
+            f"{ctx.shops.height:,} shops; cutoff {ev.as_of:%Y-%m-%d %H:%M} UTC"
             + (
                 f"; {ev.messages_after_cutoff:,} messages after the cutoff ignored"
                 if ev.messages_after_cutoff
@@ -226,10 +228,9 @@ def _describe_params(params: dict[str, Any]) -> str:
     if windows:
         lo, hi = format_hours(min(windows)), format_hours(max(windows))
         parts.append(f"windows {lo}–{hi} ({len(windows)})")
-    shop = params.get("drilldown_shop")
-    parts.append(
-        f"drill-down shop {shop}" if shop else "drill-down: the shop with the largest drop"
-    )
+    shop, top = params.get("drilldown_shop"), params.get("drilldown_top")
+    largest = f"the {top} largest drops" if top else "the largest drop"
+    parts.append(f"drill-down: shop {shop} and {largest}" if shop else f"drill-down: {largest}")
     if "run_what_if" in params:
         parts.append(
             "what-if variants re-simulated" if params["run_what_if"] else "no what-if runs"
@@ -392,19 +393,28 @@ def show_takeaways(takeaways: Sequence[Any], reading: str = "") -> Any:
     return display(HTML(takeaways_html(takeaways, reading)))
 
 
-def page_summary_html(question: str, numbers: Sequence[tuple[str, str]], ctx: Any = None) -> str:
-    """What the index page says about this page: the question it answers, its headline
-    numbers and the scenario's description, embedded as JSON (nothing visible).
+def page_summary_html(
+    question: str, numbers: Sequence[tuple[str, str]], ctx: Any = None, *, title: str = ""
+) -> str:
+    """What the index page says about this page, embedded as JSON (nothing visible): its
+    ``title``, the ``question`` it answers, its headline ``numbers`` (label, value), and the
+    scenario's name and description (a simulated run's; for a real log, the log's name).
+    :func:`chatsim.index_page.read_page_summary` reads it back.
 
     Example:
         >>> "chatsim-page-summary" in page_summary_html("Who passes?", [("Meet new-12h", "32 %")])
         True
     """
     sc = getattr(ctx, "scenario", None)
+    params = getattr(ctx, "params", None) or {}
+    real = bool(params.get("real_log")) or sc is None
     data = {
+        "title": title,
         "question": question,
-        "numbers": [[a, b] for a, b in numbers],
-        "description": sc.description.strip() if sc is not None else "",
+        "numbers": [[str(a), str(b)] for a, b in numbers],
+        "scenario": sc.name if sc is not None else "",
+        "description": sc.description.strip() if sc is not None and not real else "",
+        "log": project_path(str(params.get("log_path") or "")) if real and ctx is not None else "",
     }
     text = json.dumps(data)
     for ch, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
@@ -412,11 +422,35 @@ def page_summary_html(question: str, numbers: Sequence[tuple[str, str]], ctx: An
     return f'<script type="application/json" class="chatsim-page-summary">{text}</script>'
 
 
-def show_page_summary(question: str, numbers: Sequence[tuple[str, str]], ctx: Any = None) -> Any:
+def show_page_summary(
+    question: str, numbers: Sequence[tuple[str, str]], ctx: Any = None, *, title: str = ""
+) -> Any:
     """Display the page summary the index reads (see :func:`page_summary_html`)."""
     from IPython.display import HTML, display
 
-    return display(HTML(page_summary_html(question, numbers, ctx)))
+    return display(HTML(page_summary_html(question, numbers, ctx, title=title)))
+
+
+def section_html(title: str, anchor: str = "", lead: str = "", *, level: int = 2) -> str:
+    """A section heading generated from data: ``<h2>`` (``level``) with the fragment id
+    ``anchor`` when given (links elsewhere point at it), and a one-line ``lead`` under it;
+    all escaped.
+
+    Example:
+        >>> section_html("Shop <b>", "shop-b-1")
+        '<h2 id="shop-b-1" class="chatsim-section">Shop &lt;b&gt;</h2>'
+    """
+    tag = f"h{min(max(int(level), 1), 6)}"
+    ident = f' id="{_escape(anchor)}"' if anchor else ""
+    head = f'<{tag}{ident} class="chatsim-section">{_escape(title)}</{tag}>'
+    return head + (f"<p>{_escape(lead)}</p>" if lead else "")
+
+
+def show_section(title: str, anchor: str = "", lead: str = "", *, level: int = 2) -> Any:
+    """Display a section heading (see :func:`section_html`)."""
+    from IPython.display import HTML, display
+
+    return display(HTML(section_html(title, anchor, lead, level=level)))
 
 
 _MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#+-.!|~>")

@@ -5,14 +5,18 @@ Three pieces make a report open with no network at all:
 1. :func:`enable_offline_charts` (called once at the top of a report notebook)
    makes every Altair chart output a small ``<div>`` plus a ``<script>`` that calls
    the global ``vegaEmbed``. The JavaScript bundle that defines ``vegaEmbed``
-   (``vl_convert.javascript_bundle()``, about 0.9 MB) is displayed once per kernel
-   session, by the first chart, as its own output.
+   (``vl_convert.javascript_bundle()``, about 0.9 MB; built once per vl-convert version
+   and kept in this user's cache folder) is displayed once per page, by the first chart,
+   as its own output.
 2. The nbconvert template ``chatsim/templates/chatsim_report`` extends ``lab`` but
    loads nothing from a CDN (no require.js, MathJax or mermaid) and hides code
    cells behind a "Show code" button.
 3. :func:`notebook_to_html` converts with that template, makes sure the bundle is
-   on the page exactly once, refuses pages that still reference ``http(s)://``
-   resources and writes the file atomically.
+   on the page exactly once, keeps only the CSS the page uses (:mod:`chatsim.page_css`),
+   refuses pages that still reference ``http(s)://`` resources and writes the file
+   atomically.
+
+The reports index (:func:`write_index`) is :mod:`chatsim.index_page`.
 
 Example:
     >>> from chatsim.render import count_charts
@@ -22,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import hashlib
@@ -29,16 +34,25 @@ import html
 import json
 import os
 import re
-import tempfile
+import secrets
+import threading
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import nbformat
 
 from chatsim.errors import ReportError
+from chatsim.index_page import write_index
+from chatsim.page_css import trim_page_css
+from chatsim.page_files import (
+    BUNDLE_MARKER,
+    CHART_MARKER,
+    count_bundles,
+    count_charts,
+    external_references,
+    write_atomic,
+)
 
 __all__ = [
     "BUNDLE_MARKER",
@@ -54,6 +68,8 @@ __all__ = [
     "external_references",
     "notebook_to_html",
     "offline_renderer",
+    "warm_exporter",
+    "write_atomic",
     "write_index",
 ]
 
@@ -63,10 +79,6 @@ RENDERER_NAME = "chatsim_offline"
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 #: nbconvert template used for reports (``TEMPLATE_DIR / TEMPLATE_NAME``).
 TEMPLATE_NAME = "chatsim_report"
-#: Attribute on the ``<script>`` that carries the vega-embed bundle.
-BUNDLE_MARKER = "data-chatsim-bundle"
-#: Attribute on each chart placeholder ``<div>``.
-CHART_MARKER = "data-chatsim-chart"
 
 _EMBED_OPTIONS = {"actions": {"export": True, "source": False, "compiled": False, "editor": False}}
 
@@ -114,12 +126,41 @@ def _js_for_script(code: str) -> str:
 # --------------------------------------------------------------------------- the bundle
 
 
+def _private_cache_dir() -> Path | None:
+    """This user's chatsim cache folder (``$XDG_CACHE_HOME/chatsim``, else
+    ``~/.cache/chatsim``), created private; ``None`` when it cannot be, or when it is not
+    this user's alone (nothing written by someone else reaches a page)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = Path(base) / "chatsim"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = folder.stat()
+    except OSError:
+        return None
+    if st.st_uid != os.getuid() or st.st_mode & 0o022:
+        return None
+    return folder
+
+
 @functools.cache
 def _bundle_js() -> str:
-    """The vega + vega-lite + vega-embed bundle (defines ``window.vegaEmbed``), cached."""
+    """The vega + vega-lite + vega-embed bundle (defines ``window.vegaEmbed``), made safe
+    for a ``<script>``. Building it takes seconds, so it is kept in memory and in this
+    user's cache folder, one file per vl-convert version."""
     import vl_convert
 
-    return _js_for_script(vl_convert.javascript_bundle())
+    folder = _private_cache_dir()
+    cached = folder / f"vega-embed-{vl_convert.__version__}.js" if folder else None
+    if cached is not None and cached.is_file():
+        st = cached.stat()
+        if st.st_uid == os.getuid() and not st.st_mode & 0o022:
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                return _js_for_script(cached.read_text(encoding="utf-8"))
+    js = vl_convert.javascript_bundle()
+    if cached is not None:
+        with contextlib.suppress(OSError):
+            write_atomic(cached, js)
+    return _js_for_script(js)
 
 
 def bundle_html() -> str:
@@ -230,10 +271,13 @@ def offline_renderer(spec: dict, **metadata: Any) -> dict[str, str]:
 
 
 def enable_offline_charts() -> None:
-    """Register and enable the offline Altair renderer for this session.
+    """Register and enable the offline Altair renderer, and start a page.
 
-    Call it once at the top of a report notebook; charts displayed after it need
-    no network. Calling it again is harmless (the bundle is still shown once).
+    Call it once at the top of a report notebook; charts displayed after it need no
+    network, and the first of them also displays the vega-embed bundle, so every
+    notebook carries it even when several run one after another in the same kernel (as a
+    report run does). Calling it again is harmless: a page showing the bundle twice
+    still works, and :func:`notebook_to_html` keeps one copy.
 
     Example:
         >>> enable_offline_charts()
@@ -243,79 +287,13 @@ def enable_offline_charts() -> None:
     """
     import altair as alt
 
+    global _bundle_displayed
+    _bundle_displayed = False
     alt.renderers.register(RENDERER_NAME, offline_renderer)
     alt.renderers.enable(RENDERER_NAME)
 
 
-# --------------------------------------------------------------------------- checks
-
-
-_URL_AFTER_ATTR = r"\s*=\s*[\"']?\s*((?:https?:)?//[^\"'\s>]+)"
-_EXTERNAL_PATTERNS = {
-    f"{tag} {attr}": re.compile(rf"<{tag}\b[^>]*?\b{attr}" + _URL_AFTER_ATTR, re.IGNORECASE)
-    for tag, attr in (("script", "src"), ("link", "href"), ("img", "src"))
-} | {
-    "url(": re.compile(r"url\(\s*[\"']?\s*((?:https?:)?//[^\"')\s]+)", re.IGNORECASE),
-    "@import": re.compile(r"@import\s+[\"']((?:https?:)?//[^\"']+)", re.IGNORECASE),
-}
-
-
-def external_references(html_text: str) -> list[str]:
-    """External resources a page would load: ``"<kind>: <url>"`` for each, sorted.
-
-    Plain links (``<a href="https://...">``) are allowed and not listed.
-
-    Example:
-        >>> external_references('<script src="https://cdn.example/x.js"></script><a href="https://ok">')
-        ['script src: https://cdn.example/x.js']
-    """
-    found = {
-        f"{kind}: {match.group(1)}"
-        for kind, pattern in _EXTERNAL_PATTERNS.items()
-        for match in pattern.finditer(html_text)
-    }
-    return sorted(found)
-
-
-_CHART_RE = re.compile(r"<div\b[^>]*\b" + CHART_MARKER + r"=", re.IGNORECASE)
-_BUNDLE_RE = re.compile(r"<script\b[^>]*\b" + BUNDLE_MARKER + r"=", re.IGNORECASE)
-
-
-def count_charts(html_text: str) -> int:
-    """Number of chart placeholders (``<div data-chatsim-chart=...>``) in a page.
-
-    Example:
-        >>> count_charts('<div id="a" class="chatsim-chart" data-chatsim-chart="vega-lite"></div>')
-        1
-    """
-    return len(_CHART_RE.findall(html_text))
-
-
-def count_bundles(html_text: str) -> int:
-    """Number of vega-embed bundle ``<script>`` elements in a page (should be 1 or 0).
-
-    Example:
-        >>> count_bundles(bundle_html())
-        1
-    """
-    return len(_BUNDLE_RE.findall(html_text))
-
-
 # --------------------------------------------------------------------------- conversion
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 def _output_html(output: Mapping[str, Any]) -> str:
@@ -324,9 +302,11 @@ def _output_html(output: Mapping[str, Any]) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
 
 
-def _dedupe_bundles(nb: nbformat.NotebookNode) -> tuple[int, int]:
-    """Keep the first bundle output, drop the others. Returns (kept, charts) counts."""
-    kept = 0
+def _dedupe_bundles(nb: nbformat.NotebookNode, slot: str) -> tuple[str, int]:
+    """Keep the first bundle output, drop the others; the kept one's HTML is swapped for
+    ``slot`` (a comment nbconvert passes through untouched). Returns (that HTML, or ``""``
+    when there is no bundle, and the number of charts)."""
+    kept = ""
     charts = 0
     for cell in nb.get("cells", []):
         if cell.get("cell_type") != "code":
@@ -334,14 +314,44 @@ def _dedupe_bundles(nb: nbformat.NotebookNode) -> tuple[int, int]:
         outputs = []
         for output in cell.get("outputs", []):
             text = _output_html(output)
-            if text and _BUNDLE_RE.search(text):
+            if text and count_bundles(text):
                 if kept:
                     continue
-                kept += 1
+                kept = text
+                output["data"]["text/html"] = slot
             charts += count_charts(text)
             outputs.append(output)
         cell["outputs"] = outputs
     return kept, charts
+
+
+@functools.cache
+def _exporter() -> Any:
+    """The HTML exporter with chatsim's template, made once (compiling the template takes
+    a few tenths of a second); :data:`_EXPORT_LOCK` serialises its use."""
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(
+        template_name=TEMPLATE_NAME,
+        extra_template_basedirs=[str(TEMPLATE_DIR)],
+        sanitize_html=False,
+    )
+
+
+_EXPORT_LOCK = threading.Lock()
+
+
+def warm_exporter() -> None:
+    """Import nbconvert, build the exporter and compile its template now (about a second
+    the first time in a process), so the first page converts at full speed; a report run
+    does it while the log is evaluated.
+
+    Example:
+        >>> warm_exporter()
+    """
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("warm")])
+    with _EXPORT_LOCK:
+        _exporter().from_notebook_node(nb, resources={"chatsim": {}})
 
 
 def _load_notebook(nb_path_or_node: str | os.PathLike[str] | nbformat.NotebookNode):
@@ -364,12 +374,15 @@ def notebook_to_html(
     show_code: bool = False,
     title: str | None = None,
     header_html: str | None = None,
+    trim_css: bool = True,
 ) -> Path:
     """Convert an executed notebook to one self-contained HTML file.
 
     Uses the ``chatsim_report`` template (no CDN scripts, code hidden unless
     ``show_code``). The vega-embed bundle ends up on the page exactly once if the
     page has charts (extra copies are dropped, a missing one is added to the head).
+    The notebook CSS is trimmed to what the page uses (:mod:`chatsim.page_css`; about
+    255 KB less a page), unless ``trim_css=False``.
     ``title`` sets the page title and a default header; ``header_html`` (trusted
     HTML) replaces that header. Raises :class:`ReportError` if the page would load
     anything over ``http(s)://``. The file is written atomically.
@@ -377,33 +390,35 @@ def notebook_to_html(
     Example:
         >>> out = notebook_to_html("reports/base/run.ipynb", "reports/base/run.html")  # doctest: +SKIP
     """
-    from nbconvert import HTMLExporter
-
     nb, stem = _load_notebook(nb_path_or_node)
     out_path = Path(out_html)
-    bundles, charts = _dedupe_bundles(nb)
+    # the bundle (0.9 MB of JavaScript) skips nbconvert's passes over the page: a comment
+    # holds its place and it is put back afterwards
+    slot = f"<!--chatsim-bundle-{secrets.token_hex(8)}-->"
+    bundle, charts = _dedupe_bundles(nb, slot)
+    in_head = bool(charts) and not bundle  # no bundle output (an old kernel session, say)
+    if in_head:
+        bundle = bundle_html()
     page_title = title or nb.metadata.get("title") or stem
-
-    exporter = HTMLExporter(
-        template_name=TEMPLATE_NAME,
-        extra_template_basedirs=[str(TEMPLATE_DIR)],
-        sanitize_html=False,
-    )
     resources = {
         "metadata": {"name": page_title},
         "chatsim": {
             "show_code": bool(show_code),
             "title": page_title,
             "header_html": header_html,
-            "bundle_html": bundle_html() if charts and not bundles else "",
+            "bundle_html": slot if in_head else "",
         },
     }
     nb.metadata["title"] = page_title
     try:
-        body, _ = exporter.from_notebook_node(nb, resources=resources)
+        with _EXPORT_LOCK:
+            body, _ = _exporter().from_notebook_node(nb, resources=resources)
     except Exception as exc:
         raise ReportError(f"{out_path}: nbconvert failed ({type(exc).__name__}: {exc})") from exc
 
+    if trim_css:
+        body = trim_page_css(body, skip_script_marker=BUNDLE_MARKER)
+    body = body.replace(slot, bundle, 1) if bundle else body
     problems = external_references(body)
     if problems:
         listing = "\n  ".join(problems[:20])
@@ -417,83 +432,5 @@ def notebook_to_html(
         raise ReportError(
             f"{out_path}: expected the vega-embed bundle once on the page, found {n_bundles}"
         )
-    _write_atomic(out_path, body)
+    write_atomic(out_path, body)
     return out_path
-
-
-# --------------------------------------------------------------------------- index page
-
-
-def _human_size(n_bytes: int) -> str:
-    size = float(n_bytes)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n_bytes} B"  # pragma: no cover
-
-
-_INDEX_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto;
-       max-width: 60rem; padding: 0 1rem; color: #1b1b1b; }
-h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #eee; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.muted { color: #666; font-size: .9rem; }
-"""
-
-
-def write_index(reports_dir: str | os.PathLike[str]) -> Path:
-    """Write ``<reports_dir>/index.html`` linking every ``<reports_dir>/<scenario>/*.html``.
-
-    Reports are grouped by scenario (sorted), each row with the file's modification
-    time (UTC) and size. The page is self-contained; written atomically.
-
-    Example:
-        >>> write_index("reports")  # doctest: +SKIP
-        PosixPath('reports/index.html')
-    """
-    root = Path(reports_dir)
-    if not root.is_dir():
-        raise ReportError(f"{root}: reports folder not found; render some reports first")
-    sections: list[str] = []
-    n_files = 0
-    for scenario in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        files = sorted(f for f in scenario.glob("*.html") if not f.name.startswith("."))
-        if not files:
-            continue
-        rows = []
-        for f in files:
-            stat = f.stat()
-            mtime = datetime.fromtimestamp(stat.st_mtime, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
-            href = f"{quote(scenario.name)}/{quote(f.name)}"  # a path, never a scheme
-            rows.append(
-                f'<tr><td><a href="{html.escape(href)}">{html.escape(f.stem)}</a></td>'
-                f"<td>{mtime}</td>"
-                f'<td class="num" title="{stat.st_size} bytes">{_human_size(stat.st_size)}</td></tr>'
-            )
-        n_files += len(files)
-        sections.append(
-            f'<section id="scenario-{html.escape(scenario.name)}">\n'
-            f"<h2>{html.escape(scenario.name)}</h2>\n"
-            "<table><thead><tr><th>Report</th><th>Modified</th><th>Size</th></tr></thead>\n"
-            "<tbody>\n" + "\n".join(rows) + "\n</tbody></table>\n</section>"
-        )
-    generated = datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
-    body = "\n".join(sections) or '<p class="muted">No reports yet.</p>'
-    page = (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>chatsim reports</title>\n<style>{_INDEX_CSS}</style>\n</head>\n<body>\n"
-        "<h1>chatsim reports</h1>\n"
-        f'<p class="muted">{n_files} report(s) in {len(sections)} scenario(s); '
-        f"index generated {generated}. Every page works offline.</p>\n"
-        f"{body}\n</body>\n</html>\n"
-    )
-    problems = external_references(page)
-    if problems:  # pragma: no cover - only file names end up in the page
-        raise ReportError(f"{root}/index.html: unexpected external resources: {problems}")
-    out = root / "index.html"
-    _write_atomic(out, page)
-    return out

@@ -7,53 +7,65 @@ report notebook (:data:`NOTEBOOKS_DIR`) for a scenario (or a real log) and write
 ``reports/<scenario>/<notebook>.html`` plus the executed ``.ipynb`` and
 ``reports/index.html``.
 
-Everything is validated before the first notebook runs (a bad scenario, rule or
-log fails at once, naming the key or file). Notebooks execute in a staging folder
-(``reports/.staging-*``, holding an ``owner.json`` with the run's process id and start
-time); only when all of them succeeded are the results moved into ``reports/``, so a
-failure never leaves a half-written report. A failing cell is named in the error.
-SIGTERM and SIGHUP clean up like Ctrl-C (the staging folder is removed, the previous
-report is left as it was); a run killed outright (SIGKILL, power loss) leaves its
-staging folder, which the next run in the same ``reports/`` removes
-(:func:`sweep_stale_staging`). The report folder is :func:`chatsim.notebook.safe_name`
-of the scenario name, always one folder inside ``reports/``.
+A run, in order (stage times: ``benchmarks/report.py``):
+
+1. everything is validated before any work (a bad scenario, rule or log fails at once,
+   naming the key or file), and kernels start warming up (:mod:`chatsim.report_kernels`);
+2. the scenario is simulated in memory (or ``--log`` read) and evaluated **once**; the
+   evaluation and the tables built from it are staged for the notebooks
+   (:mod:`chatsim.report_results`, the ``results_path`` parameter), each notebook starting
+   on a free kernel as soon as what it reads is staged (:data:`STAGED_TABLES`);
+3. each executed notebook becomes its HTML page while the others still run;
+4. only when every page is done are they moved into ``reports/`` (under
+   :func:`~chatsim.report_staging.signals_deferred`) and the index rewritten.
+
+The run works in a staging folder (:mod:`chatsim.report_staging`), so a failure never
+leaves a half-written report; a failing cell is named in the error. SIGTERM and SIGHUP
+clean up like Ctrl-C (the staging folder and the kernels go, the previous report stays);
+a run killed outright leaves its staging folder, which the next run in the same
+``reports/`` removes. The report folder is :func:`chatsim.notebook.safe_name` of the
+scenario name, always one folder inside ``reports/``.
 
 Example:
-    >>> params = notebook_parameters("scenarios/baseline.yaml", log_path="/tmp/log")  # doctest: +SKIP
-    >>> params["rules"]  # doctest: +SKIP
-    ['legacy-24h', 'new-12h']
+    >>> params = notebook_parameters("scenarios/baseline.yaml")  # doctest: +SKIP
+    >>> params["rules"], params["drilldown_top"]  # doctest: +SKIP
+    (['legacy-24h', 'new-12h'], 5)
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import shutil
-import signal
-import socket
 import sys
-import tempfile
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-import psutil
 
+from chatsim.drilldown import DRILLDOWN_TOP
 from chatsim.errors import ReportError
-from chatsim.notebook import safe_name
-from chatsim.rules import resolve_rule
+from chatsim.report_staging import (
+    STAGING_OWNER_FILE,
+    STAGING_PREFIX,
+    make_staging,
+    report_folder,
+    signals_deferred,
+    sweep_stale_staging,
+    termination_as_exit,
+)
+from chatsim.rules import Rule, resolve_rule
 from chatsim.scenario import Scenario, load_scenario
-from chatsim.schema import read_log
+from chatsim.schema import ChatLog, read_log
 
 __all__ = [
     "NOTEBOOKS_DIR",
     "REPORT_NOTEBOOKS",
     "SMALL_DAYS",
     "SMALL_SHOPS",
+    "STAGED_TABLES",
     "STAGING_OWNER_FILE",
     "STAGING_PREFIX",
     "build_reports",
@@ -115,14 +127,16 @@ def report_notebooks(
 def notebook_parameters(
     scenario: Scenario | str | Path,
     *,
-    log_path: str | Path,
+    log_path: str | Path = "",
     small: bool = False,
     real_log: bool = False,
+    results_path: str | Path = "",
 ) -> dict[str, Any]:
     """The papermill parameters every report notebook accepts, from a scenario.
 
     Only plain values (strings, numbers, lists) so they show in the notebook's
-    injected-parameters cell.
+    injected-parameters cell. An empty ``log_path`` means "simulate the scenario"; an
+    empty ``results_path`` means "evaluate in the notebook".
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     an = sc.analysis
@@ -132,36 +146,40 @@ def notebook_parameters(
         "scenario_path": str(Path(sc.source).resolve())
         if sc.source and Path(sc.source).exists()
         else "",
-        "log_path": str(Path(log_path).resolve()),
+        "log_path": str(Path(log_path).resolve()) if str(log_path) else "",
         "real_log": real_log,
+        "results_path": str(Path(results_path).resolve()) if str(results_path) else "",
         "shops": SMALL_SHOPS if small else None,
         "days": SMALL_DAYS if small else None,
         "rules": [str(r) for r in an.rules],
         "targets": [float(t) for t in an.targets],
         "windows_hours": [float(w) for w in an.windows_hours],
         "drilldown_shop": an.drilldown_shop,
+        "drilldown_top": DRILLDOWN_TOP,
         "run_what_if": bool(an.what_if) and not real_log,
         "as_of": None,
     }
 
 
-def _run_notebook(
-    nb: Path, out_nb: Path, params: dict[str, Any], progress: bool, timeout: int
-) -> None:
-    import papermill as pm
+#: Tables a run stages for a page beside the evaluation: (table, the page that reads it).
+#: A page is started as soon as what it reads is staged; other notebooks start last.
+STAGED_TABLES: tuple[tuple[str, str], ...] = (
+    ("bridge", "rule_comparison"),
+    ("window_rates", "sensitivity"),
+)
+# A simulation this small runs in this process (worker processes cost more to start).
+_IN_PROCESS_SHOP_DAYS = 20_000
+
+
+def _run_notebook(nb: Path, params: dict[str, Any], *, km: Any, timeout: int) -> Any:
+    """Execute ``nb`` on the kernel ``km``; the executed notebook node. A failing cell is
+    named in a :class:`ReportError`."""
     from papermill.exceptions import PapermillExecutionError
 
+    from chatsim.report_kernels import run_notebook
+
     try:
-        pm.execute_notebook(
-            str(nb),
-            str(out_nb),
-            parameters=params,
-            kernel_name="python3",
-            language="python",
-            progress_bar=progress,
-            cwd=str(nb.parent),
-            execution_timeout=timeout,
-        )
+        return run_notebook(nb, params, km=km, timeout=timeout)
     except PapermillExecutionError as exc:
         lines = [ln for ln in (exc.source or "").splitlines() if ln.strip()]
         first = lines[0][:100] if lines else ""
@@ -170,6 +188,19 @@ def _run_notebook(
             f"notebook {nb.name} failed in {cell} (`{first}`): {exc.ename}: "
             f"{str(exc.evalue).rstrip('.')}. No report was written."
         ) from None
+
+
+class _Stopwatch:
+    """Stage durations in seconds, into ``timings`` when the caller passed a dict."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings if timings is not None else {}
+        self.t0 = time.perf_counter()
+
+    def lap(self, stage: str, since: float) -> float:
+        now = time.perf_counter()
+        self.timings[stage] = self.timings.get(stage, 0.0) + now - since
+        return now
 
 
 def build_reports(
@@ -185,74 +216,87 @@ def build_reports(
     timeout: int = 1800,
     shops: int | None = None,
     days: int | None = None,
+    kernels: int | None = None,
+    timings: dict[str, float] | None = None,
 ) -> list[Path]:
     """Run the report notebooks for a scenario (or a real ``log``) into ``out_dir``.
 
     ``small`` scales the scenario down to a quick check; ``shops``/``days`` scale it to
     any size. Returns the written HTML paths (``out_dir/<safe name>/<notebook>.html``); also
     writes the executed notebooks beside them and refreshes ``out_dir/index.html``.
+
+    The log is simulated (or read) and evaluated once, here; the results go into the
+    staging folder (:mod:`chatsim.report_results`) and every notebook reads them
+    (``results_path``). The notebooks run concurrently on ``kernels`` warm kernels
+    (default: one per core, :mod:`chatsim.report_kernels`; ``0``: one at a time, each on a
+    fresh kernel), started while the log is simulated; each page is converted to HTML as
+    soon as its notebook is done. ``timings`` (a dict) receives each stage's seconds.
+
     Interrupted (Ctrl-C, SIGTERM, SIGHUP), it removes its staging folder and leaves the
     previous report as it was; stale staging folders of killed runs are removed first.
     """
-    from chatsim.render import notebook_to_html, write_index
-    from chatsim.simulate import simulate_to_dir
+    from chatsim.report_kernels import KernelPool, default_kernels, skip_slow_optional_imports
 
+    skip_slow_optional_imports()
+    from chatsim.render import warm_exporter, write_index
+
+    clock = _Stopwatch(timings)
     sc = load_scenario(scenario)  # ScenarioError before anything runs
     if small:
         sc = sc.scaled(shops=min(sc.shops, SMALL_SHOPS), days=min(sc.period.days, SMALL_DAYS))
     if shops or days:
         sc = sc.scaled(shops=shops, days=days)
     nbs = report_notebooks(notebooks_dir, notebooks)
+    params = notebook_parameters(sc, log_path=log or "", small=small, real_log=log is not None)
+    if small or shops or days:
+        params["shops"], params["days"] = sc.shops, sc.period.days
+    rules = [resolve_rule(r) for r in params["rules"]]
     out_root = Path(out_dir)
     out_root.mkdir(parents=True, exist_ok=True)
     target = report_folder(out_root, sc.name if log is None else f"{sc.name}-{Path(log).stem}")
-    with _termination_as_exit():
+    with termination_as_exit():
         sweep_stale_staging(out_root)
         staging: Path | None = None
+        pool: KernelPool | None = None
+        html: ThreadPoolExecutor | None = None
         paths: list[Path] = []
         try:
-            staging = _make_staging(out_root)
-            if log is None:
-                log_dir = staging / "log"
-                _say(
-                    progress,
-                    f"simulating scenario '{sc.name}' ({sc.shops} shops, {sc.period.days} days)",
-                )
-                simulate_to_dir(sc, log_dir, progress=progress)
-            else:
-                log_dir = Path(log)
-                real = read_log(log_dir)  # SchemaError before any notebook runs
-            params = notebook_parameters(
-                sc, log_path=log_dir, small=small, real_log=log is not None
+            staging = make_staging(out_root)
+            started = iter(range(1, len(nbs) + 1))
+            pool = KernelPool(
+                default_kernels(len(nbs)) if kernels is None else kernels,
+                cwd=nbs[0].parent,
+                on_start=lambda name: _say(
+                    progress, f"[{next(started)}/{len(nbs)}] running {name}"
+                ),
             )
-            if (
-                log is not None
-                and params["drilldown_shop"] not in real.shops["shop_id"].cast(pl.String).to_list()
+            the_log = _the_log(sc, log, progress, clock)
+            if log is not None and params["drilldown_shop"] not in (
+                the_log.shops["shop_id"].cast(pl.String).to_list()
             ):
                 # the scenario names a simulated shop: on a real log the drill-down picks its own
                 params["drilldown_shop"] = None
-            if small or shops or days:
-                params["shops"], params["days"] = sc.shops, sc.period.days
-            written = []
-            for i, nb in enumerate(nbs, 1):
-                _say(progress, f"[{i}/{len(nbs)}] running {nb.name}")
-                out_nb = staging / nb.name
-                _run_notebook(nb, out_nb, params, progress, timeout)
-                html_path = staging / f"{nb.stem}.html"
-                notebook_to_html(
-                    out_nb,
-                    html_path,
-                    show_code=show_code,
-                    title=f"{sc.name}: {nb.stem.replace('_', ' ')}",
-                )
-                written.append(nb.stem)
-            with _signals_deferred():  # a few renames: not cut in half by a signal
+            params["results_path"] = str((staging / "results").resolve())
+            html = ThreadPoolExecutor(1, thread_name_prefix="chatsim-html")
+            html.submit(warm_exporter)  # while the log is evaluated
+            runs = _stage_and_start(the_log, rules, params, nbs, pool, timeout, clock)
+            del the_log  # the notebooks read the staged results
+            pages = _finish_pages(
+                runs,
+                html,
+                staging,
+                show_code,
+                lambda nb: f"{sc.name}: {nb.replace('_', ' ')}",
+                clock,
+            )
+            with signals_deferred():  # a few renames: not cut in half by a signal
                 target.mkdir(parents=True, exist_ok=True)
-                for stem in written:
+                for nb in nbs:
                     for ext in (".ipynb", ".html"):
-                        os.replace(staging / f"{stem}{ext}", target / f"{stem}{ext}")
+                        os.replace(staging / f"{nb.stem}{ext}", target / f"{nb.stem}{ext}")
                 write_index(out_root)
-                paths = [target / f"{stem}.html" for stem in written]
+                paths = [target / f"{nb.stem}.html" for nb in nbs if nb.stem in pages]
+            clock.lap("total", clock.t0)
             return paths
         except (KeyboardInterrupt, SystemExit):
             if not paths:
@@ -263,163 +307,128 @@ def build_reports(
                 )
             raise
         finally:
+            if pool is not None:
+                pool.close(wait=1.0)
+            if html is not None:  # a page being written finishes before its folder goes
+                html.shutdown(wait=True, cancel_futures=True)
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
 
 
-# --------------------------------------------------------------------------- output folders
+def _the_log(sc: Scenario, log: str | Path | None, progress: bool, clock: _Stopwatch) -> ChatLog:
+    """The log to report on: ``log`` read and validated, or the scenario simulated in
+    memory (in this process when small; the log is never written: the notebooks read the
+    staged results)."""
+    from chatsim.simulate import simulate
 
-#: Name prefix of the folder a run works in, inside the reports folder.
-STAGING_PREFIX = ".staging-"
-#: File in a staging folder naming the process that owns it (pid, start time, host).
-STAGING_OWNER_FILE = "owner.json"
-# A staging folder without an owner file is left alone this long (its run may be starting).
-_NO_OWNER_GRACE_S = 60.0
-# A staging folder of a run on another host is removed after this long.
-_FOREIGN_HOST_STALE_S = 24 * 3600.0
-
-
-def report_folder(out_root: str | Path, name: str) -> Path:
-    """The folder a report named ``name`` goes to: ``out_root/safe_name(name)``.
-
-    Raises :class:`ReportError` if that path resolves outside ``out_root`` (a symbolic
-    link, say), so a report never writes anywhere but inside its output folder.
-
-    Example:
-        >>> report_folder("reports", "..").name
-        '__'
-    """
-    root = Path(out_root)
-    target = root / safe_name(name)
-    real_root, real_target = Path(os.path.realpath(root)), Path(os.path.realpath(target))
-    if real_target.parent != real_root:
-        raise ReportError(
-            f"the report folder for scenario {name[:80]!r} would be {real_target}, outside "
-            f"the output folder {real_root}; remove {target} or choose another --out."
-        )
-    return target
+    t = time.perf_counter()
+    if log is not None:
+        _say(progress, f"reading {log}")
+        the_log = read_log(log)  # SchemaError before any notebook runs
+        clock.lap("read log", t)
+        return the_log
+    _say(progress, f"simulating scenario '{sc.name}' ({sc.shops} shops, {sc.period.days} days)")
+    in_process = sc.shops * sc.period.days <= _IN_PROCESS_SHOP_DAYS
+    the_log = simulate(sc, workers=1 if in_process else (os.cpu_count() or 1))
+    clock.lap("simulate", t)
+    return the_log
 
 
-def _process_started(pid: int) -> float:
-    return psutil.Process(pid).create_time()
+def _stage_and_start(
+    the_log: ChatLog,
+    rules: list[Rule],
+    params: dict[str, Any],
+    nbs: list[Path],
+    pool: Any,
+    timeout: int,
+    clock: _Stopwatch,
+) -> dict[Future, Path]:
+    """Evaluate once, stage the results, and start each notebook as soon as what it reads
+    is staged (the evaluation, then each table of :data:`STAGED_TABLES`)."""
+    from chatsim.analysis import window_rates
+    from chatsim.explain import bridge_table
+    from chatsim.metrics import compare
+    from chatsim.report_results import write_results, write_table
 
+    folder = Path(params["results_path"])
+    stems = [nb.stem for nb in nbs]
+    runs: dict[Future, Path] = {}
 
-def _make_staging(out_root: Path) -> Path:
-    """A fresh staging folder in ``out_root`` with an owner file naming this process."""
-    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_root))
-    owner = {
-        "pid": os.getpid(),
-        "process_started": _process_started(os.getpid()),
-        "host": socket.gethostname(),
-        "created": time.time(),
+    def start(ready: Callable[[str], bool]) -> None:
+        for nb in nbs:
+            if nb not in runs.values() and ready(nb.stem):
+                job = _notebook_job(nb, params, timeout, clock)
+                runs[pool.submit(nb.name, job)] = nb
+
+    t = time.perf_counter()
+    ev = compare(the_log, rules, as_of=params["as_of"])
+    t = clock.lap("evaluate", t)
+    write_results(folder, the_log, ev, pages=stems, windows_hours=params["windows_hours"])
+    clock.lap("stage results", t)
+    tables = dict((page, table) for table, page in STAGED_TABLES)
+    start(lambda stem: stem in REPORT_NOTEBOOKS and stem not in tables)
+    compute = {
+        "bridge": lambda: bridge_table(ev, the_log, old=rules[0].name, new=rules[-1].name),
+        "window_rates": lambda: window_rates(
+            the_log, params["windows_hours"], base=rules[-1], as_of=params["as_of"]
+        ),
     }
-    tmp = staging / f".{STAGING_OWNER_FILE}.tmp"
-    tmp.write_text(json.dumps(owner), encoding="utf-8")
-    os.replace(tmp, staging / STAGING_OWNER_FILE)
-    return staging
+    for table, page in STAGED_TABLES:
+        if page in stems:
+            t = time.perf_counter()
+            write_table(folder, table, compute[table]())
+            clock.lap(table, t)
+            start(lambda stem, page=page: stem == page)
+    start(lambda stem: True)
+    return runs
 
 
-def _owner_alive(owner: dict[str, Any]) -> bool:
-    """Whether the process an owner file names still runs (same pid and start time)."""
-    try:
-        proc = psutil.Process(int(owner["pid"]))
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return False
-        return abs(proc.create_time() - float(owner["process_started"])) < 1.0
-    except psutil.NoSuchProcess:
-        return False
-    except psutil.AccessDenied:
-        return True  # it exists; we cannot tell more
-    except (KeyError, TypeError, ValueError):
-        return False  # an unreadable owner file: no process can be its owner
+def _notebook_job(
+    nb: Path, params: dict[str, Any], timeout: int, clock: _Stopwatch
+) -> Callable[[Any], Any]:
+    def job(km: Any) -> Any:
+        t = time.perf_counter()
+        node = _run_notebook(nb, params, km=km, timeout=timeout)
+        clock.lap(f"notebook {nb.stem}", t)
+        return node
+
+    return job
 
 
-def _is_stale(staging: Path, now: float) -> bool:
-    try:
-        owner = json.loads((staging / STAGING_OWNER_FILE).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return staging.stat().st_mtime < now - _NO_OWNER_GRACE_S
-    except (OSError, ValueError):
-        owner = {}
-    if not isinstance(owner, dict):
-        owner = {}
-    if owner.get("host", socket.gethostname()) != socket.gethostname():
-        created = owner.get("created")
-        return isinstance(created, int | float) and created < now - _FOREIGN_HOST_STALE_S
-    return not _owner_alive(owner)
+def _finish_pages(
+    runs: dict[Future, Path],
+    html: ThreadPoolExecutor,
+    staging: Path,
+    show_code: bool,
+    title: Callable[[str], str],
+    clock: _Stopwatch,
+) -> set[str]:
+    """Wait for the notebooks; write each executed notebook and its HTML page into
+    ``staging`` as soon as it is done (one page at a time, beside the running notebooks).
+    A failure stops the wait at once (the caller removes the staging folder)."""
+    import nbformat
 
+    from chatsim.render import notebook_to_html
 
-def sweep_stale_staging(out_root: str | Path, *, now: float | None = None) -> list[Path]:
-    """Remove the staging folders in ``out_root`` whose run is gone; return them.
+    def write(node: Any, stem: str) -> str:
+        t = time.perf_counter()
+        nbformat.write(node, staging / f"{stem}.ipynb")
+        notebook_to_html(node, staging / f"{stem}.html", show_code=show_code, title=title(stem))
+        clock.lap(f"html {stem}", t)
+        return stem
 
-    A staging folder (``.staging-*``) is stale when the process named in its owner file
-    no longer runs (the pid is gone or now belongs to a process started at another
-    time). Folders of live runs are kept; so are folders without an owner file for a
-    minute after their last change, and folders of runs on another host for a day.
-    ``build_reports`` calls it before each run.
-
-    Example:
-        >>> sweep_stale_staging("reports")  # doctest: +SKIP
-        [PosixPath('reports/.staging-k2j4x8ab')]
-    """
-    root = Path(out_root)
-    now = time.time() if now is None else now
-    removed = []
-    for staging in sorted(root.glob(f"{STAGING_PREFIX}*")):
-        try:
-            if staging.is_symlink() or not staging.is_dir() or not _is_stale(staging, now):
-                continue
-        except OSError:
-            continue
-        shutil.rmtree(staging, ignore_errors=True)
-        if not staging.exists():
-            removed.append(staging)
-    return removed
-
-
-# --------------------------------------------------------------------------- signals
-
-_TERMINATION_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
-
-
-def _raise_exit(signum: int, frame: Any) -> None:
-    raise SystemExit(128 + signum)
-
-
-@contextlib.contextmanager
-def _termination_as_exit() -> Iterator[None]:
-    """Inside, SIGTERM and SIGHUP raise ``SystemExit(128 + signal)``, so ``finally`` blocks
-    clean up as they do on Ctrl-C; the previous handlers are restored afterwards. Signals
-    ignored by the caller (``nohup``) stay ignored; outside the main thread nothing changes.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {}
-    for sig in _TERMINATION_SIGNALS:
-        if signal.getsignal(sig) is not signal.SIG_IGN:
-            previous[sig] = signal.signal(sig, _raise_exit)
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-@contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold SIGINT, SIGTERM and SIGHUP until the block is done (POSIX main thread only)."""
-    mask = getattr(signal, "pthread_sigmask", None)
-    if mask is None or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = mask(signal.SIG_BLOCK, {signal.SIGINT, *_TERMINATION_SIGNALS})
-    try:
-        yield
-    finally:
-        mask(signal.SIG_SETMASK, old)
+    waiting: set[Future] = set(runs)
+    pages: set[Future] = set()
+    while waiting or pages:
+        done, _ = wait(waiting | pages, timeout=0.2, return_when=FIRST_COMPLETED)
+        for fut in done:
+            if fut in waiting:
+                waiting.discard(fut)
+                pages.add(html.submit(write, fut.result(), runs[fut].stem))
+            else:
+                pages.discard(fut)
+                fut.result()
+    return {nb.stem for nb in runs.values()}
 
 
 def _say(progress: bool, msg: str) -> None:

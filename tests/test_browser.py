@@ -279,3 +279,107 @@ def test_the_key_number_strip_shows_the_evaluations_numbers(
     facts = _page_facts(built_reports["rule_comparison"], chromium)
     expected = _expected_key_numbers()
     assert facts["kpis"] == expected
+
+
+# ----------------------------------------------------------------------------- page weight
+
+#: Per element (outside the charts' SVG): tag, box, and the computed style a reader sees.
+_LAYOUT_JS = """
+() => Array.from(document.querySelectorAll('body *'))
+  .filter((e) => !e.closest('svg') && !['STYLE', 'SCRIPT'].includes(e.tagName))
+  .map((e) => {
+    const r = e.getBoundingClientRect();
+    const s = getComputedStyle(e);
+    return [e.tagName, r.x, r.y, r.width, r.height, s.color, s.backgroundColor, s.fontFamily,
+            s.fontSize, s.fontWeight, s.fontStyle, s.lineHeight, s.display, s.visibility,
+            s.borderTopWidth, s.borderTopColor, s.borderBottomWidth, s.paddingLeft,
+            s.marginTop, s.textAlign, s.whiteSpace, s.overflowX].join('|');
+  })
+"""
+
+
+def _look(html_path: Path, chromium: Path, shot: Path) -> tuple[str, list[str], bytes]:
+    """Visible text, layout signature and full-page screenshot of a page opened offline."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), args=list(CHROMIUM_ARGS))
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.route(
+                "**/*",
+                lambda r: (
+                    r.continue_()
+                    if r.request.url.startswith(("file:", "data:", "blob:"))
+                    else r.abort()
+                ),
+            )
+            page.goto(html_path.as_uri(), wait_until="load")
+            page.wait_for_function(
+                "() => Array.from(document.querySelectorAll('[data-chatsim-chart]'))"
+                ".every((el) => el.querySelector('svg.marks, canvas.marks'))",
+                timeout=30_000,
+            )
+            page.wait_for_timeout(300)
+            text = page.evaluate("() => document.body.innerText")
+            layout = page.evaluate(_LAYOUT_JS)
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot), full_page=True, animations="disabled")
+            return text, layout, shot.read_bytes()
+        finally:
+            browser.close()
+
+
+@pytest.mark.parametrize("name", [*PAGES, "demo"])
+def test_trimmed_css_looks_the_same(
+    name: str, built_reports: dict[str, Path], chromium: Path, tmp_path: Path
+) -> None:
+    """The page with only the CSS it uses and with nbconvert's whole stylesheet: the same
+    text, the same boxes and styles for every element, the same pixels (code shown for the
+    demo, so the code cells' styles are compared too)."""
+    trimmed_page = built_reports[name]
+    show = name == "demo"
+    executed = trimmed_page.with_name("demo.executed.ipynb" if show else f"{name}.ipynb")
+    trimmed = render.notebook_to_html(executed, tmp_path / "trimmed.html", show_code=show)
+    full = render.notebook_to_html(executed, tmp_path / "full.html", show_code=show, trim_css=False)
+    saved = len(full.read_bytes()) - len(trimmed.read_bytes())
+    assert saved > 200_000, f"{name}: only {saved:,} bytes trimmed"
+    a = _look(trimmed, chromium, ARTIFACTS / f"css-{name}-trimmed.png")
+    b = _look(full, chromium, ARTIFACTS / f"css-{name}-full.png")
+    assert a[0] == b[0]
+    diffs = [(x, y) for x, y in zip(a[1], b[1], strict=True) if x != y]
+    assert len(a[1]) == len(b[1]) and diffs == [], diffs[:5]
+    assert a[2] == b[2], "the screenshots differ"
+
+
+def test_loser_links_open_their_drilldown_sections(
+    built_reports: dict[str, Path], chromium: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    main = built_reports["rule_comparison"]
+    built_reports["shop_drilldown"]  # built together
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), args=list(CHROMIUM_ARGS))
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(main.as_uri(), wait_until="load")
+            links = page.locator('a[href^="shop_drilldown.html#"]')
+            assert links.count() >= 1
+            for i in range(links.count()):
+                href = links.nth(i).get_attribute("href")
+                other = browser.new_page(viewport={"width": 1280, "height": 900})
+                other.goto((main.parent / href.split("#")[0]).as_uri() + "#" + href.split("#")[1])
+                box = other.evaluate(
+                    "(id) => { const el = document.getElementById(id); if (!el) { return null; }"
+                    " const bar = document.querySelector('.chatsim-report-header');"
+                    " return [el.getBoundingClientRect().top, bar.getBoundingClientRect().bottom,"
+                    " window.innerHeight]; }",
+                    href.split("#")[1],
+                )
+                assert box is not None, f"{href}: no such section"
+                top, under_bar, height = box
+                assert under_bar <= top < height, f"{href}: the section heading is not in view"
+                other.close()
+        finally:
+            browser.close()

@@ -95,7 +95,7 @@ def test_page_loads_nothing_external(page: str) -> None:
 def test_code_hidden_by_default_with_toggle(page: str, executed_nb: Path, tmp_path: Path) -> None:
     body = re.search(r"<body\b[^>]*>", page).group(0)
     assert "chatsim-hide-code" in body
-    assert "body.chatsim-hide-code .jp-CodeCell .jp-Cell-inputWrapper { display: none; }" in page
+    assert "body.chatsim-hide-code .jp-CodeCell .jp-Cell-inputWrapper{display:none}" in page
     assert 'id="chatsim-toggle-code"' in page and ">Show code</button>" in page
     shown = notebook_to_html(executed_nb, tmp_path / "shown.html", show_code=True).read_text()
     assert "chatsim-hide-code" not in re.search(r"<body\b[^>]*>", shown).group(0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -20,6 +21,7 @@ import yaml
 import chatsim
 from chatsim import report
 from chatsim.cli import main
+from chatsim.drilldown import DRILLDOWN_TOP, shop_anchor
 from chatsim.errors import ReportError, ScenarioError
 from chatsim.notebook import safe_name
 from chatsim.render import count_bundles, count_charts, external_references
@@ -54,6 +56,64 @@ def test_report_end_to_end_small(tmp_path):
     index = (out / "index.html").read_text()
     assert "baseline/rule_comparison.html" in index
     assert not [p for p in out.iterdir() if p.name.startswith(".staging")]
+    # every page is trimmed to the CSS it uses (the whole JupyterLab sheet is ~255 KB)
+    for page in (out / "baseline").glob("*.html"):
+        text = page.read_text()
+        css = sum(len(m) for m in re.findall(r"<style\b[^>]*>(.*?)</style>", text, re.S))
+        assert css < 40_000, (page.name, css)
+        assert ".jp-Toolbar" not in text and "--jp-icon-" not in text
+    # the index says what each page answers, with its headline numbers
+    assert "Which shops meet the old and the new rule" in index
+    assert "How does the share of shops passing change" in index
+    assert "Why do the shops that lose the most miss the new rule?" in index
+    assert "<li>Meet new-12h: <b>" in index and "<li>Lose status: <b>" in index
+    assert yaml.safe_load(BASELINE.read_text())["description"].split()[0] in index
+
+
+def _linked_shops(page: str) -> dict[str, str]:
+    """shop id -> href of the links in the table of shops losing status."""
+    table = page[max(0, page.index("shops_losing_status.csv") - 200_000) :]
+    return dict(
+        (text, href)
+        for href, text in re.findall(r'<a href="(shop_drilldown\.html#[^"]+)">([^<]+)</a>', table)
+    )
+
+
+def losers_of(page: str) -> list[str]:
+    """The shop ids in the first column of the table of shops losing status."""
+    start = page.index("Shops that lose status under the new rule")
+    table = page[start : page.index("</table>", start)]
+    return re.findall(r"<tr><td(?: class=\"?txt\"?)?>(?:<a [^>]*>)?([^<]+)", table)
+
+
+def test_losers_link_to_their_drilldown_sections(tmp_path):
+    out = tmp_path / "reports"
+    timings: dict[str, float] = {}
+    paths = report.build_reports(BASELINE, out_dir=out, small=True, progress=False, timings=timings)
+    main_page, _, drill = (p.read_text() for p in paths)
+    links = _linked_shops(main_page)
+    anchors = set(re.findall(r'<h2 [^>]*\bid="(shop-[^"]+)"', drill))
+    assert links and len(links) <= DRILLDOWN_TOP + 1  # the top losers (and the named shop)
+    targets = {href.split("#")[1] for href in links.values()}
+    assert targets <= anchors  # no dead link
+    drilled_losers = {a for a in anchors if a in {shop_anchor(s) for s in losers_of(main_page)}}
+    assert targets == drilled_losers  # every drilled shop of the table is linked
+    for shop, href in links.items():
+        assert href == f"shop_drilldown.html#{shop_anchor(shop)}"
+    assert set(links) <= set(losers_of(main_page))
+    stages = {"simulate", "evaluate", "stage results", "bridge", "window_rates", "total"}
+    assert stages <= set(timings)
+    for nb in ("rule_comparison", "sensitivity", "shop_drilldown"):
+        assert timings[f"notebook {nb}"] > 0 and timings[f"html {nb}"] > 0
+
+
+def test_without_the_drilldown_page_no_shop_is_linked(tmp_path):
+    out = tmp_path / "reports"
+    (page,) = report.build_reports(
+        BASELINE, out_dir=out, small=True, progress=False, notebooks=["rule_comparison"]
+    )
+    assert "shops_losing_status.csv" in page.read_text()
+    assert "shop_drilldown.html" not in page.read_text()
 
 
 BAD = [
@@ -323,17 +383,20 @@ HOSTILE_NAMES = [
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_report_folder_is_always_one_folder_inside_out(tmp_path, monkeypatch, name):
     import chatsim.simulate
+    from chatsim.report_kernels import KernelPool
+    from chatsim.sample import sample_log
 
     data = yaml.safe_load(BASELINE.read_text())
     data["name"] = name
     sc = tmp_path / "scenario.yaml"
     sc.write_text(yaml.safe_dump(data))
 
-    def fake_run(nb, out_nb, params, progress, timeout):
-        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("x")]), out_nb)
+    def fake_run(nb, params, *, km, timeout):
+        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("x")])
 
     monkeypatch.setattr(report, "_run_notebook", fake_run)
-    monkeypatch.setattr(chatsim.simulate, "simulate_to_dir", lambda sc, d, **k: d.mkdir())
+    monkeypatch.setattr(chatsim.simulate, "simulate", lambda sc, **k: sample_log())
+    monkeypatch.setattr(KernelPool, "_start_kernel", lambda self, **k: None)  # no kernels
     work = tmp_path / "work"
     out = work / "reports"
     paths = report.build_reports(sc, out_dir=out, progress=False)

@@ -19,9 +19,25 @@ from chatsim.explain.labels import label
 
 __all__ = [
     "STATUS_COLORS",
+    "TIMELINE_MAX_CHATS",
     "daily_status",
     "shop_timeline",
 ]
+
+#: Most chats per rule a timeline draws (the latest); a busier shop's title says so.
+TIMELINE_MAX_CHATS = 2000
+#: The columns the timeline reads (the rest of the shop's chat table stays off the page).
+_TIMELINE_COLUMNS = (
+    "rule",
+    "opened",
+    "answered",
+    "deadline",
+    "until",
+    "response_hours",
+    "status_label",
+    "excluded_because",
+    "n_buyer_messages",
+)
 
 
 #: Status colours (keyed by code), drawn under the labels of :mod:`chatsim.explain.labels`.
@@ -45,9 +61,25 @@ def _status_scale() -> alt.Scale:
 def shop_timeline(chats: pl.DataFrame, shop_id: str, rule: str | None = None) -> alt.Chart:
     """One shop's chats in its local time, one panel per rule: a dot at the opening, a bar
     to the answer (or to the rule's deadline if unanswered), coloured by the chat's status
-    under that rule (:func:`chatsim.chart_data.shop_chats_local`)."""
+    under that rule (:func:`chatsim.chart_data.shop_chats_local`). At most
+    :data:`TIMELINE_MAX_CHATS` chats per rule, the latest (the title says when)."""
     data = chats if rule is None else chats.filter(pl.col("rule") == rule)
     rules = data["rule"].unique(maintain_order=True).to_list()
+    per_rule = data.group_by("rule").len()["len"].max() if data.height else 0
+    data = (
+        data.sort("opened", descending=True)
+        .group_by("rule", maintain_order=True)
+        .head(TIMELINE_MAX_CHATS)
+        .sort("rule", "opened")
+        .select(*_TIMELINE_COLUMNS)
+        .with_columns(  # to the second and the millihour: a lighter page, the same chart
+            pl.col("opened", "answered", "deadline", "until").dt.truncate("1s"),
+            pl.col("response_hours").round(3),
+        )
+    )
+    title = f"Shop {shop_id}: every chat under each rule"
+    if per_rule and per_rule > TIMELINE_MAX_CHATS:
+        title = f"Shop {shop_id}: the latest {TIMELINE_MAX_CHATS:,} of {per_rule:,} chats per rule"
     scale = _status_scale()
     base = alt.Chart(data).encode(
         y=alt.Y("opened:T", title="Chat opened (shop-local time)", sort="descending"),
@@ -80,7 +112,7 @@ def shop_timeline(chats: pl.DataFrame, shop_id: str, rule: str | None = None) ->
         .facet(
             column=alt.Column("rule:N", sort=rules, title=None, header=alt.Header(labelFontSize=13))
         )
-        .properties(title=f"Shop {shop_id}: every chat under each rule")
+        .properties(title=title)
     )
 
 

@@ -1,0 +1,180 @@
+"""What a report run hands its notebooks: the log evaluated once, and the tables built from it.
+
+``chatsim report`` reads (or simulates) the log and evaluates the rules once, in its own
+process, then writes the results into the run's staging folder; every notebook gets that
+folder as its ``results_path`` parameter and :func:`chatsim.notebook.load_context` reads it
+instead of reading the log and evaluating again. A notebook run on its own (JupyterLab,
+nbval) has no ``results_path`` and evaluates for itself.
+
+The folder holds Arrow IPC files (fast to write and read, column types kept exactly) and
+one ``meta.json``:
+
+========================  =============================================================
+``meta.json``             rules (as YAML), data cutoff, message counts, dropped rows, the
+                          log's size and source, the pages the run builds, the windows of
+                          ``window_rates``
+``chats.arrow``           the evaluation's chat table (``Evaluation.chats``)
+``shops.arrow``           the evaluation's shop table (``Evaluation.shops``)
+``log_shops.arrow``       the log's shops table (profile, time zone, seller type)
+``bridge.arrow``          :func:`chatsim.explain.bridge_table` (old rule to new), if staged
+``window_rates.arrow``    :func:`chatsim.analysis.window_rates` of the new rule, if staged
+========================  =============================================================
+
+Example:
+    >>> import tempfile
+    >>> from chatsim.sample import sample_log
+    >>> from chatsim.metrics import compare
+    >>> log, tmp = sample_log(), tempfile.TemporaryDirectory()
+    >>> staged = read_results(write_results(tmp.name, log, compare(log)))
+    >>> staged.n_messages == log.n_messages, staged.evaluation.shops.equals(compare(log).shops)
+    (True, True)
+    >>> tmp.cleanup()
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from chatsim.errors import ReportError
+from chatsim.metrics import Evaluation
+from chatsim.rules import Rule
+from chatsim.schema import ChatLog
+
+__all__ = [
+    "RESULTS_VERSION",
+    "StagedResults",
+    "read_results",
+    "write_results",
+    "write_table",
+]
+
+#: Version of the folder layout; a folder of another version is refused.
+RESULTS_VERSION = 1
+_META = "meta.json"
+
+
+def _write_frame(df: pl.DataFrame, path: Path) -> None:
+    """``df`` as uncompressed Arrow IPC, written under a temporary name and renamed."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    df.write_ipc(tmp, compression="uncompressed")
+    os.replace(tmp, path)
+
+
+def write_table(folder: str | os.PathLike[str], name: str, df: pl.DataFrame) -> Path:
+    """Stage one more table (``bridge``, ``window_rates``) in a results folder.
+
+    Example:
+        >>> write_table(folder, "bridge", steps)  # doctest: +SKIP
+        PosixPath('.../bridge.arrow')
+    """
+    path = Path(folder) / f"{name}.arrow"
+    _write_frame(df, path)
+    return path
+
+
+def write_results(
+    folder: str | os.PathLike[str],
+    log: ChatLog,
+    ev: Evaluation,
+    *,
+    pages: Sequence[str] = (),
+    windows_hours: Sequence[float] = (),
+) -> Path:
+    """Write an evaluation and the log's shops table into ``folder`` (created if missing).
+
+    ``pages`` names the notebooks the run builds (links between pages point only at
+    those); ``windows_hours`` are the windows of a ``window_rates`` table staged with
+    :func:`write_table`. ``meta.json`` is written last, so a folder with it is complete.
+    """
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_frame(ev.chats, out / "chats.arrow")
+    _write_frame(ev.shops, out / "shops.arrow")
+    _write_frame(log.shops, out / "log_shops.arrow")
+    meta = {
+        "version": RESULTS_VERSION,
+        "rules": [r.to_yaml() for r in ev.rules],
+        "as_of": ev.as_of.isoformat(),
+        "messages_used": ev.messages_used,
+        "messages_after_cutoff": ev.messages_after_cutoff,
+        "dropped": dict(ev.dropped),
+        "n_messages": log.n_messages,
+        "log_source": log.source,
+        "pages": list(pages),
+        "windows_hours": [float(w) for w in windows_hours],
+    }
+    tmp = out / f".{_META}.tmp"
+    tmp.write_text(json.dumps(meta), encoding="utf-8")
+    os.replace(tmp, out / _META)
+    return out
+
+
+@dataclass(frozen=True)
+class StagedResults:
+    """A results folder read back: the evaluation, the log's shops table and size, and the
+    optional tables (:meth:`table`)."""
+
+    folder: Path
+    evaluation: Evaluation
+    shops: pl.DataFrame
+    n_messages: int
+    log_source: str
+    pages: tuple[str, ...]
+    windows_hours: tuple[float, ...]
+
+    def table(self, name: str) -> pl.DataFrame | None:
+        """A staged table (``bridge``, ``window_rates``), or ``None`` if the run did not
+        stage it.
+
+        Example:
+            >>> read_results(folder).table("bridge")  # doctest: +SKIP
+        """
+        path = self.folder / f"{name}.arrow"
+        return pl.read_ipc(path) if path.is_file() else None
+
+
+def read_results(folder: str | os.PathLike[str]) -> StagedResults:
+    """Read a folder written by :func:`write_results`.
+
+    Raises :class:`ReportError` (naming the folder) when it is incomplete or of another
+    layout version.
+    """
+    root = Path(folder)
+    try:
+        meta: dict[str, Any] = json.loads((root / _META).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ReportError(
+            f"{root}: not a complete report results folder ({exc}); leave results_path "
+            "empty to evaluate the log in the notebook."
+        ) from None
+    if meta.get("version") != RESULTS_VERSION:
+        raise ReportError(
+            f"{root}: results of layout version {meta.get('version')}, this chatsim reads "
+            f"{RESULTS_VERSION}; run the report again or leave results_path empty."
+        )
+    ev = Evaluation(
+        rules=[Rule.from_yaml(text) for text in meta["rules"]],
+        as_of=dt.datetime.fromisoformat(meta["as_of"]),
+        chats=pl.read_ipc(root / "chats.arrow"),
+        shops=pl.read_ipc(root / "shops.arrow"),
+        messages_used=int(meta["messages_used"]),
+        messages_after_cutoff=int(meta["messages_after_cutoff"]),
+        dropped={str(k): int(v) for k, v in meta["dropped"].items()},
+    )
+    return StagedResults(
+        folder=root,
+        evaluation=ev,
+        shops=pl.read_ipc(root / "log_shops.arrow"),
+        n_messages=int(meta["n_messages"]),
+        log_source=str(meta["log_source"]),
+        pages=tuple(meta["pages"]),
+        windows_hours=tuple(float(w) for w in meta["windows_hours"]),
+    )
