@@ -58,7 +58,6 @@ import argparse
 import gc
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -72,9 +71,16 @@ if str(ROOT) not in sys.path:
 import duckdb  # noqa: E402
 import polars as pl  # noqa: E402
 
+from benchmarks.reading import (  # noqa: E402
+    bench_log_folder,
+    chatsim_command,
+    cpu_seconds,
+    run_command,
+    write_once,
+)
 from chatsim.metrics import compare  # noqa: E402
 from chatsim.rules import LEGACY_24H, NEW_12H, Rule  # noqa: E402
-from chatsim.schema import ChatLog, read_log, write_log, write_table  # noqa: E402
+from chatsim.schema import ChatLog, read_log, write_table  # noqa: E402
 from tests.support.synthetic import synthetic_log  # noqa: E402
 
 RULES: list[Rule] = [LEGACY_24H, NEW_12H]
@@ -184,43 +190,21 @@ def plain_log(log: ChatLog) -> ChatLog:
 
 
 def cached_logs(cache: Path, n_messages: int, seed: int) -> tuple[Path, Path, float | None]:
-    """The benchmark log and its plain variant as Parquet folders, written unless cached.
-
-    Each folder is written under a temporary name and renamed when complete, so an
-    interrupted run leaves no half-written cache. Returns the folders and the seconds
-    spent building the log (None when both were cached).
-    """
+    """The benchmark log and its plain variant as Parquet folders, written unless cached
+    (:func:`benchmarks.reading.write_once`: no half-written cache). Returns the folders and
+    the seconds spent building the log (None when both were cached)."""
     plain = cache.with_name(cache.name + "-plain")
     if cache.is_dir() and plain.is_dir():
         return cache, plain, None
     t0 = time.perf_counter()
     log = synthetic_log(n_messages, seed=seed)
     built = time.perf_counter() - t0
-    for folder, data in ((cache, log), (plain, plain_log(log))):
-        if folder.is_dir():
-            continue
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        part = folder.with_name(folder.name + ".part")
-        write_log(data, part, "parquet")
-        part.rename(folder)
+    write_once(cache, lambda: log)
+    write_once(plain, lambda: plain_log(log))
     return cache, plain, built
 
 
 # ---- the timed jobs -------------------------------------------------------------------
-
-
-def chatsim_command() -> list[str]:
-    """The installed ``chatsim`` command (or the CLI through this interpreter)."""
-    exe = Path(sys.executable).with_name("chatsim")
-    if exe.is_file():
-        return [str(exe)]
-    return [sys.executable, "-c", "from chatsim.cli import main; raise SystemExit(main())"]
-
-
-def run(cmd: list[str]) -> None:
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"{cmd[0]} failed ({done.returncode}):\n{done.stderr[-2000:]}")
 
 
 def jobs(folder: Path, out: Path) -> dict[str, Callable[[], dict[str, float]]]:
@@ -228,7 +212,9 @@ def jobs(folder: Path, out: Path) -> dict[str, Callable[[], dict[str, float]]]:
 
     def duck_process() -> dict[str, float]:
         t0 = time.perf_counter()
-        run([sys.executable, "-c", CHILD, SESSION_SQL, copy_sql(folder, out / "duckdb.parquet")])
+        run_command(
+            [sys.executable, "-c", CHILD, SESSION_SQL, copy_sql(folder, out / "duckdb.parquet")]
+        )
         return {"total": time.perf_counter() - t0}
 
     def duck_inprocess() -> dict[str, float]:
@@ -241,7 +227,9 @@ def jobs(folder: Path, out: Path) -> dict[str, Callable[[], dict[str, float]]]:
 
     def chatsim_process() -> dict[str, float]:
         t0 = time.perf_counter()
-        run([*chatsim_command(), "metrics", str(folder), "--out", str(out / "chatsim.parquet")])
+        run_command(
+            [*chatsim_command(), "metrics", str(folder), "--out", str(out / "chatsim.parquet")]
+        )
         return {"total": time.perf_counter() - t0}
 
     def chatsim_inprocess() -> dict[str, float]:
@@ -274,7 +262,9 @@ def timed_rounds(
         order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
             gc.collect()
+            cpu0 = cpu_seconds()
             times[name].append(todo[name]())
+            times[name][-1]["cpu"] = cpu_seconds() - cpu0
         print(
             f"  round {r + 1}: "
             + "; ".join(f"{n} {times[n][-1]['total']:.2f} s" for n in names)
@@ -354,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cache", type=Path, help="log folder to write or reuse")
     args = ap.parse_args(argv)
-    cache = args.cache or ROOT / "data" / f"bench-log-{args.messages}-seed{args.seed}"
+    cache = args.cache or bench_log_folder(args.messages, args.seed)
 
     print(
         f"python {sys.version.split()[0]}, polars {pl.__version__} "
@@ -418,6 +408,15 @@ def main(argv: list[str] | None = None) -> int:
     for name, (best, med), note in ratios:
         print(f"{name:<52} {best:5.2f}x {med:6.2f}x  {note}")
     e2e_best, e2e_med = ratios[0][1]
+    pairs = list(
+        zip(times["duckdb, subprocess"], times["chatsim metrics, subprocess"], strict=True)
+    )
+    per_round = statistics.median(d["total"] / c["total"] for d, c in pairs)
+    cpu = statistics.median(d["cpu"] / c["cpu"] for d, c in pairs)
+    print(
+        f"end to end, DuckDB subprocess / chatsim metrics: median of the per-round ratios "
+        f"{per_round:.2f}x; CPU seconds (all threads) {cpu:.2f}x"
+    )
     print(
         f"goal: chatsim end to end at least {GOAL_RATIO}x faster than the DuckDB peer: "
         f"best {e2e_best:.2f}x ({'met' if e2e_best >= GOAL_RATIO else 'NOT met'}), "

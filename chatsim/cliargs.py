@@ -28,6 +28,7 @@ __all__ = [
     "check_parent",
     "check_scenario_file",
     "nearest_existing",
+    "parse_iso_time",
     "positive_float",
     "positive_int",
 ]
@@ -84,6 +85,22 @@ def buckets_arg(value: str) -> int | str:
         ) from None
 
 
+def parse_iso_time(value: str) -> dt.datetime:
+    """An ISO-8601 time as written, aware or naive: ``Z`` and ``z`` mean UTC, ``t`` may
+    separate date and time (ISO 8601 allows both cases). ValueError if it does not parse.
+
+    The one reading of a cutoff time, for ``--as-of`` and for
+    :func:`chatsim.metrics.data_cutoff`.
+
+    Example:
+        >>> parse_iso_time("2025-08-20t07:00:00z")
+        datetime.datetime(2025, 8, 20, 7, 0, tzinfo=datetime.timezone.utc)
+    """
+    text = re.sub(r"[zZ]$", "+00:00", value.strip())
+    text = re.sub(r"^(\d{4}-\d{2}-\d{2})t", r"\1T", text)
+    return dt.datetime.fromisoformat(text)
+
+
 def as_of_timestamp(value: str) -> dt.datetime:
     """``--as-of``: an ISO-8601 time with its zone (``Z``, ``z`` or an offset), as UTC.
 
@@ -91,10 +108,8 @@ def as_of_timestamp(value: str) -> dt.datetime:
         >>> as_of_timestamp("2025-08-20t00:00:00z")
         datetime.datetime(2025, 8, 20, 0, 0, tzinfo=datetime.timezone.utc)
     """
-    text = re.sub(r"[zZ]$", "+00:00", value.strip())
-    text = re.sub(r"^(\d{4}-\d{2}-\d{2})t", r"\1T", text)
     try:
-        ts = dt.datetime.fromisoformat(text)
+        ts = parse_iso_time(value)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{value!r} is not an ISO-8601 time; give e.g. 2025-09-14T00:00:00Z"

@@ -40,6 +40,7 @@ from typing import Any, ClassVar
 
 import polars as pl
 
+from chatsim.cliargs import parse_iso_time
 from chatsim.engine import REASON_DTYPE, STATUS_DTYPE, STATUSES, Window, local_time, run_polars
 from chatsim.errors import EngineError, RuleError
 from chatsim.rules import EXCLUSIONS, LEGACY_24H, NEW_12H, Rule
@@ -176,11 +177,14 @@ def check_rule_list(rules: Sequence[Rule], caller: str = "compare()") -> list[Ru
 def data_cutoff(
     as_of: dt.datetime | str | None, data_end: dt.datetime | None, source: str
 ) -> dt.datetime:
-    """The data cutoff (UTC): ``as_of`` (ISO-8601 text or an aware datetime), else the log's
-    latest message ``data_end``. Deadlines after the cutoff make chats pending.
+    """The data cutoff (UTC): ``as_of`` (ISO-8601 text with its zone, ``Z``/``z`` or an
+    offset, or an aware datetime), else the log's latest message ``data_end``. Deadlines
+    after the cutoff make chats pending.
 
     Example:
         >>> data_cutoff("2025-09-14T07:00:00+07:00", None, "log")
+        datetime.datetime(2025, 9, 14, 0, 0, tzinfo=datetime.timezone.utc)
+        >>> data_cutoff("2025-09-14t00:00:00z", None, "log")
         datetime.datetime(2025, 9, 14, 0, 0, tzinfo=datetime.timezone.utc)
     """
     if as_of is None:
@@ -191,7 +195,7 @@ def data_cutoff(
         return data_end
     if isinstance(as_of, str):
         try:
-            as_of = dt.datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+            as_of = parse_iso_time(as_of)
         except ValueError as exc:
             raise RuleError(f"as_of '{as_of}' is not an ISO-8601 timestamp.") from exc
     if as_of.tzinfo is None:

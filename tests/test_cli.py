@@ -295,3 +295,17 @@ def test_ctrl_c_is_one_line_and_status_130(monkeypatch, capsys) -> None:
     assert cli.main(["rules"]) == 130
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "interrupted" in err and "Traceback" not in err
+
+
+def test_progress_is_shown_where_an_engine_has_it_and_named_where_not(capsys):
+    log = str(sample_log_path())
+    assert main(["metrics", log, "--progress"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "chatsim: note: --progress applies to the buckets and spark engines; the polars "
+        "engine shows no progress."
+    ]
+    assert main(["metrics", log, "--buckets", "2"]) == 0
+    assert "msg" not in capsys.readouterr().err  # not a terminal: no bar unless asked
+    assert main(["metrics", log, "--buckets", "2", "--progress"]) == 0
+    assert "metrics" in capsys.readouterr().err  # the bar, asked for

@@ -658,3 +658,16 @@ def test_shop_figures_alone_equal_those_of_a_full_compare(rows):
     assert lean.shops.equals(full.shops)
     assert lean.chats.height == 0 and lean.chats.schema == full.chats.schema
     assert lean.summary().equals(full.summary())
+
+
+def test_data_cutoff_reads_iso_8601_as_the_command_line_does():
+    """``z`` is UTC and ``t`` separates date and time, in either case, as ISO 8601 allows."""
+    from chatsim.cliargs import as_of_timestamp
+    from chatsim.metrics import data_cutoff
+    from chatsim.sample import sample_log
+
+    want = dt.datetime(2025, 9, 14, tzinfo=dt.UTC)
+    for text in ("2025-09-14T00:00:00Z", "2025-09-14t00:00:00z", "2025-09-14T07:00:00+07:00"):
+        assert data_cutoff(text, None, "log") == want == as_of_timestamp(text), text
+    ev = compare(sample_log(), as_of="2025-08-20t00:00:00z")
+    assert ev.as_of == dt.datetime(2025, 8, 20, tzinfo=dt.UTC)

@@ -7,6 +7,8 @@ import random
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chatsim.errors import SchemaError
 from chatsim.sample import sample_log, sample_log_path
@@ -359,3 +361,205 @@ def test_lenient_hint_is_worded_for_its_reader():
     with lenient_wording("rerun with --lenient"), pytest.raises(SchemaError) as err:
         validate_messages(frame(message_id=[1, 1, 3]))
     assert "rerun with --lenient" in str(err.value) and "lenient=True" not in str(err.value)
+
+
+# --------------------------------------------------------------------------------------
+# The quick paths of reading (issue 16): the same tables and the same errors as the exact
+# checks, which still run wherever a quick proof fails
+# --------------------------------------------------------------------------------------
+
+
+def _exact_checks(monkeypatch) -> None:
+    """Reading with every quick path off: Enum columns checked as text, every text id
+    column scanned whole, the exact duplicate and conversation checks on every read."""
+    from chatsim.schema import checks, ids
+
+    conform = checks.conform
+    monkeypatch.setattr(checks, "conform", lambda lf, spec, source, **_: conform(lf, spec, source))
+    monkeypatch.setattr(checks, "all_distinct", lambda s: False)
+    monkeypatch.setattr(checks, "one_value_per_key", lambda k, v: False)
+    monkeypatch.setattr(ids, "SAMPLE_ROWS", 0)
+
+
+def _typed_messages(ids: str) -> pl.DataFrame:
+    """The sample messages as chatsim writes them (Enum columns, UTC times), with the
+    conversation and shop ids as text, dense integers or sparse integers."""
+    m = sample_log().messages
+    if ids == "text":
+        return m
+    step = 1 if ids == "dense" else 10**12
+    code = {c: pl.col(c).rank("dense").cast(pl.Int64) * step for c in ("conversation_id",)}
+    return m.with_columns(**code, message_id=pl.col("message_id") * step)
+
+
+def _set(column: str, row: int, value: object, dtype: pl.DataType | None = None) -> pl.Expr:
+    e = pl.lit(value, dtype=dtype) if dtype is not None else pl.lit(value)
+    return pl.when(pl.int_range(pl.len()) == row).then(e).otherwise(pl.col(column)).alias(column)
+
+
+MORE_SENDERS = pl.Enum(["buyer", "seller", "auto", "bot"])
+#: Faults put into the typed sample messages (several at once: the first check must win).
+FAULTS = {
+    "none": lambda m: m,
+    "unknown sender, Enum of more values": lambda m: m.with_columns(
+        pl.col("sender").cast(MORE_SENDERS)
+    ).with_columns(_set("sender", 3, "bot", MORE_SENDERS)),
+    "unknown kind, text": lambda m: m.with_columns(pl.col("kind").cast(pl.String)).with_columns(
+        _set("kind", 5, "gif")
+    ),
+    "unknown rating, categorical": lambda m: m.with_columns(
+        pl.col("rating").cast(pl.String).cast(pl.Categorical)
+    ).with_columns(_set("rating", 2, "great", pl.Categorical)),
+    "text enums, all known": lambda m: m.with_columns(pl.col("sender", "kind").cast(pl.String)),
+    "null shop": lambda m: m.with_columns(_set("shop_id", 4, None, pl.String)),
+    "null shop and unknown sender": lambda m: m.with_columns(
+        _set("shop_id", 4, None, pl.String), pl.col("sender").cast(pl.String)
+    ).with_columns(_set("sender", 9, "bot")),
+    "duplicate id": lambda m: m.with_columns(_set("message_id", 7, m["message_id"][6])),
+    "duplicate text id": lambda m: m.with_columns(
+        pl.format("m{}", "message_id").alias("message_id")
+    ).with_columns(_set("message_id", 7, f"m{m['message_id'][6]}")),
+    "duplicate id, rows shuffled": lambda m: m.with_columns(
+        _set("message_id", 7, m["message_id"][6])
+    ).sample(fraction=1.0, shuffle=True, seed=1),
+    "two shops": lambda m: m.with_columns(_set("shop_id", 9, "shop_d")),
+    "two shops, integer shop ids": lambda m: m.with_columns(
+        pl.col("shop_id").rank("dense").cast(pl.Int64)
+    ).with_columns(_set("shop_id", 9, 4)),
+    "two shops and a duplicate id": lambda m: m.with_columns(
+        _set("shop_id", 9, "shop_d"), _set("message_id", 12, m["message_id"][11])
+    ),
+    "implausible time and two shops": lambda m: m.with_columns(
+        _set("shop_id", 9, "shop_d"),
+        _set("sent_at", 2, dt.datetime(9999, 1, 1, tzinfo=UTC), pl.Datetime("us", "UTC")),
+    ),
+    "shop missing from the shops table": lambda m: m.with_columns(_set("shop_id", 0, "shop_x")),
+}
+
+
+def _outcome(folder) -> tuple[str, object]:
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            log = read_log(folder)
+        except SchemaError as exc:
+            return "error", str(exc)
+    tables = tuple(getattr(log, t) for t in ("messages", "shops", "holiday_mode", "blocked"))
+    return "log", (tables, [str(w.message) for w in caught])
+
+
+def _same(a: tuple[str, object], b: tuple[str, object]) -> None:
+    assert a[0] == b[0], (a, b)
+    if a[0] == "error":
+        assert a[1] == b[1]
+        return
+    (ta, wa), (tb, wb) = a[1], b[1]  # type: ignore[misc]
+    assert wa == wb
+    for x, y in zip(ta, tb, strict=True):
+        assert x.schema == y.schema and x.equals(y)
+
+
+@pytest.mark.parametrize("ids", ["text", "dense", "sparse"])
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_quick_reading_gives_the_exact_checks_tables_and_errors(tmp_path, monkeypatch, ids, fault):
+    folder = write_log(sample_log(), tmp_path / "log")
+    FAULTS[fault](_typed_messages(ids)).write_parquet(folder / "messages.parquet")
+    quick = _outcome(folder)
+    with monkeypatch.context() as m:
+        _exact_checks(m)
+        exact = _outcome(folder)
+    _same(quick, exact)
+    assert (quick[0] == "log") == (fault in ("none", "text enums, all known"))
+
+
+def test_quick_reading_errors_read_as_before(tmp_path):
+    """Messages of the exact checks on bad typed Parquet, worded as before (hand-checked)."""
+    folder = write_log(sample_log(), tmp_path / "log")
+    path = folder / "messages.parquet"
+    expected = {
+        "unknown sender, Enum of more values": f"{path}: column 'sender': 1 row(s) hold "
+        "unknown values {'bot': 1}; allowed: ['buyer', 'seller', 'auto'].",
+        "null shop and unknown sender": f"{path}: column 'sender': 1 row(s) hold unknown "
+        "values {'bot': 1}; allowed: ['buyer', 'seller', 'auto'].",
+        "duplicate id, rows shuffled": f"{path}: column 'message_id': 2 row(s) share a message "
+        "id with another row (e.g. ids [7]). Message ids must be unique; deduplicate the "
+        "export (or read with lenient=True to keep the first copy and count the rest).",
+        "two shops and a duplicate id": f"{path}: column 'message_id': 2 row(s) share a "
+        "message id with another row (e.g. ids [12]). Message ids must be unique; deduplicate "
+        "the export (or read with lenient=True to keep the first copy and count the rest).",
+    }
+    for fault, message in expected.items():
+        FAULTS[fault](_typed_messages("text")).write_parquet(path)
+        assert _outcome(folder) == ("error", message), fault
+
+
+ID_VALUES = st.one_of(
+    st.lists(st.integers(0, 12), max_size=40),  # dense, repeats likely
+    st.lists(st.integers(-(2**63), 2**63 - 1), max_size=20),  # sparse, extreme values
+    st.lists(st.sampled_from([0, 9 * 10**18, -9 * 10**18, 5]), max_size=8),  # overflow traps
+    st.lists(st.one_of(st.none(), st.integers(0, 5)), max_size=20),
+    st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "007"])), max_size=20),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=ID_VALUES, ordered=st.booleans())
+def test_all_distinct_is_the_duplicate_check(values, ordered):
+    from chatsim.schema.ids import all_distinct, duplicate_message_ids
+
+    s = pl.Series("message_id", sorted(values, key=str) if ordered else values)
+    assert all_distinct(s) == (duplicate_message_ids(s.to_frame()).height == 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    keys=ID_VALUES,
+    shops=st.lists(st.sampled_from(["s1", "s2", "s3"]), min_size=40, max_size=40),
+    as_int=st.booleans(),
+)
+def test_one_value_per_key_is_the_two_shops_check(keys, shops, as_int):
+    from chatsim.schema.ids import conversations_under_two_shops, one_value_per_key
+
+    conv = pl.Series("conversation_id", keys)
+    shop = pl.Series("shop_id", shops[: len(keys)], dtype=pl.String)
+    if as_int:
+        shop = shop.str.slice(1).cast(pl.Int64)
+    exact = conversations_under_two_shops(pl.DataFrame([conv, shop])).height == 0
+    proof = one_value_per_key(conv, shop)
+    assert proof == exact or (not proof and conv.null_count())  # nulls: left to the check
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), st.sampled_from(["b", "a", "10", ""])), max_size=30))
+def test_value_codes_match_values_and_list_each_once(values):
+    from chatsim.schema.ids import value_codes
+
+    s = pl.Series("shop_id", values, dtype=pl.String)
+    codes, distinct = value_codes(s)
+    pairs = set(zip(values, codes.to_list(), strict=True))
+    assert len(pairs) == len({v for v, _ in pairs}) == len({c for _, c in pairs})  # one to one
+    assert sorted(distinct.to_list()) == sorted({v for v in values if v is not None})
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(st.none(), st.sampled_from(["1", "-4", "10", "007", "+3", "x", " 5"])),
+        max_size=12,
+    ),
+    sample=st.integers(0, 4),
+)
+def test_id_types_from_the_first_rows_are_the_whole_columns(values, sample):
+    """A non-integer among the first rows settles a column as text: the same choice as
+    reading every row (the definition, written out here)."""
+    from chatsim.schema import ids
+
+    s = pl.Series("message_id", values, dtype=pl.String)
+    ints = [v for v in values if v is not None]
+    plain = all(v.lstrip("-").isdigit() and v == str(int(v)) for v in ints) and bool(ints)
+    want = pl.Int64 if plain else pl.String
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ids, "SAMPLE_ROWS", sample)
+        assert ids.id_dtypes(s.to_frame(), ["message_id"]) == {"message_id": want}

@@ -33,8 +33,10 @@ Example:
 from __future__ import annotations
 
 from chatsim.schema.checks import (
+    CheckedMessages,
     Exclusions,
     align_id,
+    check_messages,
     conform,
     validate_blocked,
     validate_holiday_mode,
@@ -109,11 +111,13 @@ __all__ = [
     "TS_WITH_ZONE",
     "UTC_DATETIME",
     "ChatLog",
+    "CheckedMessages",
     "Exclusions",
     "Format",
     "LazyLog",
     "align_id",
     "cast_ids",
+    "check_messages",
     "check_one_shop_per_conversation",
     "check_readable",
     "check_unique_message_ids",

@@ -42,10 +42,13 @@ from chatsim.schema.columns import (
     required_columns,
 )
 from chatsim.schema.ids import (
+    all_distinct,
     cast_ids,
     check_one_shop_per_conversation,
     duplicate_message_ids,
     id_dtypes,
+    one_value_per_key,
+    value_codes,
 )
 from chatsim.schema.messages import (
     EXAMPLES,
@@ -63,8 +66,10 @@ from chatsim.schema.messages import (
 )
 
 __all__ = [
+    "CheckedMessages",
     "Exclusions",
     "align_id",
+    "check_messages",
     "conform",
     "validate_blocked",
     "validate_holiday_mode",
@@ -82,7 +87,9 @@ def _is_id_dtype(dtype: pl.DataType) -> bool:
     return dtype.is_integer() or dtype in (pl.String, pl.Categorical)
 
 
-def _conform_column(col: pl.Expr, name: str, kind: object, dtype: Any, source: str) -> pl.Expr:
+def _conform_column(
+    col: pl.Expr, name: str, kind: object, dtype: Any, source: str, keep_enums: bool = False
+) -> pl.Expr:
     """One column cast to its kind (text to parse later is kept as text)."""
     if kind == ID:
         if dtype == pl.Categorical:
@@ -99,6 +106,8 @@ def _conform_column(col: pl.Expr, name: str, kind: object, dtype: Any, source: s
             return col  # parsed and checked in _parse_timestamps (needs data)
         raise column_type_error(source, name, dtype, "expected a timezone-aware timestamp")
     if isinstance(kind, pl.Enum):
+        if keep_enums and dtype == kind:
+            return col  # already of its type: every value is allowed
         if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
             return col.cast(pl.String)  # cast to Enum after value check
         raise column_type_error(
@@ -113,12 +122,20 @@ def _conform_column(col: pl.Expr, name: str, kind: object, dtype: Any, source: s
     return col
 
 
-def conform(lf: pl.LazyFrame, spec: dict[str, tuple[object, bool]], source: str) -> pl.LazyFrame:
+def conform(
+    lf: pl.LazyFrame,
+    spec: dict[str, tuple[object, bool]],
+    source: str,
+    *,
+    keep_enums: bool = False,
+) -> pl.LazyFrame:
     """Check and cast the columns of ``lf`` to ``spec`` (types only, lazy: reads no data).
 
     Identifiers stay strings or integers, typed timestamps become UTC microseconds, text
     columns still to parse (timestamps, booleans, enum values) stay text; other columns
-    are kept as they are. The value checks are :func:`validate_table`'s.
+    are kept as they are. The value checks are :func:`validate_table`'s. Enum columns
+    become text to check, except, with ``keep_enums``, those already of their Enum type
+    (as a Parquet file chatsim wrote stores them): no value of theirs can be unknown.
 
     Example:
         >>> conform(pl.LazyFrame({"shop_id": [1], "timezone": ["UTC"]}), SHOP_COLUMNS,
@@ -130,7 +147,7 @@ def conform(lf: pl.LazyFrame, spec: dict[str, tuple[object, bool]], source: str)
     if missing:
         raise missing_columns_error(source, missing, schema.names())
     exprs = [
-        _conform_column(pl.col(name), name, kind, schema[name], source)
+        _conform_column(pl.col(name), name, kind, schema[name], source, keep_enums)
         for name, (kind, _) in spec.items()
         if name in schema
     ]
@@ -182,16 +199,18 @@ def _check_enums(
     df: pl.DataFrame, spec: dict[str, tuple[object, bool]], source: str
 ) -> pl.DataFrame:
     for name, (kind, _) in spec.items():
-        if not isinstance(kind, pl.Enum) or name not in df.columns:
+        if not isinstance(kind, pl.Enum) or name not in df.columns or df.schema[name] == kind:
             continue
-        allowed = list(kind.categories)
         values = df[name].cast(pl.String)
-        bad = values.is_not_null() & values.is_in(allowed).not_()
-        if bad.any():
+        # an unknown value casts to null: one cast checks and converts
+        cast = values.cast(kind, strict=False)
+        if cast.null_count() != values.null_count():
+            allowed = list(kind.categories)
+            bad = values.is_not_null() & values.is_in(allowed).not_()
             ex = values.filter(bad).value_counts(sort=True).head(EXAMPLES)
             counts = dict(zip(ex[name].to_list(), ex["count"].to_list(), strict=True))
             raise unknown_values_error(source, name, int(bad.sum()), counts, allowed)
-        df = df.with_columns(values.cast(kind).alias(name))
+        df = df.with_columns(cast.alias(name))
     return df
 
 
@@ -226,9 +245,13 @@ def align_id(df: pl.DataFrame, col: str, dtype: pl.DataType, source: str) -> pl.
 
 def _out_of_range(
     df: pl.DataFrame, sent_at_range: tuple[dt.datetime, dt.datetime] | None
-) -> tuple[pl.Series, dt.datetime, dt.datetime]:
+) -> tuple[pl.Series | None, dt.datetime, dt.datetime]:
+    """The rows whose ``sent_at`` falls outside the range (None: no row does), and the range."""
     lo, hi = sent_at_range if sent_at_range is not None else plausible_sent_at_range()
     t = df["sent_at"]
+    first, last = t.min(), t.max()
+    if first is None or (first >= lo and last <= hi):  # type: ignore[operator]
+        return None, lo, hi
     return t.is_not_null() & ((t < lo) | (t > hi)), lo, hi
 
 
@@ -241,7 +264,7 @@ def _values(
     data: pl.DataFrame | pl.LazyFrame, spec: dict[str, tuple[object, bool]], source: str
 ) -> pl.DataFrame:
     """Conform, collect, then parse text and check allowed values (no null check)."""
-    df = conform(data.lazy(), spec, source).collect()
+    df = conform(data.lazy(), spec, source, keep_enums=True).collect()
     df = _parse_timestamps(df, spec, source)
     df = _parse_booleans(df, spec, source)
     return _check_enums(df, spec, source)
@@ -295,7 +318,8 @@ def validate_messages(
     message ids (keeping the first), recording the counts in ``dropped``; structural
     problems (missing columns, naive timestamps, unknown values, a conversation under two
     shops) always raise. Text id columns are typed by :func:`id_dtypes` (or ``ids``, the
-    types chosen for a whole log read in parts).
+    types chosen for a whole log read in parts). :func:`check_messages` also gives the
+    distinct shop ids.
 
     Example:
         >>> import datetime as dt
@@ -307,14 +331,54 @@ def validate_messages(
         >>> validate_messages(df, lenient=True, dropped=ex).height, ex.counts
         (1, {'duplicate message_id': 1})
     """
+    return check_messages(
+        data, source, lenient=lenient, dropped=dropped, sent_at_range=sent_at_range, ids=ids
+    ).frame
+
+
+@dataclass(frozen=True)
+class CheckedMessages:
+    """A validated messages table (:func:`check_messages`) and its distinct shop ids."""
+
+    frame: pl.DataFrame
+    shop_ids: pl.Series
+
+
+def check_messages(
+    data: pl.DataFrame | pl.LazyFrame,
+    source: str = "messages",
+    *,
+    lenient: bool = False,
+    dropped: Exclusions | None = None,
+    sent_at_range: tuple[dt.datetime, dt.datetime] | None = None,
+    ids: Mapping[str, pl.DataType] | None = None,
+) -> CheckedMessages:
+    """:func:`validate_messages`, also giving the distinct shop ids (which the
+    one-shop-per-conversation check finds anyway; :class:`~chatsim.schema.ChatLog` needs
+    them to match the shops table).
+
+    Each whole-log check first tries a quick proof (:func:`~chatsim.schema.ids.all_distinct`,
+    :func:`~chatsim.schema.ids.one_value_per_key`); the exact check, which names the
+    offending rows, runs only where the proof fails, so every error reads as before.
+
+    Example:
+        >>> t = dt.datetime(2025, 8, 1, tzinfo=dt.UTC)
+        >>> checked = check_messages(pl.DataFrame({"message_id": [1, 2], "shop_id": ["s", "t"],
+        ...     "conversation_id": [1, 2], "buyer_id": [1, 1], "sent_at": [t, t],
+        ...     "sender": ["buyer"] * 2, "kind": ["text"] * 2, "is_broadcast": [False] * 2}))
+        >>> sorted(checked.shop_ids), checked.frame.height
+        (['s', 't'], 2)
+    """
     dropped = dropped if dropped is not None else Exclusions()
     df = _values(data, MESSAGE_COLUMNS, source)
     df = cast_ids(df, ids if ids is not None else id_dtypes(df), source)
     outside, lo, hi = _out_of_range(df, sent_at_range)
-    if outside.any() and lenient:
+    if outside is None:
+        pass
+    elif lenient:
         df = df.filter(outside.not_())
         dropped.add("sent_at outside the plausible range", int(outside.sum()))
-    elif outside.any():
+    else:
         ex = [str(t) for t in df["sent_at"].filter(outside).head(EXAMPLES).to_list()]
         raise out_of_range_error(source, "sent_at", int(outside.sum()), ex, lo.date(), hi.date())
     required = required_columns(MESSAGE_COLUMNS)
@@ -326,23 +390,26 @@ def validate_messages(
     else:
         _check_nulls(df, required, source)
 
-    dup = duplicate_message_ids(df)
-    if dup.height and lenient:
+    # the exact checks (which name the rows) run only where the quick proofs fail
+    dup = None if all_distinct(df["message_id"]) else duplicate_message_ids(df)
+    if dup is not None and dup.height and lenient:
         n_before = df.height
         df = df.unique(subset="message_id", keep="first", maintain_order=True)
         dropped.add("duplicate message_id", n_before - df.height)
-    elif dup.height:
+    elif dup is not None and dup.height:
         ex = dup["message_id"].head(EXAMPLES).to_list()
         raise duplicate_ids_error(source, int(dup["rows"].sum()), ex)
-    check_one_shop_per_conversation(df, source)
+    shop_codes, shop_ids = value_codes(df["shop_id"])
+    if not one_value_per_key(df["conversation_id"], shop_codes):
+        check_one_shop_per_conversation(df, source)
 
     if "valid_reply" not in df.columns:
         df = df.with_columns(pl.lit(True).alias("valid_reply"))
-    else:
+    elif df["valid_reply"].null_count():
         df = df.with_columns(pl.col("valid_reply").fill_null(True))
     if "rating" not in df.columns:
         df = df.with_columns(pl.lit(None, dtype=RATING_DTYPE).alias("rating"))
-    return df
+    return CheckedMessages(df, shop_ids)
 
 
 def validate_shops(data: pl.DataFrame | pl.LazyFrame, source: str = "shops") -> pl.DataFrame:

@@ -27,10 +27,10 @@ from chatsim.errors import ChatsimWarning, SchemaError
 from chatsim.schema.checks import (
     Exclusions,
     align_id,
+    check_messages,
     conform,
     validate_blocked,
     validate_holiday_mode,
-    validate_messages,
     validate_shops,
 )
 from chatsim.schema.columns import MESSAGE_COLUMNS, TABLES, UTC_DATETIME
@@ -117,7 +117,7 @@ class ChatLog:
         """
         names = {t: f"{source}:{t}" for t in TABLES} | dict(sources or {})
         dropped = Exclusions()
-        msgs = validate_messages(
+        checked = check_messages(
             messages,
             names["messages"],
             lenient=lenient,
@@ -125,10 +125,13 @@ class ChatLog:
             sent_at_range=sent_at_range,
             ids=ids,
         )
+        msgs = checked.frame
         id_dtype = msgs.schema["shop_id"]
         buyer_dtype = msgs.schema["buyer_id"]
+        # the shops that have messages (found by the checks): one row each
+        present = checked.shop_ids.cast(id_dtype).to_frame("shop_id")
         if shops is None:
-            shop_ids = msgs["shop_id"].unique().sort()
+            shop_ids = present["shop_id"].sort()
             shops_df = pl.DataFrame(
                 {"shop_id": shop_ids, "timezone": ["UTC"] * len(shop_ids)},
                 schema={"shop_id": id_dtype, "timezone": pl.String},
@@ -136,10 +139,8 @@ class ChatLog:
         else:
             shops_df = validate_shops(shops, names["shops"])
             shops_df = align_id(shops_df, "shop_id", id_dtype, names["shops"])
-            missing = (
-                msgs.select(pl.col("shop_id").unique())
-                .join(shops_df.select("shop_id"), on="shop_id", how="anti")
-                .sort("shop_id")
+            missing = present.join(shops_df.select("shop_id"), on="shop_id", how="anti").sort(
+                "shop_id"
             )
             if missing.height:
                 raise SchemaError(
@@ -167,9 +168,8 @@ class ChatLog:
             blk = align_id(blk, "shop_id", id_dtype, names["blocked"])
             blk = align_id(blk, "buyer_id", buyer_dtype, names["blocked"])
         if check_unmatched and msgs.height:  # (an empty log is reported as such)
-            shop_ids = msgs.select(pl.col("shop_id").unique())
             for name, table in (("holiday_mode", hol), ("blocked", blk)):
-                unmatched_shop_rows(table, shop_ids, names[name])
+                unmatched_shop_rows(table, present, names[name])
         return cls(msgs, shops_df, hol, blk, source=source, dropped=dropped)
 
 
