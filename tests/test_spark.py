@@ -217,6 +217,7 @@ def test_id_checks_give_the_messages_of_the_polars_reader(spark, tmp_path):
         "auto_then_late_human",
         "holiday_pause",
         "target_comparison",
+        "min_chats",
     ],
 )
 def test_policy_cases_on_spark(spark, tmp_path, name):
