@@ -7,7 +7,10 @@ Subcommands:
   the engine chosen (each flag is an option of the engine that takes it; another engine
   refuses it by name)
 * ``chatsim simulate SCENARIO --out DIR [--workers N] [--shops N] [--days N]``
-* ``chatsim report SCENARIO [--log LOG] [--out reports/] [--small] [--show-code]``
+* ``chatsim report SCENARIO [--log LOG] [--out reports/] [--small] [--show-code]
+  [--replications N]``
+* ``chatsim fit LOG --out SCENARIO.yaml [--by COLUMN] [--per-shop] [--seed N]``: a scenario
+  fitted to a chat log (:func:`chatsim.fit.fit_log`), every value commented with its source
 * ``chatsim rules [--export DIR]``: show (and export as YAML) the built-in rules.
 
 Errors of the package (bad file, bad rule, bad scenario, a bad flag value, an output path
@@ -39,9 +42,11 @@ from chatsim.cliargs import (
     buckets_arg,
     check_output_file,
     check_output_folder,
+    check_parent,
     check_scenario_file,
     positive_float,
     positive_int,
+    replications_arg,
 )
 from chatsim.errors import ChatsimError, ChatsimWarning
 
@@ -254,9 +259,31 @@ def cmd_report(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         shops=args.shops,
         days=args.days,
+        replications=args.replications,
     )
     for p in paths:
         print(f"report: {p}")
+    return 0
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from chatsim.errors import OutputError
+    from chatsim.fit import fit_log
+    from chatsim.schema import lenient_wording, read_log
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".yaml", ".yml"):
+        raise OutputError(f"--out {out}: name a .yaml file for the fitted scenario.")
+    check_parent(out, "--out")
+    t0 = time.perf_counter()
+    with lenient_wording("rerun with --lenient"):
+        log = read_log(args.log, lenient=args.lenient)
+    fitted = fit_log(log, by=args.by, per_shop=args.per_shop, seed=args.seed)
+    fitted.write(out)
+    print(
+        f"fitted {len(fitted.scenario.archetypes)} archetype(s) to {log.n_messages:,} messages "
+        f"of {fitted.scenario.shops:,} shops in {time.perf_counter() - t0:.1f} s: {out}"
+    )
     return 0
 
 
@@ -349,7 +376,28 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--show-code", action="store_true", help="show notebook code cells in the HTML")
     r.add_argument("--notebook", action="append", help="only this notebook (repeatable)")
     r.add_argument("--quiet", action="store_true", help="no progress output")
+    r.add_argument(
+        "--replications",
+        type=replications_arg,
+        help="simulate the scenario N times (1-1000) for 95 %% intervals "
+        "(default: the scenario's analysis.replications)",
+    )
     r.set_defaults(func=cmd_report)
+
+    fi = sub.add_parser("fit", help="fit a scenario to a chat log")
+    fi.add_argument("log", help="log folder or messages file (.parquet/.csv)")
+    fi.add_argument("--out", required=True, help="the fitted scenario (.yaml)")
+    fi.add_argument(
+        "--by",
+        help="shops-table column whose values become archetypes "
+        "(default: groups found from the shops' behaviour)",
+    )
+    fi.add_argument(
+        "--per-shop", action="store_true", help="one archetype per shop, pooled towards its group"
+    )
+    fi.add_argument("--seed", type=int, default=0, help="seed of the grouping and the scenario")
+    fi.add_argument("--lenient", action="store_true", help="drop bad rows instead of failing")
+    fi.set_defaults(func=cmd_fit)
 
     ru = sub.add_parser("rules", help="show the built-in rules")
     ru.add_argument("--export", help="write each built-in rule as YAML into this folder")

@@ -31,6 +31,7 @@ __all__ = [
     "parse_iso_time",
     "positive_float",
     "positive_int",
+    "replications_arg",
 ]
 
 #: The file name endings a table output takes.
@@ -54,6 +55,26 @@ def positive_int(value: str) -> int:
         n = 0
     if n < 1:
         raise argparse.ArgumentTypeError(f"takes a whole number >= 1, not {value!r}")
+    return n
+
+
+def replications_arg(value: str) -> int:
+    """A ``--replications`` value: a whole number from 1 to 1,000 (argparse ``type``).
+
+    Example:
+        >>> replications_arg("20")
+        20
+        >>> replications_arg("5000")
+        Traceback (most recent call last):
+        ...
+        argparse.ArgumentTypeError: takes a whole number from 1 to 1000, not '5000'
+    """
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 1000:
+        raise argparse.ArgumentTypeError(f"takes a whole number from 1 to 1000, not {value!r}")
     return n
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "ChatsimError",
     "ChatsimWarning",
     "EngineError",
+    "FitError",
     "OutputError",
     "ReportError",
     "RuleError",
@@ -59,3 +60,8 @@ class ChatsimWarning(UserWarning):
 class OutputError(ChatsimError):
     """An output path cannot be written: a read-only folder, a folder where a file is
     expected (or the reverse), an unsupported file type."""
+
+
+class FitError(ChatsimError):
+    """A chat log cannot be fitted to a scenario: too short, no seller replies, an unknown
+    segment column."""

@@ -10,7 +10,7 @@ import sys
 import polars as pl
 import pytest
 
-from chatsim.cli import main
+from chatsim.cli import build_parser, main
 from chatsim.rules import NEW_12H
 from chatsim.sample import sample_log_path
 from tests.conftest import BASELINE
@@ -309,3 +309,37 @@ def test_progress_is_shown_where_an_engine_has_it_and_named_where_not(capsys):
     assert "msg" not in capsys.readouterr().err  # not a terminal: no bar unless asked
     assert main(["metrics", log, "--buckets", "2", "--progress"]) == 0
     assert "metrics" in capsys.readouterr().err  # the bar, asked for
+
+
+def test_fit_writes_a_scenario_that_loads_and_simulates(simulated_log, tmp_path, capsys):
+    """`chatsim fit` end to end: the fitted YAML loads as a scenario of the log's shops and
+    names where each value came from."""
+    from chatsim.scenario import load_scenario
+
+    log = simulated_log(shops=20, days=14)
+    out = tmp_path / "fitted.yaml"
+    assert main(["fit", str(log), "--out", str(out), "--seed", "3"]) == 0
+    said = capsys.readouterr().out
+    assert "fitted" in said and str(out) in said
+    sc = load_scenario(out)
+    assert sc.shops == 20
+    assert "fitted from" in out.read_text() or "default" in out.read_text()
+    again = tmp_path / "sim"
+    assert main(["simulate", str(out), "--out", str(again), "--workers", "1", "--quiet"]) == 0
+
+
+def test_fit_refuses_bad_input_in_one_line(simulated_log, tmp_path, capsys):
+    log = simulated_log(shops=20, days=14)
+    assert main(["fit", str(log), "--out", str(tmp_path / "x.csv")]) == 2
+    assert "name a .yaml file" in capsys.readouterr().err
+    assert main(["fit", str(log), "--out", str(tmp_path / "x.yaml"), "--by", "no_such"]) == 2
+    err = capsys.readouterr().err
+    assert "no_such" in err and "Traceback" not in err
+    assert not (tmp_path / "x.yaml").exists()
+
+
+def test_report_replications_flag_is_bounded(capsys):
+    assert main(["report", "scenarios/baseline.yaml", "--replications", "0"]) == 2
+    assert "from 1 to 1000" in capsys.readouterr().err
+    args = build_parser().parse_args(["report", "scenarios/baseline.yaml", "--replications", "7"])
+    assert args.replications == 7
