@@ -8,7 +8,8 @@ A report notebook (``notebooks/*.ipynb``) receives plain parameters from papermi
    (JupyterLab, nbval) it finds the log (:func:`prepare_log`: ``log_path``, or the scenario
    simulated into a cache) and evaluates the rules;
 2. the context gives the tables a page needs (``ctx.bridge()``, ``ctx.window_rates()``:
-   staged by the run, else computed on ``ctx.log``, read on first use);
+   staged by the run, else computed on ``ctx.log``, read on first use; and
+   ``ctx.replications(n)``: the scenario's replications, staged by the run or run here);
 3. :func:`show_header`, :func:`show_table` and the other page parts (defined in
    :mod:`chatsim.page_html`, re-exported here) display the page; charts come from
    :mod:`chatsim.charts`, drawn offline after :func:`chatsim.render.enable_offline_charts`.
@@ -27,7 +28,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -56,6 +57,9 @@ from chatsim.report_results import StagedResults, read_results
 from chatsim.rules import Rule, resolve_rule
 from chatsim.scenario import Scenario, load_scenario
 from chatsim.schema import ChatLog, read_log
+
+if TYPE_CHECKING:
+    from chatsim.replications import Replications
 
 __all__ = [
     "DOCS_HREF",
@@ -195,6 +199,25 @@ class ReportContext:
         return window_rates(
             self.log, windows_hours, base=self.rules[-1], as_of=self.params.get("as_of")
         )
+
+    def replications(self, n: int, **switches: bool) -> Replications | None:
+        """The scenario simulated ``n`` times (:func:`chatsim.replications.run_replications`):
+        the run's staged replications when it staged ``n`` of them, else run here (every
+        core; ``switches``: ``bridge``, ``sweep``, ``what_if``). ``None`` when there is
+        nothing to replicate: a real log, no scenario, or ``n`` of 1.
+
+        Example:
+            >>> ctx.replications(1) is None  # doctest: +SKIP
+            True
+        """
+        if self.scenario is None or self.params.get("real_log") or n < 2:
+            return None
+        staged = self.results.replications() if self.results is not None else None
+        if staged is not None and staged.n == n:
+            return staged
+        from chatsim.replications import run_replications
+
+        return run_replications(self.scenario, n, rules=self.rules, workers=None, **switches)
 
     def builds_page(self, page: str) -> bool:
         """Whether this run writes report page ``page`` (a notebook name), so a link to it

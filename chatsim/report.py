@@ -14,7 +14,10 @@ A run, in order (stage times: ``benchmarks/report.py``):
 2. the scenario is simulated in memory (or ``--log`` read) and evaluated **once**; the
    evaluation and the tables built from it are staged for the notebooks
    (:mod:`chatsim.report_results`, the ``results_path`` parameter), each notebook starting
-   on a free kernel as soon as what it reads is staged (:data:`STAGED_TABLES`);
+   on a free kernel as soon as what it reads is staged (:data:`STAGED_TABLES`); with
+   ``replications`` over 1 the scenario is also simulated that many times, once for the
+   whole run (:func:`chatsim.replications.run_replications`), and the pages that show
+   intervals (:data:`REPLICATION_PAGES`) start when those are staged;
 3. each executed notebook becomes its HTML page while the others still run;
 4. only when every page is done are they moved into ``reports/`` (under
    :func:`~chatsim.report_staging.signals_deferred`) and the index rewritten.
@@ -57,11 +60,12 @@ from chatsim.report_staging import (
     termination_as_exit,
 )
 from chatsim.rules import Rule, resolve_rule
-from chatsim.scenario import Scenario, load_scenario
+from chatsim.scenario import MAX_REPLICATIONS, Scenario, load_scenario
 from chatsim.schema import ChatLog, read_log
 
 __all__ = [
     "NOTEBOOKS_DIR",
+    "REPLICATION_PAGES",
     "REPORT_NOTEBOOKS",
     "SMALL_DAYS",
     "SMALL_SHOPS",
@@ -131,12 +135,15 @@ def notebook_parameters(
     small: bool = False,
     real_log: bool = False,
     results_path: str | Path = "",
+    replications: int | None = None,
 ) -> dict[str, Any]:
     """The papermill parameters every report notebook accepts, from a scenario.
 
     Only plain values (strings, numbers, lists) so they show in the notebook's
     injected-parameters cell. An empty ``log_path`` means "simulate the scenario"; an
-    empty ``results_path`` means "evaluate in the notebook".
+    empty ``results_path`` means "evaluate in the notebook". ``replications`` (default:
+    the scenario's ``analysis.replications``; always 1 for a real log) is how many
+    simulations give the pages their 95 % intervals.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     an = sc.analysis
@@ -158,7 +165,20 @@ def notebook_parameters(
         "drilldown_top": DRILLDOWN_TOP,
         "run_what_if": bool(an.what_if) and not real_log,
         "as_of": None,
+        "replications": 1 if real_log else _replications(sc, replications),
     }
+
+
+def _replications(sc: Scenario, n: int | None) -> int:
+    """``n`` checked (1 to :data:`~chatsim.scenario.MAX_REPLICATIONS`), or the scenario's."""
+    if n is None:
+        return int(sc.analysis.replications)
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_REPLICATIONS:
+        raise ReportError(
+            f"replications must be a whole number from 1 to {MAX_REPLICATIONS:,}, got {n!r}; "
+            "1 runs a single simulation (no intervals)."
+        )
+    return n
 
 
 #: Tables a run stages for a page beside the evaluation: (table, the page that reads it).
@@ -167,6 +187,9 @@ STAGED_TABLES: tuple[tuple[str, str], ...] = (
     ("bridge", "rule_comparison"),
     ("window_rates", "sensitivity"),
 )
+#: The pages that show the replications' intervals: started once the replications are
+#: staged (a run with ``replications`` over 1).
+REPLICATION_PAGES: tuple[str, ...] = ("rule_comparison", "sensitivity")
 # A simulation this small runs in this process (worker processes cost more to start).
 _IN_PROCESS_SHOP_DAYS = 20_000
 
@@ -218,6 +241,7 @@ def build_reports(
     days: int | None = None,
     kernels: int | None = None,
     timings: dict[str, float] | None = None,
+    replications: int | None = None,
 ) -> list[Path]:
     """Run the report notebooks for a scenario (or a real ``log``) into ``out_dir``.
 
@@ -231,6 +255,11 @@ def build_reports(
     (default: one per core, :mod:`chatsim.report_kernels`; ``0``: one at a time, each on a
     fresh kernel), started while the log is simulated; each page is converted to HTML as
     soon as its notebook is done. ``timings`` (a dict) receives each stage's seconds.
+
+    ``replications`` (1 to 1,000; default: the scenario's ``analysis.replications``) over 1
+    simulates the scenario that many times, once for the run, and the main report and the
+    sensitivity page show every headline figure with its 95 % interval; it needs a
+    scenario to simulate, so it is refused with ``log``.
 
     Interrupted (Ctrl-C, SIGTERM, SIGHUP), it removes its staging folder and leaves the
     previous report as it was; stale staging folders of killed runs are removed first.
@@ -247,7 +276,18 @@ def build_reports(
     if shops or days:
         sc = sc.scaled(shops=shops, days=days)
     nbs = report_notebooks(notebooks_dir, notebooks)
-    params = notebook_parameters(sc, log_path=log or "", small=small, real_log=log is not None)
+    if log is not None and replications is not None and replications != 1:
+        raise ReportError(
+            f"replications={replications!r}: replications simulate the scenario again with "
+            f"new seeds, and {log} is a real log; leave replications out (or 1) for a real log."
+        )
+    params = notebook_parameters(
+        sc,
+        log_path=log or "",
+        small=small,
+        real_log=log is not None,
+        replications=replications,
+    )
     if small or shops or days:
         params["shops"], params["days"] = sc.shops, sc.period.days
     rules = [resolve_rule(r) for r in params["rules"]]
@@ -279,7 +319,7 @@ def build_reports(
             params["results_path"] = str((staging / "results").resolve())
             html = ThreadPoolExecutor(1, thread_name_prefix="chatsim-html")
             html.submit(warm_exporter)  # while the log is evaluated
-            runs = _stage_and_start(the_log, rules, params, nbs, pool, timeout, clock)
+            runs = _stage_and_start(the_log, sc, rules, params, nbs, pool, timeout, clock, progress)
             del the_log  # the notebooks read the staged results
             pages = _finish_pages(
                 runs,
@@ -336,19 +376,22 @@ def _the_log(sc: Scenario, log: str | Path | None, progress: bool, clock: _Stopw
 
 def _stage_and_start(
     the_log: ChatLog,
+    sc: Scenario,
     rules: list[Rule],
     params: dict[str, Any],
     nbs: list[Path],
     pool: Any,
     timeout: int,
     clock: _Stopwatch,
+    progress: bool = False,
 ) -> dict[Future, Path]:
     """Evaluate once, stage the results, and start each notebook as soon as what it reads
-    is staged (the evaluation, then each table of :data:`STAGED_TABLES`)."""
+    is staged (the evaluation, then each table of :data:`STAGED_TABLES`, then the
+    replications for :data:`REPLICATION_PAGES`)."""
     from chatsim.analysis import window_rates
     from chatsim.explain import bridge_table
     from chatsim.metrics import compare
-    from chatsim.report_results import write_results, write_table
+    from chatsim.report_results import write_replications, write_results, write_table
 
     folder = Path(params["results_path"])
     stems = [nb.stem for nb in nbs]
@@ -365,8 +408,10 @@ def _stage_and_start(
     t = clock.lap("evaluate", t)
     write_results(folder, the_log, ev, pages=stems, windows_hours=params["windows_hours"])
     clock.lap("stage results", t)
-    tables = dict((page, table) for table, page in STAGED_TABLES)
-    start(lambda stem: stem in REPORT_NOTEBOOKS and stem not in tables)
+    n = int(params["replications"])
+    replicate = n > 1 and not params["real_log"] and any(p in stems for p in REPLICATION_PAGES)
+    waits = {page for _, page in STAGED_TABLES} | (set(REPLICATION_PAGES) if replicate else set())
+    start(lambda stem: stem in REPORT_NOTEBOOKS and stem not in waits)
     compute = {
         "bridge": lambda: bridge_table(ev, the_log, old=rules[0].name, new=rules[-1].name),
         "window_rates": lambda: window_rates(
@@ -378,7 +423,25 @@ def _stage_and_start(
             t = time.perf_counter()
             write_table(folder, table, compute[table]())
             clock.lap(table, t)
-            start(lambda stem, page=page: stem == page)
+            if not (replicate and page in REPLICATION_PAGES):
+                start(lambda stem, page=page: stem == page)
+    if replicate:
+        from chatsim.replications import run_replications
+
+        t = time.perf_counter()
+        _say(progress, f"simulating scenario '{sc.name}' {n} times (the intervals)")
+        small = sc.shops * sc.period.days * n <= _IN_PROCESS_SHOP_DAYS
+        rep = run_replications(
+            sc,
+            n,
+            rules=rules,
+            workers=1 if small else None,
+            bridge="rule_comparison" in stems,
+            sweep="sensitivity" in stems,
+            what_if=bool(params["run_what_if"]),
+        )
+        write_replications(folder, rep)
+        clock.lap("replications", t)
     start(lambda stem: True)
     return runs
 

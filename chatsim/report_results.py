@@ -18,6 +18,10 @@ one ``meta.json``:
 ``log_shops.arrow``       the log's shops table (profile, time zone, seller type)
 ``bridge.arrow``          :func:`chatsim.explain.bridge_table` (old rule to new), if staged
 ``window_rates.arrow``    :func:`chatsim.analysis.window_rates` of the new rule, if staged
+``replications/``         a :class:`~chatsim.replications.Replications` run, if staged
+                          (:func:`write_replications`): ``meta.json`` (scenario, seeds,
+                          rules) and each table's runs as ``<table>.arrow``; the summaries
+                          are computed again when read
 ========================  =============================================================
 
 Example:
@@ -39,7 +43,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -48,10 +52,15 @@ from chatsim.metrics import Evaluation
 from chatsim.rules import Rule
 from chatsim.schema import ChatLog
 
+if TYPE_CHECKING:
+    from chatsim.replications import Replications
+
 __all__ = [
     "RESULTS_VERSION",
     "StagedResults",
     "read_results",
+    "read_replications",
+    "write_replications",
     "write_results",
     "write_table",
 ]
@@ -59,6 +68,7 @@ __all__ = [
 #: Version of the folder layout; a folder of another version is refused.
 RESULTS_VERSION = 1
 _META = "meta.json"
+_REPLICATIONS = "replications"
 
 
 def _write_frame(df: pl.DataFrame, path: Path) -> None:
@@ -78,6 +88,64 @@ def write_table(folder: str | os.PathLike[str], name: str, df: pl.DataFrame) -> 
     path = Path(folder) / f"{name}.arrow"
     _write_frame(df, path)
     return path
+
+
+def write_replications(folder: str | os.PathLike[str], rep: Replications) -> Path:
+    """Stage a replication run in a results folder (``replications/``; its ``meta.json``
+    is written last, so a folder with it is complete).
+
+    Example:
+        >>> write_replications(folder, run_replications(sc, 3))  # doctest: +SKIP
+        PosixPath('.../replications')
+    """
+    out = Path(folder) / _REPLICATIONS
+    out.mkdir(parents=True, exist_ok=True)
+    for table, runs in rep.runs.items():
+        _write_frame(runs, out / f"{table}.arrow")
+    meta = {
+        "version": RESULTS_VERSION,
+        "scenario": rep.scenario,
+        "seed": rep.seed,
+        "seeds": list(rep.seeds),
+        "rules": list(rep.rules),
+        "segment_by": rep.segment_by,
+        "level": rep.level,
+        "tables": sorted(rep.runs),
+    }
+    tmp = out / f".{_META}.tmp"
+    tmp.write_text(json.dumps(meta), encoding="utf-8")
+    os.replace(tmp, out / _META)
+    return out
+
+
+def read_replications(folder: str | os.PathLike[str]) -> Replications | None:
+    """The replication run staged in a results folder (:func:`write_replications`), or
+    ``None`` if the run staged none.
+
+    Example:
+        >>> read_replications(folder).n  # doctest: +SKIP
+        3
+    """
+    root = Path(folder) / _REPLICATIONS
+    try:
+        meta: dict[str, Any] = json.loads((root / _META).read_text(encoding="utf-8"))
+    except OSError:
+        return None
+    except ValueError as exc:
+        raise ReportError(
+            f"{root}: the staged replications cannot be read ({exc}); run the report again."
+        ) from None
+    from chatsim.replications import Replications
+
+    return Replications(
+        scenario=str(meta["scenario"]),
+        seed=int(meta["seed"]),
+        seeds=tuple(int(s) for s in meta["seeds"]),
+        rules=tuple(str(r) for r in meta["rules"]),
+        segment_by=meta["segment_by"],
+        runs={t: pl.read_ipc(root / f"{t}.arrow") for t in meta["tables"]},
+        level=float(meta["level"]),
+    )
 
 
 def write_results(
@@ -139,6 +207,14 @@ class StagedResults:
         """
         path = self.folder / f"{name}.arrow"
         return pl.read_ipc(path) if path.is_file() else None
+
+    def replications(self) -> Replications | None:
+        """The run's staged replications (:func:`read_replications`), or ``None``.
+
+        Example:
+            >>> read_results(folder).replications()  # doctest: +SKIP
+        """
+        return read_replications(self.folder)
 
 
 def read_results(folder: str | os.PathLike[str]) -> StagedResults:

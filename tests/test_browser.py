@@ -21,7 +21,12 @@ from tests.support.browser import (
     check_report_in_browser,
     require_browser,
 )
-from tests.support.demo_report import DEMO_TITLE, build_demo_report
+from tests.support.demo_report import (
+    DEMO_REPLICATIONS,
+    DEMO_TITLE,
+    build_demo_report,
+    build_small_report,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -33,19 +38,12 @@ _BUILT: dict[str, Path] = {}
 
 
 def _real_report(notebook: str) -> Callable[[Path], Path]:
-    """Builder of one page of the baseline scenario's report (small), built once per session."""
+    """Builder of one page of the baseline scenario's report (small, with
+    ``DEMO_REPLICATIONS`` replications), built once per session."""
 
     def build(workdir: Path) -> Path:
         if "dir" not in _BUILT:
-            from chatsim.report import build_reports
-
-            build_reports(
-                REPO_ROOT / "scenarios" / "baseline.yaml",
-                out_dir=workdir,
-                small=True,
-                progress=False,
-            )
-            _BUILT["dir"] = workdir / "baseline"
+            _BUILT["dir"] = build_small_report(workdir)
         return _BUILT["dir"] / f"{notebook}.html"
 
     return build
@@ -199,8 +197,9 @@ NARROW = 1024
 
 
 def _page_facts(html_path: Path, chromium: Path) -> dict[str, object]:
-    """The key-number strip (key -> shown value) and the document's scroll width, with the
-    page opened offline in a ``NARROW`` px wide window."""
+    """The first key-number strip (key -> shown value), the second (the replications'
+    ranges, if any) and the document's scroll width, with the page opened offline in a
+    ``NARROW`` px wide window."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -218,13 +217,18 @@ def _page_facts(html_path: Path, chromium: Path) -> dict[str, object]:
             page.goto(html_path.as_uri(), wait_until="load")
             page.wait_for_timeout(500)  # charts drawn: their width counts
             return page.evaluate(
-                """() => ({
-                    width: document.documentElement.scrollWidth,
-                    kpis: Object.fromEntries(
-                        Array.from(document.querySelectorAll('.chatsim-kpi[data-key]')).map(
+                """() => {
+                    const strip = (box) => Object.fromEntries(
+                        Array.from(box ? box.querySelectorAll('.chatsim-kpi[data-key]') : []).map(
                             (el) => [el.dataset.key,
-                                     el.querySelector('.chatsim-kpi-value').innerText.trim()])),
-                })"""
+                                     el.querySelector('.chatsim-kpi-value').innerText.trim()]));
+                    const strips = document.querySelectorAll('.chatsim-kpis');
+                    return {
+                        width: document.documentElement.scrollWidth,
+                        kpis: strip(strips[0]),
+                        interval_kpis: strip(strips[1]),
+                    };
+                }"""
             )
         finally:
             browser.close()
@@ -279,6 +283,35 @@ def test_the_key_number_strip_shows_the_evaluations_numbers(
     facts = _page_facts(built_reports["rule_comparison"], chromium)
     expected = _expected_key_numbers()
     assert facts["kpis"] == expected
+
+
+#: The charts of the "How sure are we?" sections, by page (their titles end so).
+INTERVAL_CHARTS = {"rule_comparison": 5, "sensitivity": 1}
+
+
+@pytest.mark.parametrize("name", sorted(INTERVAL_CHARTS))
+def test_how_sure_are_we_draws_every_interval_chart_with_ranges(
+    name: str, built_reports: dict[str, Path], chromium: Path
+) -> None:
+    import re
+
+    html_path = built_reports[name]
+    result = check_report_in_browser(
+        html_path, ARTIFACTS / f"{name}-intervals.png", viewport=(NARROW, 800)
+    )
+    assert result["ok"], result["problems"]
+    over = f"95 % interval over {DEMO_REPLICATIONS} replications"
+    drawn = [t for t in result["chart_texts"] if over in t]
+    assert len(drawn) == INTERVAL_CHARTS[name], [t[:80] for t in result["chart_texts"]]
+    text = result["visible_text"]
+    assert "How sure are we?" in text
+    assert f"These figures come from {DEMO_REPLICATIONS} simulations" in text
+    if name == "rule_comparison":
+        ranges = _page_facts(html_path, chromium)["interval_kpis"]
+        assert re.fullmatch(r"\d+\.\d–\d+\.\d %", ranges["passing_new"]), ranges
+        assert re.fullmatch(r"\d+–\d+|\d+", ranges["loses"]), ranges
+        assert "Within noise of both targets" in text
+        assert "Too close to call" in text or "Clearly misses the target" in text
 
 
 # ----------------------------------------------------------------------------- page weight

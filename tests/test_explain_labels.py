@@ -232,3 +232,8 @@ def test_segment_colours_never_reuse_rule_colours():
     many = segment_colors([f"seg_{i}" for i in range(len(SEGMENT_PALETTE))])
     assert len(set(many.values())) == len(SEGMENT_PALETTE)
     assert not set(many.values()) & set(RULE_PALETTE)
+
+
+def test_the_flips_confidence_columns_read_as_labels():
+    df = pl.DataFrame({"confidence_old": ["clear_pass"], "confidence_new": ["too_close_to_call"]})
+    assert labelled(df).row(0) == ("Clearly meets the target", "Too close to call")

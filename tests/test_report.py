@@ -3,6 +3,7 @@ cleanup on interruption, report folders always inside the output folder."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -51,6 +52,9 @@ def test_report_end_to_end_small(tmp_path):
         "legacy-24h: answered within 24 h",
         "seed 20250815",
         "messages",
+        "How sure are we?",
+        "A single simulation (or a real log): no intervals",
+        "Within noise of both targets",
     ):
         assert needle in main_page, needle
     index = (out / "index.html").read_text()
@@ -178,7 +182,64 @@ def test_parameters_come_from_the_scenario():
     assert p["targets"] == pytest.approx(sc["analysis"]["targets"])
     assert p["windows_hours"] == pytest.approx(sc["analysis"]["windows_hours"])
     assert p["drilldown_shop"] == sc["analysis"]["drilldown_shop"]
+    assert p["replications"] == sc["analysis"].get("replications", 1) == 1
     json.dumps(p)  # plain values only
+
+
+def test_replications_parameter_defaults_to_the_scenario_and_is_checked(tmp_path):
+    from chatsim.scenario import MAX_REPLICATIONS, load_scenario
+
+    sc = load_scenario(BASELINE)
+    twenty = dataclasses.replace(sc, analysis=dataclasses.replace(sc.analysis, replications=20))
+    assert report.notebook_parameters(twenty)["replications"] == 20
+    assert report.notebook_parameters(sc, replications=7)["replications"] == 7
+    assert report.notebook_parameters(sc, replications=7, real_log=True)["replications"] == 1
+    for bad in (0, MAX_REPLICATIONS + 1, 2.5, True, "3"):
+        with pytest.raises(ReportError, match="replications must be a whole number from 1 to"):
+            report.notebook_parameters(sc, replications=bad)
+    with pytest.raises(ReportError, match="real log"):
+        report.build_reports(
+            BASELINE, log=BASELINE, out_dir=tmp_path / "r", progress=False, replications=3
+        )
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
+
+
+def test_replications_run_once_per_report_and_reach_both_pages(tmp_path, monkeypatch):
+    import chatsim.replications as replications
+
+    calls: list[int] = []
+    real = replications.run_replications
+
+    def counted(sc, n=None, **kw):
+        calls.append(n)
+        return real(sc, n, **kw)
+
+    monkeypatch.setattr(replications, "run_replications", counted)
+    out = tmp_path / "reports"
+    timings: dict[str, float] = {}
+    main_page, sens = report.build_reports(
+        BASELINE,
+        out_dir=out,
+        small=True,
+        progress=False,
+        replications=3,
+        notebooks=["rule_comparison", "sensitivity"],
+        timings=timings,
+    )
+    assert calls == [3] and timings["replications"] > 0  # once, in the runner
+    for page in ("rule_comparison", "sensitivity"):
+        node = nbformat.read(out / "baseline" / f"{page}.ipynb", as_version=4)
+        injected = [c for c in node.cells if "injected-parameters" in c.metadata.get("tags", [])]
+        assert "replications = 3" in injected[0].source
+    text = main_page.read_text()
+    section = text[text.index("How sure are we?") : text.index("From the old rule to the new")]
+    assert re.search(r"\d+\.\d–\d+\.\d %", section)  # ranges in the key numbers
+    assert "over 3 replications" in section and "These figures come from 3 simulations" in section
+    assert count_charts(section) == 5  # shares, flips, seller types, bridge, what-ifs
+    assert "Within noise of both targets" in text  # the losers table's mark
+    sens_text = sens.read_text()
+    section = sens_text[sens_text.index("How sure are we?") :]
+    assert count_charts(section[: section.index("The whole grid")]) == 1
 
 
 def test_unknown_notebook_named(tmp_path):

@@ -14,7 +14,14 @@ from chatsim.errors import ReportError
 from chatsim.explain import bridge_table
 from chatsim.metrics import compare
 from chatsim.notebook import load_context
-from chatsim.report_results import RESULTS_VERSION, read_results, write_results, write_table
+from chatsim.report_results import (
+    RESULTS_VERSION,
+    read_replications,
+    read_results,
+    write_replications,
+    write_results,
+    write_table,
+)
 from chatsim.rules import LEGACY_24H, NEW_12H
 from chatsim.sample import sample_log, sample_log_path
 
@@ -94,3 +101,71 @@ def test_a_results_folder_that_is_gone_means_evaluate_here(tmp_path: Path) -> No
     assert ctx.evaluation.shops.equals(expected.shops)
     assert ctx.bridge().height > 0
     assert ctx.n_messages == pl.read_csv(sample_log_path() / "messages.csv").height
+
+
+# ----------------------------------------------------------------------------- replications
+
+_TINY = {
+    "name": "tiny",
+    "seed": 3,
+    "shops": 8,
+    "period": {"start": "2025-08-15", "days": 4},
+    "archetypes": {"agency_247": {"share": 0.5}, "solo_weekdays": {"share": 0.5}},
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory):
+    from chatsim.replications import run_replications
+    from chatsim.scenario import Scenario
+
+    sc = Scenario.from_dict(_TINY)
+    rep = run_replications(sc, 3, bridge=False, what_if=False)
+    folder = tmp_path_factory.mktemp("staged_reps")
+    log = sample_log()
+    write_results(folder, log, compare(log, [LEGACY_24H, NEW_12H]))
+    write_replications(folder, rep)
+    path = folder / "scenario.yaml"
+    path.write_text(sc.to_yaml(), encoding="utf-8")
+    return folder, path, rep
+
+
+def test_staged_replications_read_back_with_the_same_figures(tiny_run, tmp_path) -> None:
+    folder, _, rep = tiny_run
+    back = read_results(folder).replications()
+    assert back is not None
+    assert (back.n, back.seeds, back.rules, back.segment_by) == (
+        rep.n,
+        rep.seeds,
+        rep.rules,
+        rep.segment_by,
+    )
+    for table in rep.runs:
+        assert back.runs[table].equals(rep.runs[table]), table
+        assert back.summary(table).equals(rep.summary(table)), table
+    assert read_replications(tmp_path) is None  # a run without replications staged none
+    (tmp_path / "replications").mkdir()
+    (tmp_path / "replications" / "meta.json").write_text("{not json")
+    with pytest.raises(ReportError, match="staged replications cannot be read"):
+        read_replications(tmp_path)
+
+
+def test_context_replications_use_the_staged_run_and_never_run_again(tiny_run, monkeypatch) -> None:
+    import chatsim.replications as replications
+
+    folder, scenario, rep = tiny_run
+
+    def refuse(*a, **kw):
+        raise AssertionError("replications run again")
+
+    monkeypatch.setattr(replications, "run_replications", refuse)
+    ctx = load_context(
+        scenario_path=str(scenario), log_path="", results_path=str(folder), rules=RULES
+    )
+    got = ctx.replications(3)
+    assert got is not None and got.summary("rules").equals(rep.summary("rules"))
+    assert ctx.replications(1) is None  # one simulation: no intervals
+    real = load_context(log_path="", results_path=str(folder), rules=RULES, real_log=True)
+    assert real.replications(3) is None  # a real log: nothing to replicate
+    with pytest.raises(AssertionError, match="run again"):
+        ctx.replications(4)  # another number than the staged run: run here

@@ -398,7 +398,8 @@ def labelled(
 ) -> pl.DataFrame:
     """A table with its code columns as labels (``{column: kind}``; by default every column
     named after a kind: ``flip``, ``status``, ``tier``, ``archetype``..., plus
-    ``excluded_reason`` and a ``segment`` column, read as seller types), and with readable
+    ``excluded_reason``, the flips' ``confidence_old`` and ``confidence_new``, and a
+    ``segment`` column, read as seller types), and with readable
     headers if ``headers``.
 
     Example:
@@ -408,7 +409,12 @@ def labelled(
     """
     if kinds is None:
         kinds = {c: c for c in df.columns if c in LABEL_TABLES and c not in ("field", "column")}
-        extra = {"excluded_reason": "reason", "segment": "archetype"}
+        extra = {
+            "excluded_reason": "reason",
+            "segment": "archetype",
+            "confidence_old": "confidence",
+            "confidence_new": "confidence",
+        }
         kinds = {**kinds, **{c: k for c, k in extra.items() if c in df.columns}}
 
     def relabel(c: str, k: str) -> pl.Expr:

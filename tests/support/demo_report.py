@@ -1,7 +1,10 @@
-"""A tiny report notebook with two Altair charts, for the rendering and browser tests.
+"""The pages the rendering and browser tests open: a tiny report notebook with two Altair
+charts, and the baseline scenario's report at a small size with a few replications.
 
-The second chart's title holds ``</script>`` and ``<!--`` on purpose: the page must
-show it as text, not let it end the chart's script.
+The demo's second chart's title holds ``</script>`` and ``<!--`` on purpose: the page must
+show it as text, not let it end the chart's script. The small report
+(:func:`build_small_report`) runs :data:`DEMO_REPLICATIONS` replications, so its pages
+carry the "How sure are we?" section with every interval chart.
 
 Example:
     >>> len(demo_notebook().cells)
@@ -17,8 +20,17 @@ import nbformat
 
 from chatsim.render import notebook_to_html
 
-__all__ = ["DEMO_TITLE", "build_demo_report", "demo_notebook", "execute_demo"]
+__all__ = [
+    "DEMO_REPLICATIONS",
+    "DEMO_TITLE",
+    "build_demo_report",
+    "build_small_report",
+    "demo_notebook",
+    "execute_demo",
+]
 
+#: Replications behind the small report's intervals (few: the browser test stays quick).
+DEMO_REPLICATIONS = 3
 #: Title of the demo's second chart (it must reach the page as plain text).
 DEMO_TITLE = "Replies </script><!-- by rule & hour"
 
@@ -97,3 +109,28 @@ def build_demo_report(workdir: str | os.PathLike[str], *, show_code: bool = Fals
     return notebook_to_html(
         executed, Path(workdir) / "demo.html", show_code=show_code, title="Demo report"
     )
+
+
+def build_small_report(
+    workdir: str | os.PathLike[str], *, replications: int = DEMO_REPLICATIONS
+) -> Path:
+    """Build the baseline scenario's report at the ``--small`` size with ``replications``
+    simulations behind its intervals; return the report's folder (one HTML page per
+    notebook).
+
+    Example:
+        >>> folder = build_small_report(tmp_path)  # doctest: +SKIP
+        >>> (folder / "rule_comparison.html").is_file()  # doctest: +SKIP
+        True
+    """
+    from chatsim.report import build_reports
+
+    root = Path(__file__).resolve().parents[2]
+    build_reports(
+        root / "scenarios" / "baseline.yaml",
+        out_dir=workdir,
+        small=True,
+        progress=False,
+        replications=replications,
+    )
+    return Path(workdir) / "baseline"
