@@ -175,3 +175,22 @@ def test_interval_data_is_the_summary_with_names_and_ranges(rep):
     flips = chart_data.interval_data(rep, "flips", ["loses", "gains"])
     assert flips["name"].to_list() == ["Shops losing status", "Shops gaining status"]
     assert (flips["low"] >= 0).all()  # a count's interval never goes below 0
+
+
+def test_bridge_step_names_wrap_under_their_bars():
+    """The bridge's step names are cut into short lines (the axis splits them on ``|``), so
+    neighbouring labels under narrow bars never run into each other."""
+    from chatsim.charts.comparison import bridge_chart
+    from chatsim.explain import bridge_table
+    from chatsim.metrics import compare
+    from chatsim.rules import LEGACY_24H, NEW_12H
+    from chatsim.sample import sample_log
+
+    log = sample_log()
+    spec = bridge_chart(bridge_table(compare(log, [LEGACY_24H, NEW_12H]), log)).to_dict()
+    values = next(iter(spec["datasets"].values()))
+    assert len(values) >= 4
+    for row in values:
+        lines = row["axis_label"].split("|")
+        assert all(len(line) <= 16 for line in lines), row["axis_label"]
+        assert "".join(lines).replace(" ", "") == row["label"].replace(" ", "")

@@ -231,35 +231,47 @@ def unanswered_heatmap(
     )
 
 
+def _wrapped(label: str, width: int = 14) -> str:
+    """An axis label cut into lines of about ``width`` characters, joined by ``|`` (the
+    axis splits on it): the bridge's step names are long and its bars narrow."""
+    import textwrap
+
+    before, arrow, after = label.partition(" → ")
+    lines = textwrap.wrap(before, width) or [before]
+    if arrow:
+        lines += textwrap.wrap(f"→ {after}", width) or [arrow.strip()]
+    return "|".join(lines)
+
+
 def bridge_chart(steps: pl.DataFrame) -> alt.Chart:
     """The bridge (waterfall) from the old rule to the new one, one bar per field difference
-    (:func:`chatsim.explain.bridge_table`): rule bars in their colours, steps up or down."""
+    (:func:`chatsim.explain.bridge_table`): rule bars in their colours, steps up or down.
+    Step names wrap onto several lines under their bars, so neighbours never collide."""
     data = bridge_chart_data(steps)
     rules = data.filter(pl.col("direction") == "rule")["label"].unique(maintain_order=True)
     colors = rule_colors(rules.to_list())
     domain = [*colors, "up", "down"]
     rng = [*colors.values(), "#009E73", "#999999"]
-    order = data["label"].to_list()
-    base = alt.Chart(data).encode(
-        x=alt.X(
-            "label:N",
-            sort=order,
-            title="The old rule, each difference applied in turn, the new rule",
-            axis=alt.Axis(labelAngle=0, labelLimit=150, labelExpr="split(datum.label, ' → ')"),
-        )
-    )
     color_key = pl.when(pl.col("direction") == "rule").then(pl.col("label"))
-    data = data.with_columns(color_key.otherwise(pl.col("direction")).alias("key"))
+    data = data.with_columns(
+        color_key.otherwise(pl.col("direction")).alias("key"),
+        pl.col("label")
+        .replace_strict({v: _wrapped(v) for v in data["label"].to_list()}, return_dtype=pl.String)
+        .alias("axis_label"),
+    )
+    order = data["axis_label"].to_list()
+    x = alt.X(
+        "axis_label:N",
+        sort=order,
+        title="The old rule, each difference applied in turn, the new rule",
+        axis=alt.Axis(labelAngle=0, labelLimit=0, labelExpr="split(datum.label, '|')"),
+    )
+    base = alt.Chart(data).encode(x=x)
     bars = (
         alt.Chart(data)
         .mark_bar(size=46)
         .encode(
-            x=alt.X(
-                "label:N",
-                sort=order,
-                title="The old rule, each difference applied in turn, the new rule",
-                axis=alt.Axis(labelAngle=0, labelLimit=150, labelExpr="split(datum.label, ' → ')"),
-            ),
+            x=x,
             y=alt.Y(
                 "lo:Q",
                 title="Shops meeting the rule (share of rated shops)",
