@@ -58,6 +58,10 @@ def _status_scale() -> alt.Scale:
     )
 
 
+#: The status legend shows each label whole ("Pending (deadline after the data end)").
+_STATUS_LEGEND = alt.Legend(labelLimit=0)
+
+
 def shop_timeline(chats: pl.DataFrame, shop_id: str, rule: str | None = None) -> alt.Chart:
     """One shop's chats in its local time, one panel per rule: a dot at the opening, a bar
     to the answer (or to the rule's deadline if unanswered), coloured by the chat's status
@@ -100,7 +104,7 @@ def shop_timeline(chats: pl.DataFrame, shop_id: str, rule: str | None = None) ->
             title="Shop-local time: bar from opening to answer, or to the deadline if unanswered",
         ),
         x2="until:T",
-        color=alt.Color("status_label:N", title="Status", scale=scale),
+        color=alt.Color("status_label:N", title="Status", scale=scale, legend=_STATUS_LEGEND),
         tooltip=tooltip,
     )
     dots = base.mark_point(filled=True, size=18).encode(
@@ -132,7 +136,9 @@ def daily_status(chats: pl.DataFrame, shop_id: str, rule: str | None = None) -> 
         .encode(
             x=alt.X("day:T", title="Day the chat opened (shop-local)", timeUnit="yearmonthdate"),
             y=alt.Y("chats:Q", title="Chats (count)"),
-            color=alt.Color("status_label:N", title="Status", scale=_status_scale()),
+            color=alt.Color(
+                "status_label:N", title="Status", scale=_status_scale(), legend=_STATUS_LEGEND
+            ),
             tooltip=[
                 alt.Tooltip("day:T", title="Day"),
                 alt.Tooltip("status_label:N", title="Status"),
