@@ -194,3 +194,24 @@ def test_bridge_step_names_wrap_under_their_bars():
         lines = row["axis_label"].split("|")
         assert all(len(line) <= 16 for line in lines), row["axis_label"]
         assert "".join(lines).replace(" ", "") == row["label"].replace(" ", "")
+
+
+def test_window_and_rule_colours_are_separate_scales():
+    """The windows' colours and the rules' are separate scales on the sensitivity page: shared,
+    the window curves lose their legend and the chosen window's bars get no colour at all."""
+    from chatsim.analysis import sweep, window_rates
+    from chatsim.metrics import compare
+    from chatsim.rules import LEGACY_24H, NEW_12H
+    from chatsim.sample import sample_log
+
+    log = sample_log()
+    ev = compare(log, [LEGACY_24H, NEW_12H])
+    explorer = charts.target_explorer(ev, window_rates(log, [6, 12, 24]), "segment").to_dict()
+    assert explorer["resolve"]["scale"]["color"] == "independent"
+    curves = charts.sensitivity_curves(
+        sweep(log, [0.8, 0.85, 0.9], [12, 24]), 0.85, [LEGACY_24H, NEW_12H]
+    ).to_dict()
+    assert curves["resolve"]["scale"]["color"] == "independent"
+    window_layer = curves["layer"][0]
+    assert window_layer["encoding"]["color"]["title"] == "Response window"
+    assert window_layer["encoding"]["color"].get("legend", {}) is not None

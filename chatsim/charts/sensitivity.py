@@ -105,7 +105,11 @@ def sensitivity_curves(
             )
         )
     if rules:
-        chart = chart + _rule_points(rules, data, x="target:Q", y="share_passing:Q")
+        # the windows' and the rules' colours are separate scales: shared, the windows'
+        # legend disappears (the rule points have none)
+        chart = (
+            chart + _rule_points(rules, data, x="target:Q", y="share_passing:Q")
+        ).resolve_scale(color="independent")
     return chart.properties(
         width=WIDTH, height=300, title="Sensitivity: share of shops passing by target and window"
     )
@@ -259,7 +263,8 @@ def target_explorer(
                 .mark_bar()
                 .encode(
                     y=alt.Y("segment:N", sort=seg_order, title="Shops"),
-                    yOffset=alt.YOffset("source:N"),
+                    # rules side by side in a band; the one chosen window fills its band
+                    **({"yOffset": alt.YOffset("source:N")} if kind == "rule" else {}),
                     x=alt.X(
                         "share:Q",
                         title="Shops meeting the chosen target (share of rated shops)",
@@ -314,6 +319,9 @@ def target_explorer(
         return (
             alt.vconcat(*charts)
             .add_params(target, window)
+            # the rules' colours and the window's are separate scales: shared, the window's
+            # bars get no colour at all
+            .resolve_scale(color="independent")
             .properties(title="Explore: drag the target, pick a window")
         )
     return alt.vconcat(*charts).add_params(target).properties(title="Explore: drag the target")
