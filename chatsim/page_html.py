@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DOCS_HREF",
+    "WIDE_TABLE_COLUMNS",
     "escape_markdown",
     "header_html",
     "key_numbers_html",
@@ -273,6 +274,11 @@ def _fmt_cell(col: str, v: Any) -> tuple[str, bool]:
     return _escape(v), True
 
 
+#: Tables with more columns than this may be wider than a 1024-px page: their note says
+#: they scroll sideways (nothing is cut off silently).
+WIDE_TABLE_COLUMNS = 9
+
+
 def table_html(
     df: pl.DataFrame,
     *,
@@ -307,6 +313,8 @@ def table_html(
         rows.append("<tr>" + "".join(cells) + "</tr>")
     long = df.height > max_rows
     notes = [f"{df.height:,} rows: scroll to see them all"] if long else []
+    if len(df.columns) > WIDE_TABLE_COLUMNS:  # may be wider than the page: say it scrolls
+        notes.append(f"{len(df.columns)} columns: scroll sideways to see them all")
     if note:
         notes.append(_escape(note))
     if download:

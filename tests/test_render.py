@@ -328,3 +328,16 @@ def test_index_links_are_quoted_paths(tmp_path: Path) -> None:
         ]
     )
     assert "<svg" not in page
+
+
+def test_wide_tables_say_they_scroll_sideways() -> None:
+    """A table with many columns may be wider than the page: its note says so, so no column
+    is cut off without the reader knowing; a narrow table has no such note."""
+    import polars as pl
+
+    from chatsim.page_html import WIDE_TABLE_COLUMNS, table_html
+
+    wide = pl.DataFrame({f"c{i}": [i] for i in range(WIDE_TABLE_COLUMNS + 1)})
+    assert f"{WIDE_TABLE_COLUMNS + 1} columns: scroll sideways" in table_html(wide)
+    narrow = pl.DataFrame({f"c{i}": [i] for i in range(3)})
+    assert "scroll sideways" not in table_html(narrow)
