@@ -5,7 +5,8 @@ Subcommands:
 * ``chatsim metrics LOG [--rule legacy-24h|new-12h|FILE ...] [--as-of TS] [--out FILE]
   [--chats-out FILE] [--engine polars|buckets|spark]``: :func:`chatsim.metrics.compare` with
   the engine chosen (each flag is an option of the engine that takes it; another engine
-  refuses it by name)
+  refuses it by name); with ``--daily START..END [--zone Z]`` the shop table at the end of
+  every day of the range (:func:`chatsim.daily.compare_daily`), one row per day, rule and shop
 * ``chatsim simulate SCENARIO --out DIR [--workers N] [--shops N] [--days N]``
 * ``chatsim report SCENARIO [--log LOG] [--out reports/] [--small] [--show-code]
   [--replications N]``
@@ -44,11 +45,12 @@ from chatsim.cliargs import (
     check_output_folder,
     check_parent,
     check_scenario_file,
+    daily_range,
     positive_float,
     positive_int,
     replications_arg,
 )
-from chatsim.errors import ChatsimError, ChatsimWarning
+from chatsim.errors import ChatsimError, ChatsimWarning, EngineError
 
 __all__ = [
     "LARGE_LOG_BYTES",
@@ -117,6 +119,10 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     elif args.chats_out:
         check_output_file(args.chats_out, "--chats-out")
     rules = [resolve_rule(r) for r in (args.rule or ["legacy-24h", "new-12h"])]
+    if args.daily is not None:
+        return _daily_metrics(args, rules, engine, options)
+    if args.zone is not None:
+        raise EngineError("--zone applies with --daily (whose day ends it sets); add --daily.")
     t0 = time.perf_counter()
     with lenient_wording("rerun with --lenient"):
         ev = compare(args.log, rules, as_of=args.as_of, engine=engine, **options)
@@ -148,6 +154,43 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     elif args.chats_out:
         write_table(ev.chats, Path(args.chats_out))
         print(f"chat table: {args.chats_out}")
+    return 0
+
+
+def _daily_metrics(
+    args: argparse.Namespace, rules: list[Any], engine: str, options: dict[str, Any]
+) -> int:
+    """``chatsim metrics LOG --daily START..END``: :func:`chatsim.daily.compare_daily`."""
+    from chatsim.daily import compare_daily, daily_summary
+    from chatsim.schema import lenient_wording, read_log, write_table
+
+    refused = [
+        flag
+        for flag, given in (
+            ("--as-of", args.as_of is not None),
+            ("--chats-out", bool(args.chats_out)),
+            ("--engine/--buckets", engine != "polars"),
+        )
+        if given
+    ]
+    if refused:
+        raise EngineError(
+            f"--daily runs in memory with each day's end as the cutoff; drop {', '.join(refused)}."
+        )
+    start, end = args.daily
+    t0 = time.perf_counter()
+    with lenient_wording("rerun with --lenient"):
+        log = read_log(args.log, lenient=bool(options.get("lenient")))
+        daily = compare_daily(log, rules, start=start, end=end, zone=args.zone)
+    elapsed = time.perf_counter() - t0
+    where = f"in {args.zone}" if args.zone else "in each shop's time zone"
+    print(
+        f"{(end - start).days + 1} day(s) from {start} to {end}, day ends {where}, {elapsed:.1f} s"
+    )
+    print(daily_summary(daily))
+    if args.out:
+        write_table(daily, Path(args.out))
+        print(f"daily shop table: {args.out}")
     return 0
 
 
@@ -352,6 +395,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="show progress: a bar per bucket (buckets engine, also when not a terminal) or "
         "Spark's progress bars (--engine spark); the polars engine shows none",
+    )
+    m.add_argument(
+        "--daily",
+        type=daily_range,
+        metavar="START..END",
+        help="the shop table at the end of every day from START to END (YYYY-MM-DD, both "
+        "included), with each rule's trailing period and whether it is in force",
+    )
+    m.add_argument(
+        "--zone",
+        help="with --daily: the time zone whose day ends are the cutoffs (e.g. UTC); "
+        "default: each shop's own zone",
     )
     m.set_defaults(func=cmd_metrics)
 

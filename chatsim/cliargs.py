@@ -27,6 +27,7 @@ __all__ = [
     "check_output_folder",
     "check_parent",
     "check_scenario_file",
+    "daily_range",
     "nearest_existing",
     "parse_iso_time",
     "positive_float",
@@ -140,6 +141,34 @@ def as_of_timestamp(value: str) -> dt.datetime:
             f"{value!r} has no time zone; add Z or an offset, e.g. 2025-09-14T00:00:00+07:00"
         )
     return ts.astimezone(dt.UTC)
+
+
+def daily_range(value: str) -> tuple[dt.date, dt.date]:
+    """``--daily START..END``: two dates (``YYYY-MM-DD``), both included, START first.
+
+    Example:
+        >>> daily_range("2025-07-15..2025-08-31")
+        (datetime.date(2025, 7, 15), datetime.date(2025, 8, 31))
+        >>> daily_range("2025-08-31..2025-07-15")
+        Traceback (most recent call last):
+        ...
+        argparse.ArgumentTypeError: '2025-08-31..2025-07-15': the end is before the start; give START..END, e.g. 2025-07-15..2025-08-31
+    """
+    example = "e.g. 2025-07-15..2025-08-31"
+    start, sep, end = value.partition("..")
+    try:
+        if not sep:
+            raise ValueError
+        first, last = dt.date.fromisoformat(start.strip()), dt.date.fromisoformat(end.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a date range; give START..END as YYYY-MM-DD..YYYY-MM-DD, {example}"
+        ) from None
+    if last < first:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: the end is before the start; give START..END, {example}"
+        )
+    return first, last
 
 
 def nearest_existing(path: Path) -> Path:

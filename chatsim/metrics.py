@@ -377,6 +377,9 @@ def compare(
     * ``"spark"``: the options of :func:`chatsim.spark.compare_spark` (``spark``,
       ``collect_chats``).
 
+    Every rule is evaluated whatever its ``effective_from``/``effective_until`` dates (they
+    label days in :func:`chatsim.daily.compare_daily`, the shop table at every day's end).
+
     Messages are sorted once; chats are built once per distinct chat definition
     (automatic-reply mode, valid-replies setting, session bound) and judged under
     each rule. The rule logic is :mod:`chatsim.engine`, shared by every engine.

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +31,18 @@ from typing import Any, Literal
 import yaml
 
 from chatsim.errors import RuleError
+from chatsim.rulevalues import (
+    DATE_FIELDS,
+    FLOAT_FIELDS,
+    check_known_keys,
+    rate_or_number,
+    to_date,
+    to_exclusions,
+    to_float,
+    whole_number,
+)
 from chatsim.schedule import WEEKDAYS, WeeklySchedule
-from chatsim.yamlfile import check_number, parse_yaml, read_yaml_file, shown
+from chatsim.yamlfile import parse_yaml, read_yaml_file, shown
 
 __all__ = [
     "AUTO_REPLY_MODES",
@@ -130,6 +139,13 @@ class Rule:
             continues that chat and a human answer answers it; later, neither).
         violation_points / boosts_store_rating: what missing / meeting the rule does
             (descriptive, shown in reports).
+        effective_from / effective_until: the first and last day (dates, inclusive) the
+            rule is in force; None (the default) is open-ended. Read by
+            :func:`chatsim.daily.compare_daily` (its ``in_force`` column); a single
+            :func:`~chatsim.metrics.compare` evaluates the rule whatever the dates.
+        visible_from: the first day the rule's rate is shown to sellers without
+            consequence, before ``effective_from`` (None: shown from ``effective_from``);
+            ``compare_daily``'s ``visible`` column.
     """
 
     name: str
@@ -153,37 +169,63 @@ class Rule:
     session_hours: float = 24.0
     violation_points: bool = False
     boosts_store_rating: bool = False
+    effective_from: dt.date | None = None
+    effective_until: dt.date | None = None
+    visible_from: dt.date | None = None
     description: str = ""
 
     def __post_init__(self) -> None:
         where = f"rule {shown(self.name)}"
         if not isinstance(self.name, str) or not self.name.strip():
             raise RuleError("rule name: must be a non-empty string.")
-        _num(self.window_hours, f"{where}: window_hours", lo=0, lo_open=True)
-        _num(self.target, f"{where}: target", lo=0, hi=1, lo_open=True)
+        rate_or_number(self.window_hours, f"{where}: window_hours", lo=0, lo_open=True)
+        rate_or_number(self.target, f"{where}: target", lo=0, hi=1, lo_open=True)
         for tier in ("warning_below", "enforcement_below"):
             v = getattr(self, tier)
             if v is not None:
-                _num(v, f"{where}: {tier}", lo=0, hi=1)
+                rate_or_number(v, f"{where}: {tier}", lo=0, hi=1)
         if (
             self.warning_below is not None
             and self.enforcement_below is not None
             and self.enforcement_below > self.warning_below
         ):
             raise RuleError(f"{where}: enforcement_below must not exceed warning_below.")
-        _whole(self.min_chats, f"{where}: min_chats", 0, MAX_MIN_CHATS, "counted chats", " (off)")
+        whole_number(
+            self.min_chats, f"{where}: min_chats", 0, MAX_MIN_CHATS, "counted chats", " (off)"
+        )
         if self.default_rate is not None and self.min_chats < 1:
             raise RuleError(
                 f"{where}: default_rate is the rate of a shop with fewer than min_chats counted "
                 "chats, but min_chats is 0 (off); set min_chats (e.g. 2) or remove default_rate."
             )
         if self.default_rate is not None:
-            _num(self.default_rate, f"{where}: default_rate", lo=0, hi=1)
-        _whole(self.period_days, f"{where}: period_days", 1, MAX_PERIOD_DAYS, "days")
+            rate_or_number(self.default_rate, f"{where}: default_rate", lo=0, hi=1)
+        whole_number(self.period_days, f"{where}: period_days", 1, MAX_PERIOD_DAYS, "days")
         if (self.period_start is None) != (self.period_end is None):
             raise RuleError(f"{where}: give both period_start and period_end, or neither.")
         if self.period_start is not None and self.period_end <= self.period_start:  # type: ignore[operator]
             raise RuleError(f"{where}: period_end must be after period_start.")
+        for key in ("effective_from", "effective_until", "visible_from"):
+            v = getattr(self, key)
+            if v is not None and (not isinstance(v, dt.date) or isinstance(v, dt.datetime)):
+                raise RuleError(f"{where}: {key} must be a date (YYYY-MM-DD), got {shown(v)}.")
+        start, until = self.effective_from, self.effective_until
+        if start is not None and until is not None and until < start:
+            raise RuleError(
+                f"{where}: effective_until {until} is before effective_from {start}; "
+                "swap them, or leave one empty for an open-ended rule."
+            )
+        if self.visible_from is not None:
+            if start is None:
+                raise RuleError(
+                    f"{where}: visible_from {self.visible_from} needs effective_from (the day "
+                    "the rule starts to count); set it, or remove visible_from."
+                )
+            if self.visible_from > start:
+                raise RuleError(
+                    f"{where}: visible_from {self.visible_from} is after effective_from {start}; "
+                    "a rule is visible at the latest from the day it is in force."
+                )
         if self.auto_reply not in AUTO_REPLY_MODES:
             raise RuleError(
                 f"{where}: auto_reply {shown(self.auto_reply)} is not one of {list(AUTO_REPLY_MODES)}."
@@ -210,7 +252,7 @@ class Rule:
             raise RuleError(
                 f"{where}: unknown exclusion(s) {shown(sorted(unknown))}; allowed: {list(EXCLUSIONS)}."
             )
-        for name in _FLOAT_FIELDS:
+        for name in FLOAT_FIELDS:
             v = getattr(self, name)
             if v is not None:
                 object.__setattr__(self, name, float(v))
@@ -221,7 +263,7 @@ class Rule:
         object.__setattr__(self, "business_schedule", sched)
         if self.clock == "business" and not sched.working_days():
             raise RuleError(f"{where}: a business-hours rule needs at least one working range.")
-        _num(self.session_hours, f"{where}: session_hours", lo=0, lo_open=True)
+        rate_or_number(self.session_hours, f"{where}: session_hours", lo=0, lo_open=True)
 
     # -- derived --------------------------------------------------------------------
     @property
@@ -258,6 +300,30 @@ class Rule:
             return "warning"
         return "meets" if self.meets(rate) else "below_target"
 
+    def in_force(self, day: dt.date) -> bool:
+        """Whether the rule is in force on ``day`` (``effective_from``/``effective_until``).
+
+        Example:
+            >>> NEW_12H.in_force(dt.date(2025, 8, 14)), NEW_12H.in_force(dt.date(2025, 8, 15))
+            (False, True)
+        """
+        if self.effective_from is not None and day < self.effective_from:
+            return False
+        return self.effective_until is None or day <= self.effective_until
+
+    def visible(self, day: dt.date) -> bool:
+        """Whether the rule's rate is shown on ``day``: in force, or from ``visible_from``.
+
+        Example:
+            >>> NEW_12H.visible(dt.date(2025, 7, 15)), NEW_12H.visible(dt.date(2025, 7, 14))
+            (True, False)
+        """
+        if self.visible_from is None:
+            return self.in_force(day)
+        return self.visible_from <= day and (
+            self.effective_until is None or day <= self.effective_until
+        )
+
     def replace(self, **changes: Any) -> Rule:
         """A copy with some fields changed (validated)."""
         return dataclasses.replace(self, **changes)
@@ -293,6 +359,14 @@ class Rule:
         parts.append("excludes " + ", ".join(e for e in EXCLUSIONS if e in self.exclusions))
         if self.holiday_mode == "pause_clock":
             parts.append("clock paused in holiday mode")
+        if self.visible_from is not None:
+            parts.append(f"shown from {self.visible_from}")
+        if self.effective_from is not None or self.effective_until is not None:
+            start = self.effective_from or "the start"
+            until = f" until {self.effective_until}" if self.effective_until else ""
+            parts.append(
+                f"in force from {start}{until}" if self.effective_from else f"in force{until}"
+            )
         return "; ".join(parts)
 
     # -- serialisation -------------------------------------------------------------
@@ -326,16 +400,7 @@ class Rule:
         data = dict(data)
         fields = {f.name for f in dataclasses.fields(cls)}
         base_name = data.pop("base", None)
-        unknown = [k for k in data if k not in fields]
-        if unknown:
-            hints = {
-                shown(k): difflib.get_close_matches(str(k), fields, n=1, cutoff=0.5)
-                for k in unknown[:5]
-            }
-            hint = "; ".join(
-                k + (f" (did you mean '{h[0]}'?)" if h else "") for k, h in hints.items()
-            )
-            raise RuleError(f"{source}: unknown key(s) {hint}. Allowed: {sorted(fields)}.")
+        check_known_keys(data, fields, source)
         kwargs: dict[str, Any] = {}
         if base_name is not None:
             if not isinstance(base_name, str) or base_name not in BUILTIN_RULES:
@@ -346,23 +411,13 @@ class Rule:
             kwargs = dataclasses.asdict(builtin(base_name))
             kwargs["exclusions"] = builtin(base_name).exclusions
         kwargs.update(data)
-        for key in _FLOAT_FIELDS:
+        for key in FLOAT_FIELDS:
             if kwargs.get(key) is not None:
-                kwargs[key] = _to_float(kwargs[key], f"{source}: {key}")
-        for key in ("period_start", "period_end"):
-            kwargs[key] = _to_date(kwargs.get(key), f"{source}: {key}")
+                kwargs[key] = to_float(kwargs[key], f"{source}: {key}")
+        for key in DATE_FIELDS:
+            kwargs[key] = to_date(kwargs.get(key), f"{source}: {key}")
         if "exclusions" in kwargs:
-            ex = kwargs["exclusions"]
-            if (
-                isinstance(ex, str | Mapping)
-                or not hasattr(ex, "__iter__")
-                or not all(isinstance(e, str) for e in ex)
-            ):
-                raise RuleError(
-                    f"{source}: exclusions must be a list of names, e.g. {list(EXCLUSIONS)}; "
-                    f"got {shown(ex)}."
-                )
-            kwargs["exclusions"] = frozenset(ex)
+            kwargs["exclusions"] = to_exclusions(kwargs["exclusions"], source, EXCLUSIONS)
         for f in dataclasses.fields(cls):  # true/false settings and text read from files
             v = kwargs.get(f.name)
             if f.type == "bool" and f.name in data and not isinstance(v, bool):
@@ -400,45 +455,6 @@ class Rule:
         return cls.from_dict({} if data is None else data, source=source)
 
 
-#: The fields held as floats (an integer in a file is turned into one).
-_FLOAT_FIELDS: tuple[str, ...] = (
-    *("window_hours", "target", "warning_below", "enforcement_below"),
-    *("default_rate", "session_hours"),
-)
-
-
-def _to_float(v: Any, where: str) -> float:
-    """A number read from a file (``"85%"`` is 0.85); the range is checked by :class:`Rule`."""
-    return check_number(v, where, RuleError, percent=True)
-
-
-def _to_date(v: Any, where: str) -> dt.date | None:
-    """A date read from a file: ``None``, a date or ``YYYY-MM-DD`` text."""
-    if v is None or (isinstance(v, dt.date) and not isinstance(v, dt.datetime)):
-        return v
-    if isinstance(v, str):
-        try:
-            return dt.date.fromisoformat(v)
-        except ValueError:
-            pass
-    raise RuleError(f"{where}: expected a date as YYYY-MM-DD, got {shown(v)}.")
-
-
-def _whole(v: Any, where: str, lo: int, hi: int, unit: str, note: str = "") -> None:
-    """``v`` must be a whole number (not a boolean) from ``lo`` to ``hi``."""
-    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-        raise RuleError(
-            f"{where} must be a whole number of {unit} from {lo}{note} to {hi:,}, got {shown(v)}."
-        )
-
-
-def _num(
-    v: Any, where: str, lo: float | None = None, hi: float | None = None, lo_open: bool = False
-) -> None:
-    extra = " (write rates as fractions: 0.85 for 85 %)" if hi == 1 else ""
-    check_number(v, where, RuleError, lo=lo, hi=hi, lo_open=lo_open, hint=extra)
-
-
 LEGACY_24H = Rule(
     name="legacy-24h",
     window_hours=24,
@@ -450,6 +466,7 @@ LEGACY_24H = Rule(
     valid_replies_only=True,
     chatbot_weekend_deadline=True,
     violation_points=True,
+    effective_until=dt.date(2025, 8, 14),
     description="Legacy 24-Hour Response Rate: customer-initiated chats answered within 24 hours "
     "(US seller-center guide); replaced from 15 Aug 2025.",
 )
@@ -461,6 +478,8 @@ NEW_12H = Rule(
     target_comparison="more_than",
     auto_reply="exclude_resolved",
     boosts_store_rating=True,
+    visible_from=dt.date(2025, 7, 15),
+    effective_from=dt.date(2025, 8, 15),
     description="12-Hour Response Rate: customer-initiated chats answered within 12 hours over "
     "the last 30 calendar days, weekends and holidays included; feeds Store Rating from 15 Aug 2025.",
 )

@@ -343,3 +343,34 @@ def test_report_replications_flag_is_bounded(capsys):
     assert "from 1 to 1000" in capsys.readouterr().err
     args = build_parser().parse_args(["report", "scenarios/baseline.yaml", "--replications", "7"])
     assert args.replications == 7
+
+
+def test_metrics_daily_writes_one_row_per_day_rule_and_shop(tmp_path, capsys):
+    from chatsim.daily import compare_daily
+    from chatsim.sample import sample_log
+
+    out = tmp_path / "daily.parquet"
+    args = ["metrics", str(sample_log_path()), "--daily", "2025-09-12..2025-09-14"]
+    assert main([*args, "--zone", "UTC", "--out", str(out)]) == 0
+    assert "3 day(s) from 2025-09-12 to 2025-09-14, day ends in UTC" in capsys.readouterr().out
+    daily = pl.read_parquet(out)
+    assert daily.height == 3 * 2 * 4  # days x rules x shops
+    want = compare_daily(sample_log(), start="2025-09-12", end="2025-09-14", zone="UTC")
+    assert daily.equals(want)
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--daily", "2025-09-14..2025-09-12"], "the end is before the start"),
+        (["--daily", "2025-09-12"], "is not a date range; give START..END"),
+        (["--daily", "2025-02-30..2025-03-01"], "is not a date range"),
+        (["--daily", "2025-09-12..2025-09-14", "--zone", "Mars/Olympus"], "not a known time zone"),
+        (["--daily", "2025-09-12..2025-09-14", "--as-of", "2025-09-14T00:00:00Z"], "drop --as-of"),
+        (["--zone", "UTC"], "--zone applies with --daily"),
+    ],
+)
+def test_metrics_daily_bad_flags_are_one_line(flags, message, capsys):
+    assert main(["metrics", str(sample_log_path()), *flags]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

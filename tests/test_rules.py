@@ -290,3 +290,59 @@ def test_bad_min_chats_in_a_rule_file_names_the_file(tmp_path):
     p.write_text("base: new-12h\nname: x\nmin_chats: '3'\n")
     with pytest.raises(RuleError, match=r"bad.yaml: rule 'x': min_chats must be a whole number"):
         Rule.from_yaml(p)
+
+
+def test_effective_dates_round_trip_and_describe():
+    r = NEW_12H.replace(
+        name="dated",
+        visible_from=dt.date(2025, 7, 15),
+        effective_from=dt.date(2025, 8, 15),
+        effective_until=dt.date(2025, 12, 31),
+    )
+    text = r.to_yaml()
+    assert "effective_from: '2025-08-15'" in text and "visible_from: '2025-07-15'" in text
+    assert Rule.from_yaml(text) == r
+    assert "shown from 2025-07-15; in force from 2025-08-15 until 2025-12-31" in r.describe()
+    assert "in force until 2025-08-14" in LEGACY_24H.describe()
+    # default: always in force, nothing said
+    plain = NEW_12H.replace(visible_from=None, effective_from=None)
+    assert plain.in_force(dt.date(1999, 1, 1)) and "in force" not in plain.describe()
+
+
+def test_builtin_rules_carry_the_policy_dates():
+    days = [dt.date(2025, 7, 14), dt.date(2025, 7, 15), dt.date(2025, 8, 14), dt.date(2025, 8, 15)]
+    assert [LEGACY_24H.in_force(d) for d in days] == [True, True, True, False]
+    assert [NEW_12H.in_force(d) for d in days] == [False, False, False, True]
+    assert [NEW_12H.visible(d) for d in days] == [False, True, True, True]
+    assert [LEGACY_24H.visible(d) for d in days] == [True, True, True, False]
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        (
+            {"effective_from": dt.date(2025, 8, 15), "effective_until": dt.date(2025, 8, 1)},
+            "effective_until 2025-08-01 is before effective_from 2025-08-15",
+        ),
+        (
+            {"effective_from": None, "visible_from": dt.date(2025, 7, 15)},
+            "visible_from 2025-07-15 needs effective_from",
+        ),
+        ({"visible_from": dt.date(2025, 9, 1)}, "visible_from 2025-09-01 is after effective_from"),
+        ({"effective_from": "2025-08-15"}, "effective_from must be a date"),
+    ],
+)
+def test_bad_effective_dates_are_named(changes, match):
+    with pytest.raises(RuleError, match=match) as info:
+        NEW_12H.replace(**changes)
+    assert "new-12h" in str(info.value)
+
+
+def test_effective_dates_from_yaml_name_the_key():
+    with pytest.raises(RuleError, match="effective_until: expected a date as YYYY-MM-DD"):
+        Rule.from_yaml("base: new-12h\nname: x\neffective_until: soon\n")
+    with pytest.raises(RuleError, match="is before effective_from"):
+        Rule.from_yaml(
+            "name: x\nwindow_hours: 12\ntarget: 0.8\n"
+            "effective_from: 2025-08-15\neffective_until: 2025-08-14\n"
+        )

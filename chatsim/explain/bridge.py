@@ -13,7 +13,8 @@ custom ones and fields added later included. The order:
 2. every other field that differs, in the order of the dataclass.
 
 Fields that cannot change who passes (:data:`NO_EFFECT_FIELDS`: the name, description,
-what missing or meeting the rule does, the warning and enforcement tiers) make no step. A
+what missing or meeting the rule does, the warning and enforcement tiers, the dates from
+which the rule is shown and in force: a single evaluation ignores them) make no step. A
 field whose change alone makes an invalid rule (e.g. ``period_start`` without
 ``period_end``) is applied together with the next one. The last step lands on the new
 rule itself, so the bridge ends exactly at its share; the steps between are evaluated in
@@ -73,6 +74,9 @@ NO_EFFECT_FIELDS: frozenset[str] = frozenset(
         "boosts_store_rating",
         "warning_below",
         "enforcement_below",
+        "effective_from",
+        "effective_until",
+        "visible_from",
     }
 )
 

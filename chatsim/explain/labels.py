@@ -177,6 +177,9 @@ FIELD_LABELS: dict[str, str] = {
     "session_hours": "Session bound",
     "violation_points": "Violation points",
     "boosts_store_rating": "Boosts Store Rating",
+    "effective_from": "In force from",
+    "effective_until": "In force until",
+    "visible_from": "Shown from",
     "description": "Description",
 }
 #: Automatic-reply modes as a rule field's value (:func:`format_field`).
