@@ -195,3 +195,16 @@ def test_empty_input_and_bad_arrays():
         K.chat_arrays(t, np.array([K.START], np.uint8), session_us=1)
     with pytest.raises(ValueError, match="auto_reply"):
         K.chat_arrays(t, np.array([K.START, 0], np.uint8), session_us=1, auto_reply="x")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 2**32 - 1), max_size=300),
+    st.integers(1, 2**32 - 1),
+)
+def test_radix_order_is_the_stable_argsort(values, spread):
+    """The compiled radix sort gives numpy's stable argsort, ties and all (keys drawn over a
+    narrow and a wide range)."""
+    keys = (np.array(values, dtype=np.uint64) % spread).astype(np.uint32)
+    got = K.stable_order(keys)
+    assert np.array_equal(got.astype(np.int64), np.argsort(keys, kind="stable"))

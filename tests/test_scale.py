@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from chatsim.errors import SchemaError
+from chatsim.errors import EngineError, SchemaError
 from chatsim.metrics import Evaluation, compare
 from chatsim.rules import LEGACY_24H, NEW_12H
 from chatsim.sample import sample_log, sample_log_path
 from chatsim.scale import compare_dataset, plan_dataset
+from chatsim.scale.footers import file_facts
 from chatsim.scenario import load_scenario
-from chatsim.schema import read_log
+from chatsim.schema import lenient_wording, read_log
 from chatsim.simulate import SHARD_SIZE, simulate_to_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,6 +66,7 @@ def test_the_log_has_pending_chats_and_every_exclusion(reference: Evaluation) ->
 def test_shard_files_as_buckets(sim_log: Path, reference: Evaluation) -> None:
     plan = plan_dataset(sim_log)
     assert plan.partitioned_by_shop and not plan.repartition
+    assert plan.planned_from == "footers"  # no data read to plan
     assert plan.id_check == {
         "message_id": "disjoint bucket ranges",
         "conversation_id": "disjoint bucket ranges",
@@ -307,3 +312,178 @@ def test_buckets_warn_about_side_rows_of_unknown_shops(tmp_path: Path) -> None:
         compare_dataset(log, progress=False)
     with pytest.warns(ChatsimWarning, match=r"blocked.csv: 1 row\(s\)"):
         read_log(log)
+
+
+# --------------------------------------------------------------------------------------
+# The plan from Parquet footers, and buckets evaluated several at once
+# --------------------------------------------------------------------------------------
+
+
+def _without_statistics(src: Path, dst: Path) -> Path:
+    """A copy of a log whose message files carry no column statistics (the plan scans)."""
+    shutil.copytree(src, dst)
+    for f in sorted((dst / "messages").glob("*.parquet")):
+        pl.read_parquet(f).write_parquet(f, statistics=False)
+    return dst
+
+
+@pytest.mark.parametrize("budget_messages", [None, 20_000, 80_000])
+def test_the_footer_plan_equals_the_scanned_plan(
+    sim_log: Path, tmp_path: Path, budget_messages: int | None
+) -> None:
+    scanned_log = _without_statistics(sim_log, tmp_path / "nostats")
+    gb = None if budget_messages is None else budget_messages * 700 / 1024**3
+    fast = plan_dataset(sim_log, memory_budget_gb=gb)
+    slow = plan_dataset(scanned_log, memory_budget_gb=gb)
+    assert (fast.planned_from, slow.planned_from) == ("footers", "scan")
+    for attr in ("n_messages", "data_end", "ids", "id_check", "n_buckets", "max_bucket_messages"):
+        assert getattr(fast, attr) == getattr(slow, attr), attr
+    assert [
+        (b.messages, b.filter_messages, [f.name for f in b.files]) for b in fast.bucket_list
+    ] == [(b.messages, b.filter_messages, [f.name for f in b.files]) for b in slow.bucket_list]
+    # a file split by shop: the footer plan scans that file for its shops
+    for a, b in zip(fast.bucket_list, slow.bucket_list, strict=True):
+        if b.filter_messages:
+            assert a.shops is not None and a.shops.sort().equals(b.shops.sort())
+
+
+def test_a_log_without_statistics_gives_the_same_result(
+    sim_log: Path, reference: Evaluation, tmp_path: Path
+) -> None:
+    ev = compare_dataset(_without_statistics(sim_log, tmp_path / "nostats"), progress=False)
+    assert ev.planned_from == "scan"
+    _same(ev, reference)
+
+
+def test_an_implausible_time_in_a_parquet_file_is_not_the_cutoff(
+    sim_log: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "far"
+    shutil.copytree(sim_log, log)
+    f = sorted((log / "messages").glob("*.parquet"))[1]
+    df = pl.read_parquet(f)
+    far = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
+    df.with_columns(
+        pl.when(pl.int_range(pl.len()) == 3).then(far).otherwise(pl.col("sent_at")).alias("sent_at")
+    ).write_parquet(f)
+    assert plan_dataset(log).planned_from == "scan"  # the footer's maximum is implausible
+    with pytest.raises(SchemaError, match="outside the plausible range"):
+        compare_dataset(log, progress=False)
+    ref = compare(read_log(log, lenient=True))
+    ev = compare_dataset(log, progress=False, lenient=True)
+    assert ev.as_of == ref.as_of < far
+    _same(ev, ref)
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_any_number_of_workers_gives_the_same_tables(
+    sim_log: Path, reference: Evaluation, workers: int
+) -> None:
+    small = 30_000 * 700 / 1024**3  # several buckets, some of them cut from one file
+    ev = compare_dataset(sim_log, progress=False, workers=workers, memory_budget_gb=small)
+    assert ev.workers == min(workers, ev.buckets) and ev.buckets > 3
+    # each bucket gets the budget's share
+    assert max(ev.bucket_messages) <= 30_000 // workers + 10_000
+    _same(ev, reference)
+
+
+def test_the_first_failing_bucket_is_the_error_whatever_the_timing(
+    sim_log: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "nulls"
+    shutil.copytree(sim_log, log)
+    files = sorted((log / "messages").glob("*.parquet"))
+    for f in (files[0], files[-1]):  # a null buyer in the first and in the last bucket
+        df = pl.read_parquet(f)
+        df.with_columns(
+            pl.when(pl.int_range(pl.len()) == 1)
+            .then(None)
+            .otherwise(pl.col("buyer_id"))
+            .alias("buyer_id")
+        ).write_parquet(f)
+    small = 30_000 * 700 / 1024**3
+    for workers in (1, 2):
+        with pytest.raises(SchemaError, match=r"\[bucket 0\].*null values") as err:
+            compare_dataset(log, progress=False, workers=workers, memory_budget_gb=small)
+        assert "read with lenient=True" in str(err.value)
+    # the wording asked by the caller holds in the worker threads too
+    with lenient_wording("rerun with --lenient"), pytest.raises(SchemaError) as err:
+        compare_dataset(log, progress=False, workers=2, memory_budget_gb=small)
+    assert "rerun with --lenient" in str(err.value)
+
+
+def test_workers_must_be_a_positive_whole_number(sim_log: Path) -> None:
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(EngineError, match="workers must be a whole number"):
+            compare_dataset(sim_log, progress=False, workers=bad)  # type: ignore[arg-type]
+
+
+IDS = st.one_of(
+    st.integers(-(2**62), 2**62),
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=8),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    values=st.lists(IDS, min_size=1, max_size=30),
+    groups=st.integers(1, 4),
+    micros=st.lists(st.integers(0, 2**50), min_size=1, max_size=30),
+)
+def test_footer_bounds_are_the_columns_min_and_max(
+    values: list, groups: int, micros: list[int], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    kind = type(values[0])
+    values = [v for v in values if type(v) is kind]
+    n = min(len(values), len(micros))
+    df = pl.DataFrame(
+        {
+            "shop_id": values[:n],
+            "sent_at": pl.Series(micros[:n]).cast(pl.Datetime("us", "UTC")),
+        }
+    ).with_columns(
+        pl.when(pl.int_range(pl.len()) % 3 == 2).then(None).otherwise("shop_id").alias("shop_id")
+    )
+    f = tmp_path_factory.mktemp("facts") / "m.parquet"
+    df.write_parquet(f, row_group_size=max(1, n // groups))
+    facts = file_facts([f], ["shop_id", "sent_at"])
+    assert facts is not None
+    row = facts.row(0, named=True)
+    assert row["n"] == n
+    assert row["shop_id_nulls"] == df["shop_id"].null_count()
+    assert (row["shop_id_min"], row["shop_id_max"]) == (df["shop_id"].min(), df["shop_id"].max())
+    assert (row["sent_at_min"], row["sent_at_max"]) == (min(micros[:n]), max(micros[:n]))
+
+
+def test_footers_without_statistics_give_nothing(tmp_path: Path) -> None:
+    f = tmp_path / "m.parquet"
+    pl.DataFrame({"shop_id": ["a"]}).write_parquet(f, statistics=False)
+    assert file_facts([f], ["shop_id"]) is None
+    (tmp_path / "bad.parquet").write_text("not parquet")
+    assert file_facts([tmp_path / "bad.parquet"], ["shop_id"]) is None
+
+
+def test_buckets_are_about_equal_and_keep_every_worker_busy(
+    sim_log: Path, reference: Evaluation, tmp_path: Path
+) -> None:
+    log = tmp_path / "by_shop"
+    (log / "messages").mkdir(parents=True)
+    for name in SIDE:
+        shutil.copy(sim_log / name, log / name)
+    msgs = pl.read_parquet(sim_log / "messages")
+    for (shop,), part in msgs.group_by("shop_id"):
+        part.write_parquet(log / "messages" / f"{shop}.parquet")
+    per_file = msgs.group_by("shop_id").len()["len"]
+    budget_messages = int(per_file.max()) * 12  # room for several files a bucket
+    for workers in (1, 2, 3):
+        plan = plan_dataset(log, memory_budget_gb=budget_messages * 700 / 1024**3, workers=workers)
+        sizes = [b.messages for b in plan.bucket_list]
+        assert plan.planned_from == "footers" and sum(sizes) == msgs.height
+        assert max(sizes) <= plan.max_bucket_messages
+        assert len(sizes) % workers == 0  # the last round keeps every worker busy
+        # about equal: within one file of each other
+        assert max(sizes) - min(sizes) <= 2 * int(per_file.max())
+    ev = compare_dataset(
+        log, progress=False, workers=2, memory_budget_gb=budget_messages * 700 / 1024**3
+    )
+    _same(ev, reference)

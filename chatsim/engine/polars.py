@@ -253,7 +253,7 @@ def polars_backend(zones: Sequence[str], window: Window | None = None) -> Polars
 
 
 def canonical_order(
-    messages: pl.DataFrame | pl.LazyFrame, *, keep_message_id: bool = True
+    messages: pl.DataFrame | pl.LazyFrame, *, keep_message_id: bool = True, compiled: bool = False
 ) -> pl.DataFrame:
     """Messages sorted by conversation, ``sent_at``, ``message_id``.
 
@@ -262,9 +262,14 @@ def canonical_order(
     order at half the cost of the three-key sort. A log in time order overall is
     recognised before sorting (and ``message_id`` need not travel through the sort
     when ``keep_message_id`` is false); otherwise the order within conversations is
-    checked after the stable sort, falling back to the full sort. The small columns
-    (Boolean, Enum) travel through the sort packed into one integer
-    (:func:`pack_small_columns`).
+    checked after the stable sort, falling back to the full sort. Integer conversation
+    ids whose range spans less than 2**32 sort by a 32-bit key (their offset from the
+    smallest). The small columns (Boolean, Enum) travel through the sort packed into one
+    integer (:func:`pack_small_columns`).
+
+    ``compiled`` (the compiled chat builder's input, :func:`compiled_messages`): where it
+    applies, :func:`chatsim.engine.kernel.radix_order` (a compiled radix sort); the same
+    rows in the same order.
 
     Example:
         >>> df = pl.DataFrame({CONV: [2, 1, 2], "sent_at": [1, 2, 3], "message_id": [1, 2, 3]})
@@ -272,17 +277,24 @@ def canonical_order(
         [2, 1, 3]
     """
     lf = messages.lazy()
+    if compiled:
+        df = lf.collect()
+        ordered = kernel.radix_order(df, CONV, keep_message_id=keep_message_id)
+        if ordered is not None:
+            return ordered
+        lf = df.lazy()  # collected once: the general sort below reads it
     conv = pl.col(CONV)
-    wide_ints = lf.collect_schema()[CONV] in (pl.Int64, pl.UInt64)
+    conv_dtype = lf.collect_schema()[CONV]
+    int_ids = conv_dtype.is_integer()
     checks = [_in_time_order().alias("ordered")]
-    if wide_ints:
+    if int_ids:
         checks += [conv.min().alias("lo"), conv.max().alias("hi")]
     facts = lf.select(checks).collect().row(0, named=True)
     globally = bool(facts["ordered"])
-    # 64-bit conversation ids that fit in 32 bits sort by a 32-bit key (same order)
     key = conv
-    if wide_ints and facts["lo"] is not None and facts["lo"] >= 0 and facts["hi"] < 2**32:
-        key = conv.cast(pl.UInt32)
+    if int_ids and facts["lo"] is not None and facts["hi"] - facts["lo"] < 2**32:
+        wide = conv if conv_dtype == pl.UInt64 else conv.cast(pl.Int64)  # no overflow below
+        key = (wide - facts["lo"]).cast(pl.UInt32)
     packed, unpack = pack_small_columns(lf)
     if globally and not keep_message_id:
         packed = packed.drop("message_id")
@@ -459,7 +471,7 @@ def compiled_messages(
     if presorted:
         ordered = narrow.drop("message_id").collect()
     else:
-        ordered = canonical_order(narrow, keep_message_id=False)
+        ordered = canonical_order(narrow, keep_message_id=False, compiled=True)
     return ordered.with_columns(kernel.start_bit(CONV))
 
 

@@ -11,20 +11,22 @@ global.
 
 The three steps, one module each:
 
-1. **Plan** (:mod:`~chatsim.scale.plan`; streaming, bounded memory): one streaming pass
-   over the message files gives, per shop, its message count, the files it appears in,
-   its latest message and its id ranges. From it: the global cutoff, whether the files
-   already hold whole shops (e.g. the simulator's ``messages/shard=*.parquet``) and the
-   global id checks.
-2. **Buckets** (:mod:`~chatsim.scale.buckets`): files that hold whole shops are packed
-   into buckets of at most ``budget / BYTES_PER_MESSAGE`` messages (a file larger than
-   that is split by shop). Otherwise the messages are repartitioned once, in streaming
-   fashion, into N bucket folders (``sink_parquet`` with :class:`polars.PartitionBy`)
-   under a temporary folder, shops assigned to buckets so that the buckets have about
-   equal message counts.
-3. **Evaluate** (:mod:`~chatsim.scale.evaluate`): per bucket, read and validate
-   (:meth:`ChatLog.from_frames` with the bucket's rows of the shop tables),
-   ``compare(..., as_of=global cutoff)``, keep the shop table, free the bucket.
+1. **Plan** (:mod:`~chatsim.scale.plan`): for Parquet files, from their footers alone
+   (:mod:`~chatsim.scale.footers`: row counts and column bounds, no data read) when the
+   files' shop-id ranges do not overlap; otherwise one streaming pass over the message
+   files gives, per shop, its message count, the files it appears in, its latest message
+   and its id ranges. From it: the global cutoff, whether the files already hold whole
+   shops (e.g. the simulator's ``messages/shard=*.parquet``) and the global id checks.
+2. **Buckets** (:mod:`~chatsim.scale.packing`, :mod:`~chatsim.scale.buckets`): files that
+   hold whole shops are packed into buckets of about equal size, at most ``budget /
+   (BYTES_PER_MESSAGE x workers)`` messages (a file larger than that is split by shop).
+   Otherwise the messages are repartitioned once, in streaming fashion, into N bucket
+   folders (``sink_parquet`` with :class:`polars.PartitionBy`) under a temporary folder,
+   shops assigned to buckets so that the buckets have about equal message counts.
+3. **Evaluate** (:mod:`~chatsim.scale.evaluate`, :mod:`~chatsim.scale.run`): per bucket,
+   ``workers`` buckets at once, read and validate (:meth:`ChatLog.from_frames` with the
+   bucket's rows of the shop tables), ``compare(..., as_of=global cutoff)``, keep the shop
+   table, free the bucket; results are taken in bucket order.
 
 What is checked where (``docs/scaling.md``): every per-row and per-shop check of
 :func:`chatsim.schema.validate_messages` runs per bucket (each bucket holds whole
@@ -45,11 +47,12 @@ Example:
 from __future__ import annotations
 
 from chatsim.scale.evaluate import DatasetEvaluation, compare_dataset
+from chatsim.scale.packing import Bucket
 from chatsim.scale.plan import (
     BYTES_PER_MESSAGE,
     DEFAULT_BUDGET_GB,
-    Bucket,
     DatasetPlan,
+    default_workers,
     plan_dataset,
 )
 
@@ -60,5 +63,6 @@ __all__ = [
     "DatasetEvaluation",
     "DatasetPlan",
     "compare_dataset",
+    "default_workers",
     "plan_dataset",
 ]

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import polars as pl
 
-from chatsim.scale.plan import DISJOINT, Bucket, DatasetPlan
+from chatsim.scale.packing import DISJOINT, Bucket
+from chatsim.scale.plan import DatasetPlan
 from chatsim.schema import (
     MESSAGE_COLUMNS,
     check_one_shop_per_conversation,
@@ -178,23 +179,4 @@ def repartition(plan: DatasetPlan, out: Path, copies: pl.DataFrame | None = None
 
 def file_buckets(plan: DatasetPlan) -> list[Bucket]:
     """The planned buckets of a log whose files hold whole shops (no repartition)."""
-    stats = plan.shop_stats
-    assert stats is not None
-    buckets = []
-    for b in range(plan.n_buckets):
-        part = stats.filter(pl.col("bucket") == b)
-        files = tuple(sorted({plan.files[i] for i in part["file"].unique().to_list()}))
-        buckets.append(
-            Bucket(
-                files,
-                part["shop_id"],
-                int(part["n"].sum()),
-                filter_messages=_files_hold_other_shops(stats, part, b),
-            )
-        )
-    return buckets
-
-
-def _files_hold_other_shops(stats: pl.DataFrame, part: pl.DataFrame, b: int) -> bool:
-    files = part["file"].unique().implode()
-    return bool(stats.filter(pl.col("file").is_in(files) & (pl.col("bucket") != b)).height)
+    return list(plan.bucket_list)

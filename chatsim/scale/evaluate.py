@@ -2,9 +2,11 @@
 
 :func:`compare_dataset` is the entry point of :mod:`chatsim.scale` (the ``buckets``
 engine of :func:`chatsim.metrics.compare`): plan, check ids across buckets, cut, then
-per bucket read and validate (:meth:`ChatLog.from_frames` with the bucket's rows of the
-side tables), :func:`chatsim.metrics.compare` at the global cutoff, keep the shop table,
-free the bucket.
+per bucket (:mod:`chatsim.scale.run`, several buckets at once) read and validate
+(:meth:`ChatLog.from_frames` with the bucket's rows of the side tables),
+:func:`chatsim.metrics.compare` at the global cutoff, keep the shop table, free the
+bucket. Last, the side-table rows of shops without messages: holiday-mode and blocked
+rows are warned about, shops-table rows evaluated (one row per rule, rates null).
 
 Example:
     >>> ev = compare_dataset("chatsim/data/sample_log", progress=False)
@@ -15,7 +17,6 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -27,18 +28,13 @@ import polars as pl
 from chatsim.errors import EngineError
 from chatsim.metrics import Evaluation, check_rule_list, compare, data_cutoff
 from chatsim.rules import LEGACY_24H, NEW_12H, Rule
-from chatsim.scale.buckets import (
-    check_ids_across_buckets,
-    file_buckets,
-    repartition,
-    scan_without,
-)
-from chatsim.scale.plan import BYTES_PER_MESSAGE, GIB, Bucket, DatasetPlan, plan_log
+from chatsim.scale.buckets import check_ids_across_buckets, file_buckets, repartition
+from chatsim.scale.packing import Bucket
+from chatsim.scale.plan import BYTES_PER_MESSAGE, GIB, DatasetPlan, default_workers, plan_log
+from chatsim.scale.run import BucketJob, BucketResult, SideTables, run_buckets
 from chatsim.schema import (
-    ChatLog,
     LazyLog,
     align_id,
-    read_guard,
     scan_log,
     unmatched_shop_rows,
     validate_blocked,
@@ -50,8 +46,6 @@ __all__ = ["CHATS_OUT_REFUSED", "DatasetEvaluation", "check_chats_out", "compare
 
 #: Name endings ``chats_out`` refuses: the buckets engine writes a folder of Parquet files.
 CHATS_OUT_REFUSED = (".csv", ".gz", ".pq", ".tsv", ".txt", ".json")
-
-SideTables = tuple[pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None]
 
 
 @dataclass
@@ -67,6 +61,8 @@ class DatasetEvaluation(Evaluation):
         bucket_messages: messages per bucket.
         id_check: how message and conversation ids were checked across buckets.
         chats_path: the folder ``chats_out`` written to (None without it).
+        workers: how many buckets were evaluated at once.
+        planned_from: ``"footers"`` (the plan read only the Parquet footers) or ``"scan"``.
     """
 
     buckets: int = 0
@@ -74,6 +70,8 @@ class DatasetEvaluation(Evaluation):
     bucket_messages: list[int] = field(default_factory=list)
     id_check: dict[str, str] = field(default_factory=dict)
     chats_path: Path | None = None
+    workers: int = 1
+    planned_from: str = "scan"
 
 
 def check_chats_out(chats_out: str | Path) -> Path:
@@ -100,8 +98,7 @@ def check_chats_out(chats_out: str | Path) -> Path:
 
 
 def _side_tables(lazy: LazyLog, plan: DatasetPlan) -> SideTables:
-    """The side tables, validated whole and cast to the messages' id types; rows of shops
-    without messages reported (:func:`chatsim.schema.unmatched_shop_rows`)."""
+    """The side tables, validated whole and cast to the messages' id types."""
     id_dtype, buyer_dtype = plan.ids["shop_id"], plan.ids["buyer_id"]
     names = lazy.sources()
     shops = hol = blk = None
@@ -115,42 +112,7 @@ def _side_tables(lazy: LazyLog, plan: DatasetPlan) -> SideTables:
         blk = validate_blocked(df, names["blocked"])
         blk = align_id(blk, "shop_id", id_dtype, names["blocked"])
         blk = align_id(blk, "buyer_id", buyer_dtype, names["blocked"])
-    stats = plan.shop_stats
-    assert stats is not None
-    with_messages = stats.select(pl.col("shop_id").cast(id_dtype))
-    for name, table in (("holiday_mode", hol), ("blocked", blk)):
-        if table is not None:
-            unmatched_shop_rows(table, with_messages, names[name])
     return shops, hol, blk
-
-
-def _rows_of(df: pl.DataFrame | None, shops: pl.Series) -> pl.DataFrame | None:
-    """A side table's rows of ``shops`` (the bucket's shop ids as stored in the files)."""
-    if df is None:
-        return None
-    return df.filter(pl.col("shop_id").is_in(shops.cast(df.schema["shop_id"]).implode()))
-
-
-def _with_quiet_shops(
-    bucket_list: list[Bucket], shops_df: pl.DataFrame | None, plan: DatasetPlan
-) -> list[Bucket]:
-    """Shops without messages still get their row, once: in the first bucket."""
-    if shops_df is None or not bucket_list:
-        return bucket_list
-    stats = plan.shop_stats
-    assert stats is not None
-    dtype = shops_df.schema["shop_id"]
-    with_messages = stats.select(pl.col("shop_id").cast(dtype))
-    orphans = shops_df.join(with_messages, on="shop_id", how="anti")["shop_id"]
-    if orphans.len():
-        b0 = bucket_list[0]
-        bucket_list[0] = Bucket(
-            b0.files,
-            pl.concat([b0.shops, orphans.cast(b0.shops.dtype)]),
-            b0.messages,
-            b0.filter_messages,
-        )
-    return bucket_list
 
 
 def compare_dataset(
@@ -159,6 +121,7 @@ def compare_dataset(
     *,
     as_of: dt.datetime | str | None = None,
     buckets: int | None = None,
+    workers: int | None = None,
     work_dir: str | Path | None = None,
     chats_out: str | Path | None = None,
     keep_chats: bool = False,
@@ -173,14 +136,16 @@ def compare_dataset(
 
     Gives the shop table of ``compare(read_log(path, ...), rules, as_of=as_of)``
     (sorted by rule, in the order given, then ``shop_id``), with memory bounded by
-    ``memory_budget_gb`` (default: 4 GiB, at most a third of the RAM) for the largest
-    bucket plus the shop table. ``path`` is what :func:`~chatsim.schema.read_log`
+    ``memory_budget_gb`` (default: 4 GiB, at most a third of the RAM) for the buckets
+    in flight plus the shop table. ``path`` is what :func:`~chatsim.schema.read_log`
     takes; a messages folder of Parquet (or CSV) files is scanned lazily. Also
     ``compare(path, rules, engine="buckets", ...)``.
 
     Args:
         buckets: ``None`` (files as buckets when each holds whole shops, else a
             repartition sized to the budget) or a number of buckets to repartition into.
+        workers: buckets evaluated at once, each sized to ``memory_budget_gb / workers``
+            (default :func:`~chatsim.scale.plan.default_workers`: 2 on 2 cores or more).
         work_dir: where repartitioned buckets are written (a temporary folder inside
             it, removed at the end; default: the system's temporary folder).
         chats_out: write each bucket's chat table to ``chats_out/bucket=NNNNN.parquet`` (a
@@ -193,18 +158,21 @@ def compare_dataset(
         >>> ev = compare_dataset("out/baseline", progress=False)  # doctest: +SKIP
     """
     rules = check_rule_list(rules, "compare_dataset()")
+    n_workers = default_workers() if workers is None else workers
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+        raise EngineError(f"workers must be a whole number of at least 1; got {workers!r}.")
     chats_dir = check_chats_out(chats_out) if chats_out is not None else None
     lazy = scan_log(path, shops=shops, holiday_mode=holiday_mode, blocked=blocked)
-    plan = plan_log(lazy, buckets=buckets, memory_budget_gb=memory_budget_gb)
+    plan = plan_log(lazy, buckets=buckets, memory_budget_gb=memory_budget_gb, workers=n_workers)
     if plan.n_messages == 0:  # nothing to cut: the in-memory path
         log = lazy.read(lenient=lenient, sent_at_range=plan.sent_at_range)
         ev = compare(log, rules, as_of=data_cutoff(as_of, plan.data_end, plan.source))
         return DatasetEvaluation(**ev.__dict__, buckets=1)
 
     side = _side_tables(lazy, plan)
-    copies = check_ids_across_buckets(
-        plan, plan.max_bucket_messages * BYTES_PER_MESSAGE, lenient=lenient
-    )
+    # the id check runs alone: the whole budget
+    budget = plan.max_bucket_messages * BYTES_PER_MESSAGE * plan.workers
+    copies = check_ids_across_buckets(plan, budget, lenient=lenient)
     n_copies = copies.height
     cutoff = data_cutoff(as_of, plan.data_end, plan.source)
 
@@ -220,19 +188,18 @@ def compare_dataset(
             copies = copies.clear()  # not in the buckets' files
         else:
             bucket_list = file_buckets(plan)
-        ev = _evaluate(
-            _with_quiet_shops(bucket_list, side[0], plan),
+        job = BucketJob(
             plan,
             rules,
             cutoff,
             side,
             chats_dir,
             keep_chats=keep_chats,
-            progress=progress,
             lenient=lenient,
             copies=copies,
             names=lazy.sources(),
         )
+        ev = _evaluate(job, bucket_list, progress=progress)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -256,96 +223,69 @@ def _scratch_folder(plan: DatasetPlan, work_dir: str | Path | None) -> Path:
     return Path(tempfile.mkdtemp(prefix="chatsim-buckets-", dir=base))
 
 
-def _evaluate(
-    bucket_list: list[Bucket],
-    plan: DatasetPlan,
-    rules: list[Rule],
-    cutoff: dt.datetime,
-    side: SideTables,
-    chats_dir: Path | None,
-    *,
-    keep_chats: bool,
-    progress: bool,
-    lenient: bool,
-    copies: pl.DataFrame,
-    names: dict[str, str],
-) -> DatasetEvaluation:
-    shops_df, hol_df, blk_df = side
+def _quiet_shops(job: BucketJob, bucket_list: list[Bucket], seen: pl.Series) -> BucketResult | None:
+    """Side-table rows of shops without messages: warned about (holiday mode, blocked) and
+    evaluated (shops table: one row per rule, rates null), as ``compare`` does."""
+    shops_df, hol_df, blk_df = job.side
+    id_dtype = job.plan.ids["shop_id"]
+    with_messages = seen.cast(id_dtype, strict=False).unique().to_frame("shop_id")
+    for name, table in (("holiday_mode", hol_df), ("blocked", blk_df)):
+        if table is not None:
+            unmatched_shop_rows(table, with_messages, job.names[name])
+    if shops_df is None:
+        return None
+    quiet = shops_df.join(with_messages, on="shop_id", how="anti")["shop_id"]
+    if not quiet.len():
+        return None
+    return job.evaluate(len(bucket_list), job.empty_messages(bucket_list[0]), quiet)
+
+
+def _evaluate(job: BucketJob, bucket_list: list[Bucket], *, progress: bool) -> DatasetEvaluation:
+    plan, rules = job.plan, job.rules
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=plan.n_messages, desc="metrics", unit="msg", unit_scale=True)
-    # repartitioned buckets are Parquet whatever the input's format
-    fmt = "parquet" if plan.repartition else plan.fmt
-    shop_frames: list[pl.DataFrame] = []
-    chat_frames: list[pl.DataFrame] = []
-    chats_schema: pl.Schema | None = None
-    used = after = 0
-    dropped: dict[str, int] = {}
-    as_of_out: dt.datetime | None = None
+    results: list[BucketResult] = []
     try:
-        for i, b in enumerate(bucket_list):
-            lf = scan_without(b.files, plan, fmt, copies)
-            if b.filter_messages:
-                lf = lf.filter(pl.col("shop_id").is_in(b.shops.implode()))
-            with read_guard(b.files, fmt):  # type: ignore[arg-type]
-                msgs = lf.collect()
-            log = ChatLog.from_frames(
-                msgs,
-                _rows_of(shops_df, b.shops),
-                _rows_of(hol_df, b.shops),
-                _rows_of(blk_df, b.shops),
-                source=f"{plan.source}[bucket {i}]",
-                sources={**names, "messages": f"{plan.source}[bucket {i}]"},
-                lenient=lenient,
-                sent_at_range=plan.sent_at_range,
-                ids=plan.ids,
-                check_unmatched=False,  # checked once, over the whole log
-            )
-            ev = compare(log, rules, as_of=cutoff, chats=chats_dir is not None or keep_chats)
-            del log
-            as_of_out = ev.as_of
-            shop_frames.append(ev.shops)
-            used += ev.messages_used
-            after += ev.messages_after_cutoff
-            for k, v in ev.dropped.items():
-                dropped[k] = dropped.get(k, 0) + v
-            chats_schema = ev.chats.schema
-            if chats_dir is not None:
-                ev.chats.write_parquet(chats_dir / f"bucket={i:05d}.parquet")
-            if keep_chats:
-                chat_frames.append(ev.chats)
-            del ev
-            gc.collect()
+        for b, r in zip(
+            bucket_list, run_buckets(job, bucket_list, workers=plan.workers), strict=True
+        ):
+            results.append(r)
             if bar is not None:
                 bar.update(b.messages)
     finally:
         if bar is not None:
             bar.close()
+    seen = pl.concat([r.shop_ids for r in results])
+    if (quiet := _quiet_shops(job, bucket_list, seen)) is not None:
+        results.append(quiet)
+    dropped: dict[str, int] = {}
+    for r in results:
+        for k, v in r.dropped.items():
+            dropped[k] = dropped.get(k, 0) + v
     order = {r.name: k for k, r in enumerate(rules)}
     shops_out = (
-        pl.concat(shop_frames, how="vertical_relaxed")
+        pl.concat([r.shops for r in results], how="vertical_relaxed")
         .with_columns(pl.col("rule").replace_strict(order, return_dtype=pl.UInt32).alias("_r"))
         .sort("_r", "shop_id")
         .drop("_r")
     )
-    if keep_chats:
-        chats = pl.concat(chat_frames, how="vertical_relaxed")
-    else:
-        chats = pl.DataFrame(schema=chats_schema)
-    assert as_of_out is not None
+    chats = pl.concat([r.chats for r in results], how="vertical_relaxed")
     return DatasetEvaluation(
         rules=rules,
-        as_of=as_of_out,
+        as_of=results[0].as_of,
         chats=chats,
         shops=shops_out,
-        messages_used=used,
-        messages_after_cutoff=after,
+        messages_used=sum(r.used for r in results),
+        messages_after_cutoff=sum(r.after for r in results),
         dropped=dropped,
         buckets=len(bucket_list),
         repartitioned=plan.repartition,
         bucket_messages=[b.messages for b in bucket_list],
         id_check=dict(plan.id_check),
-        chats_path=chats_dir,
+        chats_path=job.chats_dir,
+        workers=min(plan.workers, len(bucket_list)),
+        planned_from=plan.planned_from,
     )
