@@ -70,7 +70,7 @@ def rule_sentence(rule: Rule) -> str:
 
     Example:
         >>> from chatsim.rules import NEW_12H
-        >>> rule_sentence(NEW_12H).split("; ")[-1]
+        >>> [p for p in rule_sentence(NEW_12H).split("; ") if p.startswith("excludes")][0]
         'excludes holiday mode, blocked, started by the seller, resolved by automatic reply'
     """
     name, sep, rest = rule.describe().partition(": ")
