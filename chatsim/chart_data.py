@@ -339,20 +339,6 @@ def target_explorer_data(
     return out
 
 
-#: Replication measures that are changes of a share (shown in pp), and counts of shops.
-_PP_MEASURES = ("share_change", "change")
-_COUNT_MEASURES = (
-    "shops_passing",
-    "shops_rated",
-    "loses",
-    "gains",
-    "loses_within_noise",
-    "gains_within_noise",
-    "rescued",
-    "newly_failing",
-)
-
-
 def interval_data(rep: Replications, table: str, measure: str | Sequence[str]) -> pl.DataFrame:
     """Figures of a replication run (:class:`chatsim.replications.Replications`), one per
     row, to draw as a point with an error bar or a band: the table's keys, ``measure``,
@@ -375,8 +361,13 @@ def interval_data(rep: Replications, table: str, measure: str | Sequence[str]) -
     s = rep.summary(table).filter(pl.col("measure").is_in(measures))
     rows = s.to_dicts()
 
+    from chatsim.replications.figures import BOUNDS
+
     def kind(m: str) -> str:
-        return "pp" if m in _PP_MEASURES else "count" if m in _COUNT_MEASURES else "share"
+        """From the values the measure can take (a share by default): counts have no top,
+        changes go below 0."""
+        low, high = BOUNDS.get(m, (0.0, 1.0))
+        return "count" if high is None else "pp" if low < 0 else "share"
 
     def name(r: dict) -> str:
         if "segment" in r:
