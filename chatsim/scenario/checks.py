@@ -53,6 +53,7 @@ __all__ = [
     "param",
     "positive",
     "probability",
+    "peer_rule_refs",
     "rule_refs",
     "target_shares",
     "text",
@@ -330,6 +331,15 @@ def rule_refs(v: Any, at: Where, current: Any = None) -> tuple[str, ...]:
     rules = listing(v, at)
     if not rules:
         raise at.error("needs at least one rule.")
+    return _rule_list(rules, at)
+
+
+def peer_rule_refs(v: Any, at: Where, current: Any = None) -> tuple[str, ...]:
+    """Like :func:`rule_refs`, but an empty list is allowed (no peer rules)."""
+    return _rule_list(listing(v, at), at)
+
+
+def _rule_list(rules: list[Any], at: Where) -> tuple[str, ...]:
     out = []
     for i, r in enumerate(rules):
         r = text(r, at.item(i))

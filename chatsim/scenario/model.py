@@ -38,6 +38,7 @@ from chatsim.scenario.checks import (
     iso_date,
     non_negative,
     param,
+    peer_rule_refs,
     positive,
     probability,
     rule_refs,
@@ -238,7 +239,9 @@ class Analysis:
     its archetypes: :mod:`chatsim.scenario.parse` checks those against the rest.
     ``replications``: how many times the scenario is simulated, each time with a seed
     spawned from ``seed`` (:mod:`chatsim.replications`), to give every headline figure
-    a 95 % interval; 1 (the default) is the single run.
+    a 95 % interval; 1 (the default) is the single run. ``rollout``: the report also
+    builds the day-by-day rollout page. ``peers``: further rules (peer marketplaces'
+    designs) the report's peers page compares with ``rules``; empty means no peers page.
     """
 
     rules: tuple[str, ...] = param(DEFAULT_RULES, rule_refs)
@@ -247,6 +250,8 @@ class Analysis:
     drilldown_shop: str | None = None
     what_if: tuple[WhatIf, ...] = ()
     replications: int = param(1, integer(minimum=1, maximum=MAX_REPLICATIONS))
+    rollout: bool = param(False, boolean)
+    peers: tuple[str, ...] = param((), peer_rule_refs)
 
 
 def plain_data(v: Any) -> Any:
