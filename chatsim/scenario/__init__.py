@@ -9,7 +9,8 @@ The file reference is ``docs/simulator.md``.
 
 The package: :mod:`~chatsim.scenario.model` (the dataclasses, each field with its
 check), :mod:`~chatsim.scenario.checks` (the checks), :mod:`~chatsim.scenario.builtins`
-(the built-in archetypes) and :mod:`~chatsim.scenario.parse` (reading a file).
+(the built-in archetypes), :mod:`~chatsim.scenario.changes` (dated changes: sellers
+who adapt) and :mod:`~chatsim.scenario.parse` (reading a file).
 
 Example:
     >>> sc = Scenario.from_dict({"name": "demo", "shops": 10,
@@ -24,6 +25,7 @@ Example:
 from __future__ import annotations
 
 from chatsim.scenario.builtins import BUILTIN_ARCHETYPES, builtin_archetype
+from chatsim.scenario.changes import Change, ShopChanges, archetype_on, change_plan
 from chatsim.scenario.model import (
     ARCHETYPE_PARAMS,
     DEFAULT_RULES,
@@ -57,11 +59,15 @@ __all__ = [
     "Analysis",
     "Archetype",
     "Campaign",
+    "Change",
     "Period",
     "Satisfaction",
     "Scenario",
+    "ShopChanges",
     "WhatIf",
+    "archetype_on",
     "builtin_archetype",
+    "change_plan",
     "load_scenario",
     "shop_ids",
 ]

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from chatsim.errors import ScenarioError
+from chatsim.scenario.changes import Change
 from chatsim.scenario.checks import (
     Where,
     at_least,
@@ -64,6 +65,7 @@ __all__ = [
     "Analysis",
     "Archetype",
     "Campaign",
+    "Change",
     "Period",
     "Satisfaction",
     "Scenario",
@@ -293,6 +295,7 @@ class Scenario:
     campaigns: tuple[Campaign, ...] = ()
     satisfaction: Satisfaction = field(default_factory=Satisfaction)
     analysis: Analysis = field(default_factory=Analysis)
+    changes: tuple[Change, ...] = ()
     source: str = field(default="<memory>", compare=False)
 
     # ---------------------------------------------------------------- construction
@@ -337,8 +340,12 @@ class Scenario:
                 "drilldown_shop": a.drilldown_shop,
                 "what_if": [w.to_dict() for w in a.what_if],
                 "replications": a.replications,
+                "rollout": a.rollout,
+                "peers": list(a.peers),
             },
         }
+        if self.changes:
+            out["changes"] = [c.to_dict() for c in self.changes]
         return out
 
     def to_yaml(self) -> str:
@@ -416,7 +423,8 @@ class Scenario:
     def scaled(self, *, shops: int | None = None, days: int | None = None) -> Scenario:
         """The same scenario with fewer/more shops or days (for quick runs).
 
-        A ``drilldown_shop`` that no longer exists is dropped.
+        A ``drilldown_shop`` that no longer exists is dropped, and so are dated
+        ``changes`` from after the new period's end.
         """
         n = self.shops if shops is None else shops
         nd = self.period.days if days is None else days
@@ -428,4 +436,7 @@ class Scenario:
         an = self.analysis
         if an.drilldown_shop is not None and an.drilldown_shop not in set(shop_ids(n)):
             an = dataclasses.replace(an, drilldown_shop=None)
-        return dataclasses.replace(self, shops=n, period=Period(self.period.start, nd), analysis=an)
+        period = Period(self.period.start, nd)
+        last = period.start + dt.timedelta(days=nd - 1)
+        changes = tuple(c for c in self.changes if c.start <= last)
+        return dataclasses.replace(self, shops=n, period=period, analysis=an, changes=changes)

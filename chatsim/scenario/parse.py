@@ -3,7 +3,8 @@
 Each section is checked in turn (keys, required keys, then every value with the check
 its field declares in :mod:`chatsim.scenario.model`), plus what only the whole file can
 tell: archetype shares summing to 1, a drill-down shop that exists, what-if variants
-naming real archetypes and valid parameters. Every problem raises
+and dated changes naming real archetypes and valid parameters (changes also dated
+inside the period: :mod:`chatsim.scenario.changes`). Every problem raises
 :class:`~chatsim.errors.ScenarioError` naming the file and the key path.
 
 Example:
@@ -25,6 +26,7 @@ from typing import Any
 
 from chatsim.errors import ScenarioError
 from chatsim.scenario.builtins import BUILTIN_ARCHETYPES, builtin_archetype
+from chatsim.scenario.changes import parse_changes
 from chatsim.scenario.checks import (
     Where,
     check_keys,
@@ -60,6 +62,7 @@ _TOP_KEYS = [
     "campaigns",
     "satisfaction",
     "analysis",
+    "changes",
 ]
 
 
@@ -114,6 +117,7 @@ def scenario_from_dict(d: Any, source: str = "<memory>") -> Scenario:
         **checked_values(Satisfaction, mapping(d.get("satisfaction", {}) or {}, at), at)
     )
     analysis = _analysis(d.get("analysis", {}) or {}, top.key("analysis"), archetypes, shops)
+    changes = parse_changes(d.get("changes", []), top.key("changes"), archetypes, period)
     return Scenario(
         name=name,
         period=period,
@@ -124,6 +128,7 @@ def scenario_from_dict(d: Any, source: str = "<memory>") -> Scenario:
         campaigns=campaigns,
         satisfaction=satisfaction,
         analysis=analysis,
+        changes=changes,
         source=source,
     )
 

@@ -16,7 +16,8 @@ archetype's shops, in order; the stages are in :mod:`~chatsim.simulate.buyers` (
 bursts, automatic replies), :mod:`~chatsim.simulate.answers` (the human-answer queue,
 ratings, follow-ups) and :mod:`~chatsim.simulate.sellers` (system messages, threads,
 broadcasts), on the calendars of :mod:`~chatsim.simulate.calendar`;
-:mod:`~chatsim.simulate.shard` turns a shard into tables and
+:mod:`~chatsim.simulate.adapt` simulates the shops a dated change selects again from
+their change on; :mod:`~chatsim.simulate.shard` turns a shard into tables and
 :mod:`~chatsim.simulate.runner` runs the shards (workers, log folders, :func:`log_hash`).
 
 Example:

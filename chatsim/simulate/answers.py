@@ -141,15 +141,16 @@ def answer_messages(
 ) -> None:
     """Add the automatic replies, small-talk replies and answers; the rating sits on the
     closing message (the answer, or the automatic reply of a resolved chat)."""
-    shop, buyer = chats.shop, chats.buyer
+    shop, buyer, t0 = chats.shop, chats.buyer, chats.t_open
     sel = np.flatnonzero(auto.auto)
     parts.add(shop[sel], buyer[sel], t_auto[sel], AUTO, KIND["text"],
-              rating=np.where(auto.resolved[sel], rating[sel], 0))  # fmt: skip
+              rating=np.where(auto.resolved[sel], rating[sel], 0), origin=t0[sel])  # fmt: skip
     sel = np.flatnonzero(answers.small_talk & np.isfinite(answers.t_reply))
-    parts.add(shop[sel], buyer[sel], answers.t_reply[sel], SELLER, KIND["text"], valid=False)
+    parts.add(shop[sel], buyer[sel], answers.t_reply[sel], SELLER, KIND["text"], valid=False,
+              origin=t0[sel])  # fmt: skip
     sel = np.flatnonzero(answers.has_answer)
     parts.add(shop[sel], buyer[sel], answers.t_answer[sel], SELLER,
-              choice(rng, SELLER_KIND, sel.size), rating=rating[sel])  # fmt: skip
+              choice(rng, SELLER_KIND, sel.size), rating=rating[sel], origin=t0[sel])  # fmt: skip
 
 
 def followups(
@@ -167,7 +168,8 @@ def followups(
     shop, buyer, local = chats.shop, chats.buyer, chats.local
     fu = np.flatnonzero(answers.has_answer & (rng.random(chats.n) < arch.followup_prob))
     t_fu = answers.t_answer[fu] + lognormal_minutes(rng, 10.0, 1.0, fu.size)
-    parts.add(shop[fu], buyer[fu], t_fu, BUYER, choice(rng, FOLLOWUP_KIND, fu.size))
+    t0 = chats.t_open
+    parts.add(shop[fu], buyer[fu], t_fu, BUYER, choice(rng, FOLLOWUP_KIND, fu.size), origin=t0[fu])
     fa = rng.random(fu.size) < arch.followup_answer_prob
     fa_delay = lognormal_minutes(rng, arch.delay_median_minutes, arch.delay_sigma, fu.size)
     fa_delay *= pace[local[fu]]
@@ -175,4 +177,5 @@ def followups(
     t_fa = after_holiday(
         hol, cal, shop[fu][fa], lf, cal.add(lf, t_fu[fa], fa_delay[fa]), fa_delay[fa]
     )
-    parts.add(shop[fu][fa], buyer[fu][fa], t_fa, SELLER, choice(rng, SELLER_KIND, t_fa.size))
+    parts.add(shop[fu][fa], buyer[fu][fa], t_fa, SELLER, choice(rng, SELLER_KIND, t_fa.size),
+              origin=t0[fu][fa])  # fmt: skip

@@ -143,7 +143,7 @@ def bursts(
     tb = chats.t_open[chat] + cum - cum[first][chat]
     kind = choice(rng, NEXT_KIND, chat.size)
     kind[first] = choice(rng, FIRST_KIND, n)
-    parts.add(chats.shop[chat], chats.buyer[chat], tb, BUYER, kind)
+    parts.add(chats.shop[chat], chats.buyer[chat], tb, BUYER, kind, origin=chats.t_open[chat])
     return tb[first + nb - 1]
 
 

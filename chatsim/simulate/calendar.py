@@ -39,6 +39,7 @@ __all__ = [
     "cumulative",
     "day_plan",
     "holiday_mode",
+    "merge_intervals",
     "shop_calendars",
 ]
 
@@ -176,6 +177,7 @@ class ShopCalendars:
     ) -> None:
         # rows sorted by (shop, start), non-overlapping within a shop; every time lies
         # in (-offset, span - offset)
+        self.rows = (shop, start, end)
         self.span, self.offset = span, _SHOP_AXIS_OFFSET
         base = shop * span + self.offset
         self.cal = Calendar(base + start, base + end, *cumulative(end - start))
@@ -183,6 +185,20 @@ class ShopCalendars:
         self.last = np.searchsorted(shop, np.arange(n_shops), side="right") - 1
         # working seconds of all shops before shop i (also for shops without working time)
         self.base_w = np.append(self.cal.cum, self.cal.cum_end[-1:].sum())[self.first]
+
+    def subset(self, shops: np.ndarray) -> ShopCalendars:
+        """The calendars of ``shops`` (indices into these calendars), renumbered 0, 1, ...
+
+        Example:
+            >>> cal = ShopCalendars(np.array([0, 1]), np.array([0.0, 5.0]), np.array([9.0, 7.0]), 2, 100.0)
+            >>> cal.subset(np.array([1])).rows
+            (array([0]), array([5.]), array([7.]))
+        """
+        shop, start, end = self.rows
+        new = np.full(self.first.size, -1, dtype=np.int64)
+        new[shops] = np.arange(shops.size)
+        keep = new[shop] >= 0
+        return ShopCalendars(new[shop[keep]], start[keep], end[keep], shops.size, self.span)
 
     def _axis(self, shop: np.ndarray) -> np.ndarray:
         return shop * self.span + self.offset
@@ -212,7 +228,7 @@ class ShopCalendars:
         return self.time_at(shop, self.work(shop, t) + working_seconds)
 
 
-def _merge(
+def merge_intervals(
     shop: np.ndarray, start: np.ndarray, end: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Merge touching/overlapping intervals within each shop (rows sorted by shop, start)."""
@@ -247,7 +263,7 @@ def shop_calendars(
     ok = e - s >= _MIN_SHIFT
     shop, s, e = shop[ok], s[ok], e[ok]
     order = np.lexsort((s, shop))
-    shop, s, e = _merge(shop[order], s[order], e[order])  # 24/7 days, jitter
+    shop, s, e = merge_intervals(shop[order], s[order], e[order])  # 24/7 days, jitter
     span = plan.n_days * DAY + 2 * _SHOP_AXIS_OFFSET
     return ShopCalendars(shop, s, e, ns, span)
 
@@ -305,7 +321,7 @@ def holiday_mode(
     start = np.round(start / 60.0) * 60.0  # whole minutes
     end = start + np.round(length / 60.0) * 60.0
     order = np.lexsort((start, shop))
-    return Intervals(*_merge(shop[order], start[order], end[order]))
+    return Intervals(*merge_intervals(shop[order], start[order], end[order]))
 
 
 def after_holiday(

@@ -55,6 +55,7 @@ class GroupOut:
     blk_shop: np.ndarray
     blk_buyer: np.ndarray
     blk_at: np.ndarray
+    habits: ShopHabits | None = None  # the group's shop habits (dated changes reuse them)
 
 
 @dataclass(frozen=True)
@@ -96,16 +97,18 @@ def simulate_group(
     shops: np.ndarray,
     adopts: np.ndarray,
     parts: Parts,
+    habits: ShopHabits | None = None,
 ) -> GroupOut:
     """Generate every message of the shops ``shops`` (shard-local indices) of one archetype.
 
     ``adopts`` says which of them have automatic replies on (see
-    :func:`chatsim.simulate.shard.adoption`). Messages go to ``parts``.
+    :func:`chatsim.simulate.shard.adoption`). Messages go to ``parts``. ``habits``: the
+    shops' habits when already drawn (a shop that adapts keeps its own), else drawn first.
     """
     days = sc.period.days
     period_s = days * DAY
     profile = arrival_profile(arch.buyer_tz, sc.period.start, days, sc.campaigns)
-    h = shop_habits(rng, sc, arch, shops)
+    h = shop_habits(rng, sc, arch, shops) if habits is None else habits
 
     chats = buyer_chats(rng, arch, shops, arch.chats_per_day * h.size, profile, period_s)
     auto = auto_reply_decisions(rng, arch, adopts, chats)
@@ -130,4 +133,4 @@ def simulate_group(
             f"the simulator supports < {CONVERSATION_STRIDE} per shop. Lower chats_per_day or days."
         )
     hol = h.hol
-    return GroupOut(hol.shop, hol.start, hol.end, chats.blk_shop, chats.blk_buyer, chats.blk_at)
+    return GroupOut(hol.shop, hol.start, hol.end, chats.blk_shop, chats.blk_buyer, chats.blk_at, h)

@@ -74,11 +74,17 @@ REPLY_KIND: KindMix = ([KIND["text"], KIND["emoji"], KIND["sticker"]], [0.7, 0.1
 
 
 class Parts:
-    """Accumulates message columns from the model's parts (concatenated at the end)."""
+    """Accumulates message columns from the model's parts (concatenated at the end).
+
+    ``origin`` is the time of the event a message belongs to (the chat's opening, the
+    thread or the broadcast): dated changes (:mod:`chatsim.simulate.adapt`) keep or drop
+    whole exchanges by it. It is not part of the log.
+    """
 
     def __init__(self) -> None:
         self.cols: dict[str, list[np.ndarray]] = {
-            k: [] for k in ("shop", "buyer", "t", "sender", "kind", "bcast", "rating", "valid")
+            k: []
+            for k in ("shop", "buyer", "t", "sender", "kind", "bcast", "rating", "valid", "origin")
         }
 
     def add(
@@ -92,8 +98,10 @@ class Parts:
         bcast: bool = False,
         rating: np.ndarray | None = None,
         valid: bool = True,
+        origin: np.ndarray | None = None,
     ) -> None:
-        """Messages of ``shop`` (shard-local) to ``buyer`` (shop-local) at times ``t``."""
+        """Messages of ``shop`` (shard-local) to ``buyer`` (shop-local) at times ``t``
+        (``origin``: their exchange's start, ``t`` itself when not given)."""
         n = t.size
         c = self.cols
         c["shop"].append(shop.astype(np.int64, copy=False))
@@ -104,6 +112,7 @@ class Parts:
         c["bcast"].append(np.full(n, bcast))
         c["rating"].append(np.zeros(n, np.int8) if rating is None else rating.astype(np.int8))
         c["valid"].append(np.full(n, valid))
+        c["origin"].append(t if origin is None else origin)
 
     def concat(self) -> dict[str, np.ndarray]:
         """Every column, in the order the messages were added."""

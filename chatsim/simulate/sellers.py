@@ -48,7 +48,9 @@ def system_messages(rng: np.random.Generator, arch: Archetype, chats: Chats, par
     lands in the chat 30 s-30 min after it opens."""
     sel = np.flatnonzero(rng.random(chats.n) < arch.system_message_share)
     t = chats.t_open[sel] + rng.uniform(30.0, 1800.0, sel.size)
-    parts.add(chats.shop[sel], chats.buyer[sel], t, SELLER, KIND["system"])
+    parts.add(
+        chats.shop[sel], chats.buyer[sel], t, SELLER, KIND["system"], origin=chats.t_open[sel]
+    )
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,12 @@ def seller_threads(
     rep = rng.random(th_t.size) < arch.seller_thread_reply_rate
     t_rep = th_t[rep] + np.minimum(rng.exponential(2 * HOUR, int(rep.sum())), 23 * HOUR)
     parts.add(
-        shops[th_local[rep]], th_buyer[rep], t_rep, BUYER, choice(rng, REPLY_KIND, t_rep.size)
+        shops[th_local[rep]],
+        th_buyer[rep],
+        t_rep,
+        BUYER,
+        choice(rng, REPLY_KIND, t_rep.size),
+        origin=th_t[rep],
     )
     return n_thr
 
@@ -133,10 +140,16 @@ def broadcasts(
     rec_local = bc_local[bc_of]
     rec_buyer = first_follower[rec_local] + (base[bc_of] + j) % followers
     rec_t = bc_t[bc_of] + j * 0.001  # a broadcast is delivered in one sweep
-    parts.add(shops[rec_local], rec_buyer, rec_t, SELLER, bc_kind[bc_of], bcast=True)
+    rec_t0 = bc_t[bc_of]
+    parts.add(shops[rec_local], rec_buyer, rec_t, SELLER, bc_kind[bc_of], bcast=True, origin=rec_t0)
     rep = rng.random(rec_t.size) < arch.broadcast_reply_rate
     t_rep = rec_t[rep] + np.minimum(rng.exponential(HOUR, int(rep.sum())), 23 * HOUR)
     parts.add(
-        shops[rec_local[rep]], rec_buyer[rep], t_rep, BUYER, choice(rng, REPLY_KIND, t_rep.size)
+        shops[rec_local[rep]],
+        rec_buyer[rep],
+        t_rep,
+        BUYER,
+        choice(rng, REPLY_KIND, t_rep.size),
+        origin=rec_t0[rep],
     )
     return followers

@@ -19,6 +19,7 @@ import polars as pl
 
 from chatsim.scenario import Scenario, shop_ids
 from chatsim.schema import KIND_DTYPE, RATING_DTYPE, SENDER_DTYPE, UTC_DATETIME
+from chatsim.simulate.adapt import adapt_shard, cached_plan
 from chatsim.simulate.calendar import DAY
 from chatsim.simulate.group import GroupOut, simulate_group
 from chatsim.simulate.messages import (
@@ -32,6 +33,8 @@ from chatsim.simulate.messages import (
 __all__ = [
     "SHARD_SIZE",
     "adoption",
+    "adaptation_columns",
+    "adoption_draws",
     "messages_frame",
     "shard_arrays",
     "shard_count",
@@ -82,12 +85,18 @@ def shard_arrays(
     lo, hi = shard_shops(sc, shard)
     arch_of = np.asarray(sc.shop_archetypes()[lo:hi])
     parts = Parts()
-    outs: list[GroupOut] = []
-    adopts = adoption(sc, shard)
+    groups: dict[int, tuple[np.ndarray, GroupOut]] = {}
+    u = adoption_draws(sc, shard)
+    adopts = u < _adoption_rates(sc)[arch_of]
     for ai in np.unique(arch_of):  # a loop over archetypes present in the shard
         local = np.flatnonzero(arch_of == ai)
-        outs.append(simulate_group(rng, sc, sc.archetypes[int(ai)], local, adopts[local], parts))
+        out = simulate_group(rng, sc, sc.archetypes[int(ai)], local, adopts[local], parts)
+        groups[int(ai)] = (local, out)
+    outs = [o for _, o in groups.values()]
     c = parts.concat()
+    adapted = adapt_shard(sc, shard, lo, arch_of, u, c, groups) if sc.changes else None
+    if adapted is not None:
+        c = adapted.cols
     period_s = sc.period.days * DAY
     keep = np.flatnonzero((c["t"] >= 0.0) & (c["t"] < period_s))
     t_us = np.round(c["t"][keep] * 1e6).astype(np.int64)
@@ -106,36 +115,58 @@ def shard_arrays(
     }
     origin_us = _origin_us(sc)
     names = _names(sc, shard)
-    hol_shop = np.concatenate([o.hol_shop for o in outs])
+    if adapted is None:
+        hol_shop, hol_start, hol_end = (
+            np.concatenate([getattr(o, k) for o in outs])
+            for k in ("hol_shop", "hol_start", "hol_end")
+        )
+        blk_shop, blk_local, blk_at = (
+            np.concatenate([getattr(o, k) for o in outs])
+            for k in ("blk_shop", "blk_buyer", "blk_at")
+        )
+    else:
+        hol_shop, hol_start, hol_end = adapted.hol
+        blk_shop, blk_local, blk_at = adapted.blk
     hol = pl.DataFrame(
         {
             "shop_id": names.gather(hol_shop),
-            "start": _utc(np.concatenate([o.hol_start for o in outs]), origin_us),
-            "end": _utc(np.concatenate([o.hol_end for o in outs]), origin_us),
+            "start": _utc(hol_start, origin_us),
+            "end": _utc(hol_end, origin_us),
         }
     ).sort("shop_id", "start")
-    blk_shop = np.concatenate([o.blk_shop for o in outs])
-    blk_buyer = (blk_shop + lo) * CONVERSATION_STRIDE + np.concatenate([o.blk_buyer for o in outs])
+    blk_buyer = (blk_shop + lo) * CONVERSATION_STRIDE + blk_local
     blk = pl.DataFrame(
         {
             "shop_id": names.gather(blk_shop),
             "buyer_id": blk_buyer + BUYER_ID_BASE,
-            "blocked_at": _utc(np.concatenate([o.blk_at for o in outs]), origin_us),
+            "blocked_at": _utc(blk_at, origin_us),
         }
     ).sort("shop_id", "buyer_id")
     return arrays, hol, blk
 
 
-def adoption(sc: Scenario, shard: int) -> np.ndarray:
-    """Which shops of a shard have automatic replies (and a chatbot, if enabled) on.
+def adoption_draws(sc: Scenario, shard: int) -> np.ndarray:
+    """Each shop's uniform draw behind automatic-reply adoption (:func:`adoption`).
 
     Drawn from ``SeedSequence(seed, spawn_key=(shard, 1))``, a stream of its own, so the
     shops table can be built without simulating the messages.
     """
     lo, hi = shard_shops(sc, shard)
     rng = np.random.default_rng(np.random.SeedSequence(sc.seed, spawn_key=(shard, 1)))
-    rates = np.array([a.auto_reply_adoption for a in sc.archetypes])
-    return rng.random(hi - lo) < rates[np.asarray(sc.shop_archetypes()[lo:hi], dtype=int)]
+    return rng.random(hi - lo)
+
+
+def _adoption_rates(sc: Scenario) -> np.ndarray:
+    return np.array([a.auto_reply_adoption for a in sc.archetypes])
+
+
+def adoption(sc: Scenario, shard: int) -> np.ndarray:
+    """Which shops of a shard have automatic replies (and a chatbot, if enabled) on: those
+    whose draw (:func:`adoption_draws`) is below their archetype's ``auto_reply_adoption``.
+    """
+    lo, hi = shard_shops(sc, shard)
+    arch = np.asarray(sc.shop_archetypes()[lo:hi], dtype=int)
+    return adoption_draws(sc, shard) < _adoption_rates(sc)[arch]
 
 
 def _utc(seconds: np.ndarray, origin_us: int) -> pl.Series:
@@ -191,25 +222,60 @@ def shops_table(sc: Scenario) -> pl.DataFrame:
         >>> sc = Scenario.from_dict({"name": "d", "shops": 1, "period": {"start": "2025-08-15",
         ...     "days": 1}, "archetypes": {"cross_border": {"share": 1.0, "auto_reply_adoption": 0.0}}})
         >>> shops_table(sc).row(0)
-        ('shop_00000', 'Europe/London', False, 'cross_border', 'GB')
+        ('shop_00000', 'Europe/London', False, 'GB', 'cross_border')
     """
     arch = [sc.archetypes[i] for i in sc.shop_archetypes()]
     adopts = np.concatenate([adoption(sc, k) for k in range(shard_count(sc))])
-    return pl.DataFrame(
+    shops = pl.DataFrame(
         {
             "shop_id": shop_ids(sc.shops),
             "timezone": [a.timezone for a in arch],
             "chatbot_enabled": [
                 a.chatbot_enabled and bool(x) for a, x in zip(arch, adopts, strict=True)
             ],
-            "archetype": [a.name for a in arch],
             "country": [a.country for a in arch],
+            "archetype": [a.name for a in arch],
         },
-        schema={
+        schema={  # the schema's columns first, in its order (chatsim.schema.SHOP_COLUMNS)
             "shop_id": pl.String,
             "timezone": pl.String,
             "chatbot_enabled": pl.Boolean,
-            "archetype": pl.String,
             "country": pl.String,
+            "archetype": pl.String,
         },
     )
+    return shops.with_columns(**adaptation_columns(sc)) if sc.changes else shops
+
+
+def adaptation_columns(sc: Scenario) -> dict[str, pl.Series]:
+    """For a scenario with dated changes, each shop's ``adapted_from`` (the date of the first
+    change that selects it, null if none) and ``adaptation`` (the names of the changes that
+    select it, joined by ``" + "`` in file order; null if none).
+
+    Example:
+        >>> from chatsim.scenario import Scenario
+        >>> sc = Scenario.from_dict({"name": "d", "shops": 2, "period": {"start": "2025-08-01",
+        ...     "days": 30}, "archetypes": {"small_team": {"share": 1.0}}, "changes": [
+        ...     {"name": "bots", "from": "2025-08-20", "share": 0.5, "set": {"auto_reply_rate": 0.9}}]})
+        >>> cols = adaptation_columns(sc)
+        >>> cols["adaptation"].drop_nulls().to_list(), cols["adapted_from"].drop_nulls().to_list()
+        (['bots'], [datetime.date(2025, 8, 20)])
+    """
+    plan = cached_plan(sc)
+    start = np.full(sc.shops, np.iinfo(np.int64).max)
+    names: list[list[str]] = [[] for _ in range(sc.shops)]
+    for p in plan:
+        sel = np.flatnonzero(p.selected)
+        start[sel] = np.minimum(start[sel], p.start_day)
+        for i in sel.tolist():
+            names[i].append(p.change.name)
+    none = start == np.iinfo(np.int64).max
+    first = pl.Series(np.where(none, 0, start)).cast(pl.Int32)
+    origin = pl.lit(sc.period.start)
+    dates = pl.select(origin + pl.duration(days=first)).to_series()
+    return {
+        "adapted_from": dates.scatter(np.flatnonzero(none), None).alias("adapted_from"),
+        "adaptation": pl.Series(
+            "adaptation", [" + ".join(n) if n else None for n in names], dtype=pl.String
+        ),
+    }
