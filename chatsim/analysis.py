@@ -19,7 +19,9 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FLIPS",
     "FLIP_DTYPE",
+    "WhatIfPlan",
     "flip_counts",
     "flips",
     "pass_rates",
@@ -43,6 +46,7 @@ __all__ = [
     "sweep",
     "top_losers",
     "what_if",
+    "what_if_plan",
     "window_rates",
     "window_rates_of",
     "window_rules",
@@ -429,6 +433,64 @@ def what_if(
         "explanation": pl.String,
     }
     return pl.DataFrame(rows, schema=schema)
+
+
+@dataclass(frozen=True)
+class WhatIfPlan:
+    """What a report's what-if section runs: ``scenario`` (its ``analysis.what_if`` holds
+    the variants; ``None``: nothing runs, ``reason`` says why), whether it is a twin of a
+    real log (``model_based``), and the variants ``skipped`` on the twin, each with why."""
+
+    scenario: Scenario | None
+    model_based: bool = False
+    skipped: tuple[str, ...] = ()
+    reason: str = ""
+
+
+def what_if_plan(
+    scenario: Scenario | None,
+    *,
+    twin: Scenario | None = None,
+    real_log: bool = False,
+    run: bool = True,
+) -> WhatIfPlan:
+    """The what-ifs of a report: ``scenario``'s variants on ``scenario`` for a simulated
+    log (when ``run``); for a real log, those that apply to its ``twin`` (a variant on all
+    shops, or on an archetype the twin has), on the twin; else none, with the reason.
+
+    Example:
+        >>> what_if_plan(None, real_log=True).reason
+        'No what-if variants for this run: a real log, and no fitted model of it (chatsim report --fit).'
+    """
+    variants = scenario.analysis.what_if if scenario is not None else ()
+    if not real_log:
+        if run and variants:
+            return WhatIfPlan(scenario)
+        return WhatIfPlan(None, reason="No what-if variants for this run (none in the scenario).")
+    if twin is None:
+        return WhatIfPlan(
+            None,
+            reason="No what-if variants for this run: a real log, and no fitted model of it "
+            "(chatsim report --fit).",
+        )
+    names = {a.name for a in twin.archetypes}
+    keep = tuple(v for v in variants if v.archetype is None or v.archetype in names)
+    skipped = tuple(
+        f"{v.name} changes the seller type {v.archetype}, which the fitted model of your log "
+        "does not have, so it is left out"
+        for v in variants
+        if v not in keep
+    )
+    if not keep:
+        return WhatIfPlan(
+            None,
+            True,
+            skipped,
+            "No what-if variant of the scenario applies to the fitted model of your log"
+            + (f" ({'; '.join(skipped)})." if skipped else " (the scenario has none)."),
+        )
+    a = dataclasses.replace(twin.analysis, what_if=keep)
+    return WhatIfPlan(dataclasses.replace(twin, analysis=a), True, skipped)
 
 
 def top_losers(ev: Evaluation, n: int = 3) -> list[str]:

@@ -10,6 +10,9 @@ A report notebook (``notebooks/*.ipynb``) receives plain parameters from papermi
 2. the context gives the tables a page needs (``ctx.bridge()``, ``ctx.window_rates()``:
    staged by the run, else computed on ``ctx.log``, read on first use; and
    ``ctx.replications(n)``: the scenario's replications, staged by the run or run here);
+   with a twin (``twin_path``, :mod:`chatsim.twin`) a real log's pages also get
+   model-based ones: ``ctx.what_if_plan()`` and ``ctx.replications(n, twin=True)`` run on
+   the twin, and ``ctx.twin_of_log()`` gives the calibration page its fit;
 3. :func:`show_header`, :func:`show_table` and the other page parts (defined in
    :mod:`chatsim.page_html`, re-exported here) display the page; charts come from
    :mod:`chatsim.charts`, drawn offline after :func:`chatsim.render.enable_offline_charts`.
@@ -23,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import tempfile
 from collections.abc import Sequence
@@ -59,7 +63,9 @@ from chatsim.scenario import Scenario, load_scenario
 from chatsim.schema import ChatLog, read_log
 
 if TYPE_CHECKING:
+    from chatsim.analysis import WhatIfPlan
     from chatsim.replications import Replications
+    from chatsim.twin import Twin
 
 __all__ = [
     "DOCS_HREF",
@@ -143,6 +149,71 @@ class ReportContext:
     n_messages: int
     results: StagedResults | None = None
     _log: ChatLog | None = field(default=None, repr=False)
+    #: the log's fitted twin (``twin_path``), or ``None``
+    twin: Scenario | None = None
+
+    @property
+    def model_based(self) -> bool:
+        """Whether this run's what-ifs and bands run on a twin: a real log with a twin."""
+        return bool(self.params.get("real_log")) and self.twin is not None
+
+    def model_scenario(self) -> Scenario | None:
+        """The scenario model-based figures simulate: the scenario for a simulated log, the
+        twin (with the run's rules, targets and windows) for a real log, else ``None``.
+
+        Example:
+            >>> ctx.model_scenario() is ctx.scenario  # doctest: +SKIP
+            True
+        """
+        if not self.params.get("real_log"):
+            return self.scenario
+        if self.twin is None:
+            return None
+        p = self.params
+        a = dataclasses.replace(
+            self.twin.analysis,
+            rules=tuple(str(r) for r in p.get("rules") or self.twin.analysis.rules),
+            targets=tuple(float(t) for t in p.get("targets") or self.twin.analysis.targets),
+            windows_hours=tuple(
+                float(w) for w in p.get("windows_hours") or self.twin.analysis.windows_hours
+            ),
+        )
+        return dataclasses.replace(self.twin, analysis=a)
+
+    def what_if_plan(self, run: bool = True) -> WhatIfPlan:
+        """What the what-if section runs (:func:`chatsim.analysis.what_if_plan`): the
+        scenario's variants on the scenario, or, for a real log with a twin, those that
+        apply to the twin, on the twin (``run`` is then ignored: a real log's run switches
+        what-ifs off only because it had no model).
+
+        Example:
+            >>> ctx.what_if_plan().model_based  # doctest: +SKIP
+            False
+        """
+        from chatsim.analysis import what_if_plan
+
+        return what_if_plan(
+            self.scenario,
+            twin=self.model_scenario() if self.model_based else None,
+            real_log=bool(self.params.get("real_log")),
+            run=run,
+        )
+
+    def twin_of_log(self) -> Twin:
+        """The log's twin with its fit (:func:`chatsim.twin.load_twin`): from ``twin_path``,
+        or the log fitted here (by the report's segment column, shop by shop for small
+        logs) when the run gave none.
+
+        Example:
+            >>> ctx.twin_of_log().from_file  # doctest: +SKIP
+            False
+        """
+        from chatsim.twin import load_twin
+
+        path = self.params.get("twin_path") or ""
+        if path and not Path(path).is_file():
+            path = ""  # the run's staging folder is gone: fit here
+        return load_twin(path, self.log, by=self.segment)
 
     @property
     def log(self) -> ChatLog:
@@ -200,16 +271,26 @@ class ReportContext:
             self.log, windows_hours, base=self.rules[-1], as_of=self.params.get("as_of")
         )
 
-    def replications(self, n: int, **switches: bool) -> Replications | None:
+    def replications(self, n: int, *, twin: bool = False, **switches: bool) -> Replications | None:
         """The scenario simulated ``n`` times (:func:`chatsim.replications.run_replications`):
         the run's staged replications when it staged ``n`` of them, else run here (every
         core; ``switches``: ``bridge``, ``sweep``, ``what_if``). ``None`` when there is
-        nothing to replicate: a real log, no scenario, or ``n`` of 1.
+        nothing to replicate: a real log, no scenario, or ``n`` of 1. With ``twin``, a
+        real log with a twin gets the twin's replications (model-based; ``n`` of 1 means
+        :data:`chatsim.twin.TWIN_REPLICATIONS`).
 
         Example:
             >>> ctx.replications(1) is None  # doctest: +SKIP
             True
         """
+        if twin and self.model_based:
+            from chatsim.replications import run_replications
+            from chatsim.twin import TWIN_REPLICATIONS
+
+            sc = self.model_scenario()
+            n = n if n > 1 else TWIN_REPLICATIONS
+            # in this process: a report's warm kernel cannot spawn worker processes
+            return run_replications(sc, n, rules=self.rules, workers=1, **switches)
         if self.scenario is None or self.params.get("real_log") or n < 2:
             return None
         staged = self.results.replications() if self.results is not None else None
@@ -239,6 +320,7 @@ def load_context(
     days: int | None = None,
     as_of: str | None = None,
     results_path: str = "",
+    twin_path: str = "",
     **params: Any,
 ) -> ReportContext:
     """Turn a notebook's parameters into chatsim objects.
@@ -247,8 +329,11 @@ def load_context(
     the evaluation is read from there; otherwise the log (``log_path``, or the scenario
     simulated into a cache by :func:`prepare_log`) is read and the rules evaluated here. A
     ``results_path`` that no longer exists (an executed notebook run again after its
-    report) counts as empty.
+    report) counts as empty. ``twin_path`` is the log's fitted twin (a scenario YAML,
+    :mod:`chatsim.twin`); empty or gone: none.
     """
+    from chatsim.twin import read_twin
+
     sc = None
     if scenario_path:
         sc = load_scenario(scenario_path)
@@ -273,6 +358,7 @@ def load_context(
         "shops": shops,
         "days": days,
         "as_of": as_of,
+        "twin_path": twin_path,
         **params,
     }
     return ReportContext(
@@ -284,6 +370,7 @@ def load_context(
         n_messages=staged.n_messages if staged is not None else log.n_messages,
         results=staged,
         _log=log,
+        twin=read_twin(twin_path),
     )
 
 
