@@ -521,3 +521,96 @@ def test_nan_infinity_and_huge_numbers_refused(tmp_path: Path, path: str, value:
         load_scenario(f)
     msg = str(err.value)
     assert msg.startswith(f"{f}: ") and "\n" not in msg and len(msg) < 300, msg
+
+
+# ---------------------------------------------------------------- arrival profile, kind mix
+HOURS = [1.0] * 12 + [3.0] * 12
+KNOB_CASES = [
+    # (archetype key, value, substrings the message must contain)
+    ("arrival_hours", [1.0] * 23, ["archetypes.solo_weekdays.arrival_hours:", "24 weights", "23"]),
+    ("arrival_hours", [0.0] * 24, ["archetypes.solo_weekdays.arrival_hours:", "all 0"]),
+    ("arrival_hours", [1.0] * 5 + [-1.0] + [1.0] * 18, ["arrival_hours[5]:", ">= 0"]),
+    ("arrival_hours", [1.0] * 23 + ["x"], ["arrival_hours[23]:", "number"]),
+    ("arrival_hours", 3, ["archetypes.solo_weekdays.arrival_hours:", "list"]),
+    ("arrival_weekdays", [1.0] * 8, ["arrival_weekdays:", "7 weights", "Monday first"]),
+    ("arrival_weekdays", [0, 0, 0, 0, 0, 0, 0], ["arrival_weekdays:", "all 0"]),
+    ("arrival_weekdays", [1, 1, 1, 1, 1, 1, float("nan")], ["arrival_weekdays[6]:"]),
+    ("kind_mix", {"text": 0.5, "photo": 0.5}, ["kind_mix.photo:", "unknown buyer message kind"]),
+    ("kind_mix", {"text": 0.5, "system": 0.5}, ["kind_mix.system:", "unknown", "product_card"]),
+    ("kind_mix", {"text": 0.5, "image": 0.4}, ["kind_mix:", "sum to 1", "0.9"]),
+    ("kind_mix", {"text": 1.2, "image": -0.2}, ["kind_mix.text:", "<= 1"]),
+    ("kind_mix", {}, ["kind_mix:", "sum to 1"]),
+    ("kind_mix", ["text"], ["kind_mix:", "mapping"]),
+    ("absence_concentration", 0, ["archetypes.solo_weekdays.absence_concentration:", "> 0"]),
+    ("absence_concentration", -2, ["absence_concentration:", "> 0"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expect"), KNOB_CASES, ids=[f"{c[0]}={c[1]!r}"[:40] for c in KNOB_CASES]
+)
+def test_profile_and_kind_knobs_name_bad_values(
+    key: str, value: Any, expect: list[str], tmp_path: Path
+) -> None:
+    d = base()
+    d["archetypes"]["solo_weekdays"][key] = value
+    f = tmp_path / "bad.yaml"
+    f.write_text(yaml.safe_dump(d))
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(f)
+    msg = str(err.value)
+    assert msg.startswith(f"{f}: "), msg
+    for s in expect:
+        assert s in msg, f"{s!r} not in {msg!r}"
+
+
+def test_profile_and_kind_knobs_default_to_the_builtin_model() -> None:
+    a = Scenario.from_dict(base()).archetype("solo_weekdays")
+    assert (a.arrival_hours, a.arrival_weekdays, a.kind_mix) == (None, None, None)
+    assert a.absence_concentration == 4.0
+
+
+def test_profile_and_kind_knobs_round_trip(tmp_path: Path) -> None:
+    d = base()
+    d["archetypes"]["solo_weekdays"] |= {
+        "arrival_hours": HOURS,
+        "arrival_weekdays": [1, 1, 1, 1, 1, 2, 2],
+        "kind_mix": {"image": 0.3, "text": 0.6, "sticker": 0.1 + 1e-7},
+        "absence_concentration": 0.5,
+    }
+    sc = Scenario.from_dict(d)
+    a = sc.archetype("solo_weekdays")
+    assert a.arrival_hours == tuple(HOURS)
+    assert a.arrival_weekdays == (1.0,) * 5 + (2.0, 2.0)
+    assert [k for k, _ in a.kind_mix or ()] == ["text", "sticker", "image"]  # schema order
+    assert a.to_dict()["kind_mix"] == {"text": 0.6, "sticker": 0.1 + 1e-7, "image": 0.3}
+    f = tmp_path / "knobs.yaml"
+    f.write_text(sc.to_yaml())
+    back = load_scenario(f)
+    assert back == sc
+    assert back.archetype("agency_247").kind_mix is None
+
+
+def test_profile_and_kind_knobs_in_what_ifs_and_changes() -> None:
+    d = base()
+    d["analysis"]["what_if"].append(
+        {"name": "evenings", "archetype": "solo_weekdays", "set": {"arrival_hours": HOURS}}
+    )
+    d["changes"] = [
+        {
+            "name": "stickers",
+            "from": "2025-08-18",
+            "set": {"kind_mix": {"sticker": 1.0}, "absence_concentration": 1.0},
+        }
+    ]
+    sc = Scenario.from_dict(d)
+    assert sc.with_change("evenings").archetype("solo_weekdays").arrival_hours == tuple(HOURS)
+    assert sc.changes[0].set["kind_mix"] == {"sticker": 1.0}
+    bad = copy.deepcopy(d)
+    bad["changes"][0]["set"]["kind_mix"] = {"sticker": 0.5}
+    with pytest.raises(ScenarioError, match=r"changes\[0\]\.set\.kind_mix: shares must sum to 1"):
+        Scenario.from_dict(bad)
+    bad = copy.deepcopy(d)
+    bad["analysis"]["what_if"][1]["set"]["arrival_weekdays"] = [1, 2]
+    with pytest.raises(ScenarioError, match=r"what_if\[1\]\.set\.arrival_weekdays: expected 7"):
+        Scenario.from_dict(bad)

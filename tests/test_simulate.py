@@ -563,3 +563,110 @@ def test_baseline_shops_spread_over_the_flip_categories() -> None:
     # no archetype moves as one block any more
     by = f.group_by("archetype").agg(pl.col("flip").n_unique())
     assert (by["flip"] >= 2).sum() >= 4, by
+
+
+# ------------------------------------------------------------ arrival profile, kind mix
+#: a distinctive buyer day: nobody at night, a morning peak and a larger late-evening one
+EVENING_HOURS = [0.0] * 7 + [1.0, 2.0, 4.0, 2.0] + [1.0] * 9 + [2.0, 4.0, 6.0, 3.0]
+WEEKEND_DAYS = [1.0, 1.0, 1.0, 1.0, 1.0, 3.0, 0.5]
+
+
+def test_arrivals_follow_the_hour_and_weekday_weights() -> None:
+    params = {**QUIET, "chats_per_day": 60, "timezone": "Asia/Tokyo", "holiday_country": None}
+    params |= {"arrival_hours": EVENING_HOURS, "arrival_weekdays": WEEKEND_DAYS}
+    sc = scenario({"agency_247": {"share": 1.0, **params}}, shops=20, days=14, start="2025-08-18")
+    m = simulate(sc).messages.filter(pl.col("sender") == "buyer")  # one message per chat
+    loc = pl.col("sent_at").dt.convert_time_zone("Asia/Tokyo")
+    n = m.height
+    assert abs(n / (20 * 14 * 60) - 1) < 0.03  # the profile moves chats, not the volume
+    by_hour = dict(m.group_by(loc.dt.hour().alias("h")).len().iter_rows())
+    w = np.array(EVENING_HOURS) / sum(EVENING_HOURS)
+    share = np.array([by_hour.get(h, 0) for h in range(24)]) / n
+    assert share[:7].sum() == 0.0  # no weight, no chat
+    assert np.abs(share - w).max() < 0.006, np.round(share - w, 4)
+    # two whole weeks of buyer-local days (the first day's missing hours are the extra day's)
+    by_day = dict(m.group_by((loc.dt.weekday() - 1).alias("d")).len().iter_rows())
+    v = np.array(WEEKEND_DAYS) / sum(WEEKEND_DAYS)
+    day_share = np.array([by_day.get(d, 0) for d in range(7)]) / n
+    assert np.abs(day_share - v).max() < 0.01, np.round(day_share - v, 4)
+
+
+def test_buyer_message_kinds_follow_the_kind_mix() -> None:
+    mix = {"text": 0.2, "sticker": 0.5, "order_card": 0.3}
+    sc = scenario(
+        {"small_team": {"share": 1.0, "kind_mix": mix, "chats_per_day": 30}}, shops=12, days=7
+    )
+    m = simulate(sc).messages
+    buyer = m.filter(pl.col("sender") == "buyer")
+    shares = dict(buyer.group_by(pl.col("kind").cast(pl.String)).len().iter_rows())
+    assert set(shares) == set(mix)  # bursts, follow-ups and replies alike
+    for k, s in mix.items():
+        assert abs(shares[k] / buyer.height - s) < 0.015, (k, shares[k] / buyer.height)
+    # sellers keep their own mixes
+    seller = m.filter((pl.col("sender") == "seller") & (pl.col("kind") != "system"))
+    assert seller.filter(pl.col("kind") == "text").height > 0.5 * seller.height
+
+
+def test_absence_concentration_spreads_absences_over_shops() -> None:
+    def absent_share(k: float) -> np.ndarray:
+        params = {**QUIET, "chats_per_day": 40, "absence_rate": 0.2, "absence_concentration": k}
+        sc = scenario(
+            {"small_team": {"share": 1.0, **params, "holiday_country": None}},
+            shops=60,
+            days=28,
+        )
+        s = simulate(sc).messages.filter(pl.col("sender") == "seller")
+        loc = pl.col("sent_at").dt.convert_time_zone("Asia/Bangkok").dt.date()
+        worked = s.group_by("shop_id").agg(loc.n_unique().alias("d"))["d"].to_numpy()
+        return 1.0 - worked / 28.0
+
+    even, lumpy = absent_share(1000.0), absent_share(0.3)
+    assert 0.15 < even.mean() < 0.25 and 0.1 < lumpy.mean() < 0.3  # the same mean rate
+    assert even.std() < 0.1 < lumpy.std()  # ... spread evenly, or on a few shops
+    assert (lumpy < 0.03).mean() > 0.3  # many shops are (nearly) never away
+
+
+def test_the_knobs_at_their_defaults_keep_the_builtin_log() -> None:
+    sc = load_scenario(ROOT / "scenarios" / "baseline.yaml").scaled(shops=12, days=5)
+    log = simulate(sc)
+    # the built-in model's draws, pinned: a change to them shows here
+    m = log.messages
+    kinds = dict(m.group_by(pl.col("kind").cast(pl.String)).len().iter_rows())
+    assert (m.height, m["sent_at"].dt.epoch("s").sum(), log.blocked.height) == (
+        9257,
+        16249959539825,
+        34,
+    )
+    assert kinds == {
+        "text": 6805, "sticker": 387, "emoji": 356, "image": 601, "video": 82,
+        "order_card": 302, "product_card": 673, "system": 51,
+    }  # fmt: skip
+    d = sc.to_dict()
+    for a in d["archetypes"].values():
+        assert a["arrival_hours"] is None and a["kind_mix"] is None
+        a |= {"arrival_hours": None, "arrival_weekdays": None, "kind_mix": None}
+        a["absence_concentration"] = 4
+    assert log_hash(simulate(Scenario.from_dict(d))) == log_hash(log)
+
+
+def test_a_dated_change_of_profile_and_kinds_moves_only_later_chats() -> None:
+    params = {**QUIET, "chats_per_day": 40, "timezone": "UTC", "holiday_country": None}
+    sc = scenario(
+        {"agency_247": {"share": 1.0, **params}},
+        shops=10,
+        days=14,
+        start="2025-08-18",
+        changes=[
+            {
+                "name": "night buyers",
+                "from": "2025-08-25",
+                "set": {"arrival_hours": [1.0] * 6 + [0.0] * 18, "kind_mix": {"emoji": 1.0}},
+            }
+        ],
+    )
+    m = simulate(sc).messages.filter(pl.col("sender") == "buyer")
+    after = pl.col("sent_at") >= dt.datetime(2025, 8, 25, tzinfo=dt.UTC)
+    late, early = m.filter(after), m.filter(~after)
+    assert late.height > 0 and (late["sent_at"].dt.hour() < 6).all()
+    assert (late["kind"] == "emoji").all()
+    assert (early["sent_at"].dt.hour() >= 6).mean() > 0.8 and (early["kind"] == "text").mean() > 0.5

@@ -16,7 +16,17 @@ Example:
 
 from __future__ import annotations
 
-from chatsim.fit.fitting import Fit, fit, fit_log
+from chatsim.fit.fitting import Fit, fit, fit_log, fit_settings
+from chatsim.fit.goodness import ALL as ALL_SHOPS
 from chatsim.fit.goodness import GOALS, Calibration, calibration_tables
 
-__all__ = ["GOALS", "Calibration", "Fit", "calibration_tables", "fit", "fit_log"]
+__all__ = [
+    "ALL_SHOPS",
+    "GOALS",
+    "Calibration",
+    "Fit",
+    "calibration_tables",
+    "fit",
+    "fit_log",
+    "fit_settings",
+]

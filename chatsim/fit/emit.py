@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 _UNFITTED = {
-    "buyer_timezone": "buyers write in the shop's zone (the arrival profile is the simulator's)",
+    "buyer_timezone": "buyers write in the shop's zone (the arrival profile is fitted in it)",
     "staff_timezone": "the schedule is fitted in the shop's zone",
 }
 

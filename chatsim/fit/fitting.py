@@ -16,6 +16,8 @@ Example:
 
 from __future__ import annotations
 
+import json
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,11 +31,17 @@ from chatsim.fit.market import arrival_profiles, campaign_days, satisfaction_cur
 from chatsim.fit.profile import MIN_DAYS, Observations, observe
 from chatsim.fit.record import POOLED, Estimate, provenance_frame
 from chatsim.fit.segments import Segmentation, by_behaviour, by_column
+from chatsim.fit.shape import add_shape_estimates, fitted_profile
 from chatsim.fit.workdays import day_table, shop_windows
 from chatsim.scenario import Scenario, shop_ids
 from chatsim.schema import ChatLog, read_log
 
-__all__ = ["Fit", "fit", "fit_log"]
+__all__ = ["SETTINGS_LINE", "Fit", "fit", "fit_log", "fit_settings"]
+
+#: The header line of a fitted YAML that records how it was fitted (``fit_log``'s
+#: arguments), so the same fit can be made again from the log (:func:`fit_settings`).
+SETTINGS_LINE = "Fit settings (to fit the log again): "
+_SETTINGS = re.compile(r"^#\s*" + re.escape(SETTINGS_LINE.strip()) + r"\s*(\{.*\})\s*$", re.M)
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,8 @@ class Fit:
         shops: one row per shop of the log: ``shop_id, segment, archetype`` (its
             archetype in the scenario) and ``twin_shop_id`` (the simulated shop standing
             for it in per-shop mode, else null).
-        profiles: arrival shares per segment and shop-local hour of week.
+        profiles: arrival shares per segment and shop-local hour of week (``share``), the
+            simulator's built-in profile (``builtin``) and the fitted one (``fitted``).
         small_segments: segments whose behaviour was pooled from all shops.
         warnings: the fallbacks, in words (also in the YAML header).
         per_shop: whether each shop has its own archetype.
@@ -132,6 +141,7 @@ def fit_log(
     est = estimate(
         obs, seg.shops, per_shop=per_shop, windows=windows, days=days, campaigns_lift=lift
     )
+    add_shape_estimates(est, obs, log, seg.shops, [c.date for c, _, _ in camps])
     curve, curve_est = satisfaction_curve(obs)
     counts = seg.shops.join(obs.shops.select("shop", "shop_id"), on="shop")
     sizes = dict(counts.group_by("segment").len().iter_rows())
@@ -181,8 +191,9 @@ def fit_log(
         satisfaction=curve,
     )
     scenario = scenario_from(d, f"<fitted from {log.source}>")
-    profiles = arrival_profiles(obs, seg.shops)
-    header = _header(log, obs, seg, per_shop, notes, profiles)
+    profiles = fitted_profile(arrival_profiles(obs, seg.shops), est.segments)
+    settings = {"by": by, "per_shop": per_shop, "seed": seed, "min_days": min_days}
+    header = _header(log, obs, seg, per_shop, notes, profiles, settings)
     estimates = {n: e for n, _, e in archetypes}
     text = fitted_yaml(
         d,
@@ -215,10 +226,11 @@ def _header(
     per_shop: bool,
     notes: list[str],
     profiles: pl.DataFrame,
+    settings: dict[str, object],
 ) -> list[str]:
     corr = (
         profiles.group_by("segment")
-        .agg(pl.corr("share", "builtin").alias("r"))
+        .agg(pl.corr("share", "fitted").alias("r"))
         .sort("segment")
         .iter_rows()
     )
@@ -238,9 +250,29 @@ def _header(
     ]
     lines += [f"Fallback: {n}" for n in notes]
     lines.append(
-        "Observed, not scenario parameters: arrival profile by shop-local hour of week vs "
-        "the simulator's built-in profile, correlation per segment: "
+        "Arrival profile by shop-local hour of week, the log's vs the fitted hour x weekday "
+        "profile, correlation per segment: "
         + ", ".join(f"{s} {r:.2f}" for s, r in corr)
         + "."
     )
+    lines.append(SETTINGS_LINE + json.dumps(settings, ensure_ascii=False))
     return lines + [""]
+
+
+def fit_settings(yaml_text: str) -> dict[str, object] | None:
+    """The ``fit_log`` arguments a fitted YAML records (its ``Fit settings`` header line),
+    or ``None`` when it has none (written by hand, or by an older chatsim).
+
+    Example:
+        >>> fit_settings('# Fit settings (to fit the log again): {"by": null, "per_shop": true}')
+        {'by': None, 'per_shop': True}
+    """
+    m = _SETTINGS.search(yaml_text)
+    if m is None:
+        return None
+    try:
+        d = json.loads(m.group(1))
+    except ValueError:
+        return None
+    keep = ("by", "per_shop", "seed", "min_days")
+    return {k: d[k] for k in keep if k in d} if isinstance(d, dict) else None

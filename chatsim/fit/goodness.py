@@ -94,6 +94,7 @@ def calibration_tables(
     rules: Sequence[Rule] = (LEGACY_24H, NEW_12H),
     by: str | None = None,
     per_shop: bool = False,
+    observed: Evaluation | None = None,
 ) -> Calibration:
     """Compare a log with its fitted twin (fitted here with ``by``/``per_shop`` unless
     ``fitted`` is given; simulated ``replications`` times with seeds ``seed``, ``seed +
@@ -101,7 +102,8 @@ def calibration_tables(
 
     With several replications the twin's figures are those of all its runs together (the
     mean pass share, the pooled rate and response-time distributions): the twin's
-    expected behaviour, without one run's luck.
+    expected behaviour, without one run's luck. ``observed`` is the log's evaluation under
+    ``rules`` when it is at hand (a report run's), so it is not computed again.
 
     Example:
         >>> cal = calibration_tables("data/real_log", by="country")  # doctest: +SKIP
@@ -121,7 +123,7 @@ def calibration_tables(
         twins = [twin] if isinstance(twin, ChatLog) else list(twin)
     obs_seg = fitted.shops.select("shop_id", "segment")
     sim_seg = fitted.twin_segments()
-    ev_o = compare(log, list(rules))
+    ev_o = observed if observed is not None else compare(log, list(rules))
     ev_s = _pooled([compare(t, list(rules)) for t in twins])
     shares = _pass_shares(ev_o, obs_seg, ev_s, sim_seg)
     arrivals = _arrivals(ev_o, log, obs_seg, ev_s, twins[0], sim_seg)

@@ -12,8 +12,8 @@ the arrival profiles by shop-local hour of week.
   buyers left out), on a grid refined six times; ``faq`` is the satisfied share of rated
   chats an automatic reply resolved;
 * **arrival profiles** (:func:`arrival_profiles`): each segment's share of primary chats
-  per shop-local hour of the week, and its correlation with the simulator's built-in
-  profile (``chatsim.simulate.DIURNAL x WEEKLY``), which a scenario cannot change.
+  per shop-local hour of the week, beside the simulator's built-in profile
+  (``chatsim.simulate.DIURNAL x WEEKLY``; the fitted one is :mod:`chatsim.fit.shape`'s).
 
 Example:
     >>> h = np.array([0.5, 30.0]); n = np.array([100.0, 100.0]); s = np.array([90.0, 5.0])

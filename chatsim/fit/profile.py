@@ -293,6 +293,7 @@ def _classified_chats(
     chats = chats.with_columns(
         followup=~pl.col("seller_initiated") & gap_h.is_not_null() & (gap_h <= FOLLOWUP_GAP_H)
     ).with_columns(primary=~pl.col("seller_initiated") & ~pl.col("followup"))
+    chats = _human_after(chats, ordered)
     chats = _in_holiday(chats, hol)
     chats = _blocked_now(chats, shop_codes(log.blocked, shops))
     chats = to_local(chats, "open_at", shops, zones)
@@ -300,6 +301,47 @@ def _classified_chats(
     return chats.with_columns(
         date=loc.dt.date(), weekday=(loc.dt.weekday() - 1).cast(pl.Int8), hour=loc.dt.hour()
     ).drop("local")
+
+
+def _human_after(chats: pl.DataFrame, ordered: pl.DataFrame) -> pl.DataFrame:
+    """``human_after``: for a chat an automatic reply closed (``auto_resolved``), the first
+    valid human seller message of the conversation after its last buyer message and
+    before the buyer's next chat, if any (null otherwise).
+
+    The metric reads an automatic reply followed by buyer silence as resolving the chat,
+    also when a human answer comes later than the seller session: a chat left waiting
+    over a weekend behind an automatic reply is then "resolved", though it held a place
+    in the seller's queue. The queue estimators (:mod:`chatsim.fit.response`) read that
+    later human message as its answer."""
+    human = ordered.filter(
+        (pl.col("sender") == "seller")
+        & (pl.col("kind") != "system")
+        & pl.col("valid_reply").fill_null(True)
+        & ~pl.col("is_broadcast").fill_null(False)
+    ).select("conversation_id", human_at="sent_at")
+    same = pl.col("conversation_id") == pl.col("conversation_id").shift(-1)
+    c = chats.with_row_index("_row").with_columns(
+        _next_open=pl.when(same).then(pl.col("open_at").shift(-1))
+    )
+    res = c.filter(pl.col("auto_resolved")).select(
+        "_row", "conversation_id", "_next_open", _t=pl.col("last_buyer_at")
+    )
+    if res.height == 0 or human.height == 0:
+        return chats.with_columns(human_after=pl.lit(None, dtype=chats.schema["open_at"]))
+    hit = res.sort("conversation_id", "_t").join_asof(
+        human.sort("conversation_id", "human_at"),
+        left_on="_t",
+        right_on="human_at",
+        by="conversation_id",
+        strategy="forward",
+        allow_exact_matches=False,
+        check_sortedness=False,
+    )
+    hit = hit.filter(
+        pl.col("human_at").is_not_null()
+        & (pl.col("_next_open").is_null() | (pl.col("human_at") < pl.col("_next_open")))
+    ).select("_row", human_after=pl.col("human_at"))
+    return c.join(hit, on="_row", how="left", maintain_order="left").drop("_row", "_next_open")
 
 
 def _interval_keys(shop: np.ndarray, t_s: np.ndarray) -> np.ndarray:

@@ -49,15 +49,21 @@ SETTLED_QUEUE_MIN = 90.0
 
 def _answered(obs: Observations) -> pl.DataFrame:
     hol_next = pl.col("holiday_next")
-    return obs.chats.filter(
-        pl.col("primary")
-        & ~pl.col("auto_resolved")
-        & pl.col("answer_at").is_not_null()
-        & ~pl.col("in_holiday")
-        & ~pl.col("blocked_now")
-        & (hol_next.is_null() | (hol_next > pl.col("answer_at")))
-        & (pl.col("open_at") < obs.settled)
-    ).select("shop", "last_buyer_at", "answer_at")
+    # a chat "resolved" by an automatic reply but answered by a human after the seller
+    # session ended waited in the queue all the same (``human_after``, profile.py)
+    answer = pl.when(pl.col("auto_resolved")).then(pl.col("human_after")).otherwise("answer_at")
+    return (
+        obs.chats.with_columns(answer_at=answer)
+        .filter(
+            pl.col("primary")
+            & pl.col("answer_at").is_not_null()
+            & ~pl.col("in_holiday")
+            & ~pl.col("blocked_now")
+            & (hol_next.is_null() | (hol_next > pl.col("answer_at")))
+            & (pl.col("open_at") < obs.settled)
+        )
+        .select("shop", "last_buyer_at", "answer_at")
+    )
 
 
 def _seconds(s: pl.Series) -> np.ndarray:
@@ -160,9 +166,12 @@ def service_seconds(backlog: pl.DataFrame, size: pl.DataFrame) -> tuple[float | 
     n = int((b["rank"] > 0).sum())
     if n < 100:
         return None, n
+    # within each shop's queue (one working interval): queues differ in what waited
+    # before them, which would otherwise read as a steeper slope
+    group = ["shop", "w0"] if "w0" in b.columns else ["shop"]
     d = b.with_columns(
-        dx=pl.col("x") - pl.col("x").mean().over("shop"),
-        dy=pl.col("wait_s") - pl.col("wait_s").mean().over("shop"),
+        dx=pl.col("x") - pl.col("x").mean().over(group),
+        dy=pl.col("wait_s") - pl.col("wait_s").mean().over(group),
     )
     sxx = float((d["dx"] ** 2).sum())
     slope = float((d["dx"] * d["dy"]).sum()) / sxx if sxx > 0 else 0.0

@@ -9,7 +9,8 @@ The file reference is ``docs/simulator.md``.
 
 The package: :mod:`~chatsim.scenario.model` (the dataclasses, each field with its
 check), :mod:`~chatsim.scenario.checks` (the checks), :mod:`~chatsim.scenario.builtins`
-(the built-in archetypes), :mod:`~chatsim.scenario.changes` (dated changes: sellers
+(the built-in archetypes), :mod:`~chatsim.scenario.weights` (checks of the arrival
+profile and kind-mix knobs), :mod:`~chatsim.scenario.changes` (dated changes: sellers
 who adapt) and :mod:`~chatsim.scenario.parse` (reading a file).
 
 Example:
@@ -27,6 +28,7 @@ from __future__ import annotations
 from chatsim.scenario.builtins import BUILTIN_ARCHETYPES, builtin_archetype
 from chatsim.scenario.changes import Change, ShopChanges, archetype_on, change_plan
 from chatsim.scenario.model import (
+    ABSENCE_CONCENTRATION,
     ARCHETYPE_PARAMS,
     DEFAULT_RULES,
     DEFAULT_TARGETS,
@@ -47,6 +49,7 @@ from chatsim.scenario.model import (
 from chatsim.scenario.parse import load_scenario
 
 __all__ = [
+    "ABSENCE_CONCENTRATION",
     "ARCHETYPE_PARAMS",
     "BUILTIN_ARCHETYPES",
     "DEFAULT_RULES",

@@ -50,10 +50,12 @@ from chatsim.scenario.checks import (
     zone,
     zone_or_none,
 )
+from chatsim.scenario.weights import hour_weights, kind_shares, weekday_weights
 from chatsim.schedule import WEEKDAYS, WeeklySchedule
 from chatsim.yamlfile import shown
 
 __all__ = [
+    "ABSENCE_CONCENTRATION",
     "ARCHETYPE_PARAMS",
     "DEFAULT_RULES",
     "DEFAULT_TARGETS",
@@ -85,6 +87,8 @@ MAX_DAYS = 3_653
 MAX_REPLICATIONS = 1_000
 #: Upper bound of ``schedule_jitter_minutes`` (shifts are clipped to 3 standard deviations).
 MAX_SCHEDULE_JITTER = 240.0
+#: Default ``absence_concentration``: each shop's absence rate is Beta(4m, 4(1 - m)).
+ABSENCE_CONCENTRATION = 4.0
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,9 @@ class Archetype:
     """One kind of shop: time zones, working schedule, volume, behaviour.
 
     All rates are per shop. Times of day in ``schedule`` are in ``staff_timezone``.
-    ``docs/simulator.md`` describes every parameter.
+    ``arrival_hours`` (24 weights), ``arrival_weekdays`` (7, Monday first) and
+    ``kind_mix`` (kind -> share of buyer messages) are null for the simulator's built-in
+    profile and mixes. ``docs/simulator.md`` describes every parameter.
 
     Example:
         >>> from chatsim.scenario.builtins import builtin_archetype
@@ -112,7 +118,10 @@ class Archetype:
     works_holidays: bool = param(False, boolean)
     chats_per_day: float = param(30.0, non_negative)
     volume_sigma: float = param(0.7, non_negative)
+    arrival_hours: tuple[float, ...] | None = param(None, hour_weights)
+    arrival_weekdays: tuple[float, ...] | None = param(None, weekday_weights)
     burst_mean: float = param(1.8, at_least(1.0))
+    kind_mix: tuple[tuple[str, float], ...] | None = param(None, kind_shares)
     followup_prob: float = param(0.2, probability)
     followup_answer_prob: float = param(0.7, probability)
     delay_median_minutes: float = param(20.0, positive)
@@ -121,6 +130,7 @@ class Archetype:
     capacity_per_hour: float = param(20.0, positive)
     schedule_jitter_minutes: float = param(30.0, between(0.0, MAX_SCHEDULE_JITTER))
     absence_rate: float = param(0.03, probability)
+    absence_concentration: float = param(ABSENCE_CONCENTRATION, positive)
     off_day_cover: float = param(0.1, probability)
     auto_reply_adoption: float = param(1.0, probability)
     auto_reply_rate: float = param(0.0, probability)
@@ -158,6 +168,9 @@ class Archetype:
         """Plain-data form (every parameter, schedule as weekday -> ranges)."""
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "name"}
         d["schedule"] = self.schedule.to_dict()
+        for k in ("arrival_hours", "arrival_weekdays"):
+            d[k] = None if d[k] is None else list(d[k])
+        d["kind_mix"] = None if self.kind_mix is None else dict(self.kind_mix)
         return d
 
 

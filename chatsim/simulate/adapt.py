@@ -62,6 +62,7 @@ CALENDAR_FIELDS: tuple[str, ...] = (
     "works_holidays",
     "schedule_jitter_minutes",
     "absence_rate",
+    "absence_concentration",
     "off_day_cover",
 )
 #: Parameters a shop's holiday-mode periods are drawn from.

@@ -28,6 +28,7 @@ from chatsim.simulate.messages import (
     SELLER,
     SELLER_KIND,
     Parts,
+    buyer_mix,
     choice,
     first_index,
     lognormal_minutes,
@@ -169,7 +170,8 @@ def followups(
     fu = np.flatnonzero(answers.has_answer & (rng.random(chats.n) < arch.followup_prob))
     t_fu = answers.t_answer[fu] + lognormal_minutes(rng, 10.0, 1.0, fu.size)
     t0 = chats.t_open
-    parts.add(shop[fu], buyer[fu], t_fu, BUYER, choice(rng, FOLLOWUP_KIND, fu.size), origin=t0[fu])
+    fu_kind = choice(rng, buyer_mix(arch.kind_mix, FOLLOWUP_KIND), fu.size)
+    parts.add(shop[fu], buyer[fu], t_fu, BUYER, fu_kind, origin=t0[fu])
     fa = rng.random(fu.size) < arch.followup_answer_prob
     fa_delay = lognormal_minutes(rng, arch.delay_median_minutes, arch.delay_sigma, fu.size)
     fa_delay *= pace[local[fu]]

@@ -23,7 +23,7 @@ import numpy as np
 
 from chatsim.scenario import Archetype
 from chatsim.simulate.calendar import DAY, HOUR
-from chatsim.simulate.messages import BUYER, FIRST_KIND, NEXT_KIND, Parts, choice
+from chatsim.simulate.messages import BUYER, FIRST_KIND, NEXT_KIND, Parts, buyer_mix, choice
 
 __all__ = [
     "AutoReplies",
@@ -126,9 +126,12 @@ def bursts(
     chats: Chats,
     resolved: np.ndarray,
     parts: Parts,
+    kind_mix: tuple[tuple[str, float], ...] | None = None,
 ) -> np.ndarray:
     """The buyer's opening burst: ``1 + Poisson(burst_mean - 1)`` messages 1 s + Exp(40 s)
-    apart (just the opening message when an automatic reply resolves the chat).
+    apart (just the opening message when an automatic reply resolves the chat), their
+    kinds from ``kind_mix`` (the archetype's; ``None``: the built-in mixes of a chat's
+    first and later messages).
 
     Adds the messages and returns the time of each chat's last burst message.
     """
@@ -141,8 +144,8 @@ def bursts(
     gap = np.where(pos == 0, 0.0, 1.0 + rng.exponential(40.0, chat.size))
     cum = np.cumsum(gap)
     tb = chats.t_open[chat] + cum - cum[first][chat]
-    kind = choice(rng, NEXT_KIND, chat.size)
-    kind[first] = choice(rng, FIRST_KIND, n)
+    kind = choice(rng, buyer_mix(kind_mix, NEXT_KIND), chat.size)
+    kind[first] = choice(rng, buyer_mix(kind_mix, FIRST_KIND), n)
     parts.add(chats.shop[chat], chats.buyer[chat], tb, BUYER, kind, origin=chats.t_open[chat])
     return tb[first + nb - 1]
 

@@ -40,6 +40,7 @@ __all__ = [
     "day_plan",
     "holiday_mode",
     "merge_intervals",
+    "relative_weights",
     "shop_calendars",
 ]
 
@@ -60,7 +61,6 @@ BIG_T = 1e9
 _CAL_PAD_DAYS = 45  # working calendar extends past the period so late answers exist
 _MIN_SHIFT = 15 * 60.0  # a working range shortened by the jitter below this is dropped
 _SHOP_AXIS_OFFSET = 8 * DAY  # stacked shop calendars: room before a shop's first day
-_ABSENCE_CONCENTRATION = 4.0  # Beta(4m, 4(1-m)): shop-level absence rates around m
 
 
 @dataclass(frozen=True)
@@ -245,16 +245,18 @@ def shop_calendars(
     rng: np.random.Generator, arch: Archetype, plan: DayPlan, ns: int
 ) -> ShopCalendars:
     """Per-shop working calendars: the archetype's plan with per-shop start/end shifts,
-    off-day cover and absent days (one draw per shop, one per shop and day)."""
+    off-day cover and absent days (one draw per shop, one per shop and day).
+
+    Each shop's absence rate is Beta(k m, k (1 - m)) around the archetype's ``absence_rate``
+    ``m``, with ``k`` its ``absence_concentration``: a small ``k`` leaves most shops never
+    away and a few often, a large one gives every shop nearly ``m``."""
     sd = arch.schedule_jitter_minutes * 60.0
     z = np.clip(rng.standard_normal((2, ns)), -3.0, 3.0)
     shift = np.round(z * sd / 60.0) * 60.0  # whole minutes
     covers = rng.random(ns) < arch.off_day_cover
-    m = arch.absence_rate
-    if 0.0 < m < 1.0:  # each shop's own absence rate, Beta around the archetype's
-        rate = rng.beta(_ABSENCE_CONCENTRATION * m, _ABSENCE_CONCENTRATION * (1.0 - m), ns)
-    else:
-        rate = np.full(ns, m)
+    m, k = arch.absence_rate, arch.absence_concentration
+    # each shop's own absence rate, Beta around the archetype's
+    rate = rng.beta(k * m, k * (1.0 - m), ns) if 0.0 < m < 1.0 else np.full(ns, m)
     absent = rng.random((ns, plan.n_days)) < rate[:, None]
     keep = ~absent[:, plan.day] & (~plan.cover[None, :] | covers[:, None])
     shop, row = np.nonzero(keep)
@@ -268,11 +270,34 @@ def shop_calendars(
     return ShopCalendars(shop, s, e, ns, span)
 
 
+def relative_weights(weights: tuple[float, ...] | None, builtin: np.ndarray) -> np.ndarray:
+    """``weights`` scaled to mean 1 (``builtin`` when ``None``).
+
+    Example:
+        >>> relative_weights((1.0, 3.0), DIURNAL[:2]).tolist()
+        [0.5, 1.5]
+    """
+    if weights is None:
+        return builtin
+    w = np.asarray(weights, dtype=float)
+    return w / w.mean()
+
+
 @lru_cache(maxsize=64)
 def arrival_profile(
-    buyer_tz: str, start: dt.date, days: int, campaigns: tuple[Campaign, ...]
+    buyer_tz: str,
+    start: dt.date,
+    days: int,
+    campaigns: tuple[Campaign, ...],
+    hours: tuple[float, ...] | None = None,
+    weekdays: tuple[float, ...] | None = None,
 ) -> np.ndarray:
-    """Relative arrival rate of each UTC hour of the period (mean ~1 outside campaigns)."""
+    """Relative arrival rate of each UTC hour of the period (mean ~1 outside campaigns):
+    the weight of its buyer-local hour of day times that of its weekday (``hours``, 24
+    weights, and ``weekdays``, 7 from Monday, each scaled to mean 1; ``None``: the
+    built-in :data:`DIURNAL` and :data:`WEEKLY`), times any campaign's multiplier."""
+    diurnal = relative_weights(hours, DIURNAL)
+    weekly = relative_weights(weekdays, WEEKLY)
     tz = ZoneInfo(buyer_tz)
     origin = dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC)
     hours = days * 24
@@ -283,7 +308,7 @@ def arrival_profile(
             camp[(c.date, h)] = camp.get((c.date, h), 1.0) * c.multiplier
     for i in range(hours):  # a loop over the period's hours (not over messages)
         loc = (origin + dt.timedelta(hours=i)).astimezone(tz)
-        rate[i] = DIURNAL[loc.hour] * WEEKLY[loc.weekday()] * camp.get((loc.date(), loc.hour), 1.0)
+        rate[i] = diurnal[loc.hour] * weekly[loc.weekday()] * camp.get((loc.date(), loc.hour), 1.0)
     return rate
 
 

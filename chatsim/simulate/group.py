@@ -107,12 +107,19 @@ def simulate_group(
     """
     days = sc.period.days
     period_s = days * DAY
-    profile = arrival_profile(arch.buyer_tz, sc.period.start, days, sc.campaigns)
+    profile = arrival_profile(
+        arch.buyer_tz,
+        sc.period.start,
+        days,
+        sc.campaigns,
+        arch.arrival_hours,
+        arch.arrival_weekdays,
+    )
     h = shop_habits(rng, sc, arch, shops) if habits is None else habits
 
     chats = buyer_chats(rng, arch, shops, arch.chats_per_day * h.size, profile, period_s)
     auto = auto_reply_decisions(rng, arch, adopts, chats)
-    t_last = bursts(rng, arch.burst_mean, chats, auto.resolved, parts)
+    t_last = bursts(rng, arch.burst_mean, chats, auto.resolved, parts, arch.kind_mix)
     t_auto = auto_reply_times(rng, chats)
     answers = human_answers(rng, arch, h.cal, h.hol, h.size, h.pace, chats, auto.resolved, t_last)
     rating = ratings(rng, arch, sc.satisfaction, chats, auto.resolved, answers)

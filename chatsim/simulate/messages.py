@@ -1,5 +1,9 @@
 """The simulator's message columns: senders, kind mixes, the id layout and the accumulator.
 
+The built-in kind mixes below are what an archetype without a ``kind_mix`` uses; with
+one, every buyer message (chat bursts, follow-ups, replies to threads and broadcasts)
+is drawn from it (:func:`buyer_mix`).
+
 Stages add messages as numpy columns to a :class:`Parts`; the shard concatenates them
 once at the end (:mod:`chatsim.simulate.shard`).
 
@@ -34,6 +38,7 @@ __all__ = [
     "THREAD_KIND",
     "KindMix",
     "Parts",
+    "buyer_mix",
     "choice",
     "first_index",
     "lognormal_minutes",
@@ -117,6 +122,22 @@ class Parts:
     def concat(self) -> dict[str, np.ndarray]:
         """Every column, in the order the messages were added."""
         return {k: np.concatenate(v) if v else np.empty(0) for k, v in self.cols.items()}
+
+
+def buyer_mix(kind_mix: tuple[tuple[str, float], ...] | None, builtin: KindMix) -> KindMix:
+    """The kinds buyer messages are drawn from: an archetype's ``kind_mix`` (kind ->
+    share pairs) as kind codes and probabilities, or ``builtin`` when it has none.
+
+    Example:
+        >>> buyer_mix((("text", 0.5), ("image", 0.5)), FIRST_KIND) == ([0, 3], [0.5, 0.5])
+        True
+        >>> buyer_mix(None, FOLLOWUP_KIND) is FOLLOWUP_KIND
+        True
+    """
+    if kind_mix is None:
+        return builtin
+    p = np.array([s for _, s in kind_mix], dtype=float)
+    return [KIND[k] for k, _ in kind_mix], (p / p.sum()).tolist()
 
 
 def choice(rng: np.random.Generator, mix: KindMix, n: int) -> np.ndarray:

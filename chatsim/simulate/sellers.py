@@ -30,6 +30,7 @@ from chatsim.simulate.messages import (
     SELLER,
     THREAD_KIND,
     Parts,
+    buyer_mix,
     choice,
     first_index,
 )
@@ -103,7 +104,7 @@ def seller_threads(
         th_buyer[rep],
         t_rep,
         BUYER,
-        choice(rng, REPLY_KIND, t_rep.size),
+        choice(rng, buyer_mix(arch.kind_mix, REPLY_KIND), t_rep.size),
         origin=th_t[rep],
     )
     return n_thr
@@ -149,7 +150,7 @@ def broadcasts(
         rec_buyer[rep],
         t_rep,
         BUYER,
-        choice(rng, REPLY_KIND, t_rep.size),
+        choice(rng, buyer_mix(arch.kind_mix, REPLY_KIND), t_rep.size),
         origin=rec_t0[rep],
     )
     return followers
