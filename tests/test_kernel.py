@@ -13,6 +13,7 @@ from chatsim.engine import Compiled, GlobalOrder, PerConversation
 from chatsim.engine import kernel as K
 from chatsim.metrics import compare
 from chatsim.rules import LEGACY_24H, NEW_12H
+from chatsim.schema import ChatLog
 from tests.logbuilder import at, log_of, msgs, random_logs, raw_messages
 
 PROPS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -44,6 +45,32 @@ def test_compiled_chats_equal_the_expression_definitions(rows, auto, session, va
     any_reply = NEW_12H.replace(auto_reply=auto, session_hours=session)
     rules = [valid, any_reply] if valid_first else [any_reply, valid]
     log = log_of(rows)
+    got = compare(log, rules, window=Compiled())
+    for window in (GlobalOrder(), PerConversation()):
+        want = compare(log, rules, window=window)
+        assert got.chats.equals(want.chats), type(window).__name__
+        assert got.shops.equals(want.shops), type(window).__name__
+
+
+@PROPS
+@given(messy_logs(), MODES, st.sampled_from([0.5, 24.0]), st.data())
+def test_units_stars_and_marks_equal_the_expression_definitions(rows, auto, session, data):
+    """With the optional columns (stars on any row, no-response-needed marks), every
+    buyer message as a unit and the marks read: identical chat and shop tables."""
+    n = len(rows)
+    stars = data.draw(st.lists(st.sampled_from([None, 1, 3, 4, 5]), min_size=n, max_size=n))
+    marks = data.draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    raw = raw_messages(rows).with_columns(
+        pl.Series("stars", stars, dtype=pl.Int64), pl.Series("no_response_needed", marks)
+    )
+    log = ChatLog.from_frames(raw)
+    marked = frozenset({"holiday_mode", "blocked", "seller_initiated", "no_response_needed"})
+    base = NEW_12H.replace(auto_reply=auto, session_hours=session, exclusions=marked)
+    rules = [
+        base.replace(name="units", counted_unit="message"),
+        base.replace(name="chats", valid_replies_only=True),
+        base.replace(name="valid-units", counted_unit="message", valid_replies_only=True),
+    ]
     got = compare(log, rules, window=Compiled())
     for window in (GlobalOrder(), PerConversation()):
         want = compare(log, rules, window=window)
@@ -112,10 +139,12 @@ def flag_arrays(draw):
 def test_shards_do_not_change_the_chats(arrays, auto, valid_only, threads):
     t, f = arrays
     opts = {"auto_reply": auto, "valid_replies_only": valid_only, "session_us": 24 * HOUR_US}
-    one = K.chat_arrays(t, f, threads=1, **opts)
-    many = K.chat_arrays(t, f, threads=threads, **opts)
-    for k in K.OUTPUTS:
+    one = K.chat_arrays(t, f, threads=1, units=True, **opts)
+    many = K.chat_arrays(t, f, threads=threads, units=True, **opts)
+    for k in (*K.OUTPUTS, "u_pos", "u_seq", "u_no_reply"):
         assert np.array_equal(one[k], many[k]), k
+    # one unit per buyer message, in row order
+    assert np.array_equal(one["u_pos"], np.flatnonzero(f & K.BUYER))
     # chats in chat-table order, one opening row each, numbered 1, 2, ... per conversation
     assert np.all(np.diff(one["open_pos"]) > 0)
     conv = np.cumsum((f & K.START) > 0)[one["open_pos"]]  # each chat's conversation

@@ -16,6 +16,7 @@ from chatsim.metrics import compare
 from chatsim.rules import NEW_12H
 from chatsim.sample import sample_log, sample_log_path
 from chatsim.schema import read_log, write_log
+from tests.conftest import spark_supports
 from tests.support.synthetic import synthetic_log
 
 pytestmark = pytest.mark.spark
@@ -96,38 +97,44 @@ def assert_same(path, rules, spark, **kw):
     return want
 
 
-def test_sample_log(spark, every_feature_rules):
-    want = assert_same(sample_log_path(), every_feature_rules, spark)
+@pytest.fixture
+def spark_rules(every_feature_rules):
+    """The every-feature rules Spark runs (``spark_supports``)."""
+    return [r for r in every_feature_rules if spark_supports(r)]
+
+
+def test_sample_log(spark, spark_rules):
+    want = assert_same(sample_log_path(), spark_rules, spark)
     status = set(want.chats["status"].cast(pl.String))
     assert {"excluded", "pending", "answered_in_time"} <= status
 
 
-def test_synthetic_logs_every_exclusion_and_pending(spark, tmp_path, every_feature_rules):
+def test_synthetic_logs_every_exclusion_and_pending(spark, tmp_path, spark_rules):
     log = synthetic_log(12_000, seed=0, n_shops=30)
     write_log(log, tmp_path / "log")
-    want = assert_same(tmp_path / "log", every_feature_rules, spark)
+    want = assert_same(tmp_path / "log", spark_rules, spark)
     reasons = set(want.chats["excluded_reason"].drop_nulls().cast(pl.String))
     assert reasons == {"holiday_mode", "blocked", "seller_initiated", "auto_resolved"}
     assert (want.chats["status"] == "pending").any()
     # an explicit cutoff, CSV input
     write_log(synthetic_log(5_000, seed=2, n_shops=10), tmp_path / "csv", fmt="csv")
-    assert_same(tmp_path / "csv", every_feature_rules[:2], spark, as_of="2025-08-20T12:00:00Z")
+    assert_same(tmp_path / "csv", spark_rules[:2], spark, as_of="2025-08-20T12:00:00Z")
 
 
 def test_simulated_log(spark, simulated_log, every_feature_rules):
     assert_same(simulated_log(shops=40, days=10), every_feature_rules[:2], spark)
 
 
-def test_every_engine_through_compare(spark, tmp_path, every_feature_rules):
+def test_every_engine_through_compare(spark, tmp_path, spark_rules):
     """compare(path, engine=...): the same shop tables from polars, buckets and spark."""
     write_log(synthetic_log(6_000, seed=3, n_shops=12), tmp_path / "log")
     path = tmp_path / "log"
-    want = compare(path, every_feature_rules).shops.sort("rule", "shop_id")
+    want = compare(path, spark_rules).shops.sort("rule", "shop_id")
     for engine, options in (
         ("buckets", {"buckets": 3, "progress": False}),
         ("spark", {"spark": spark}),
     ):
-        got = compare(path, every_feature_rules, engine=engine, **options)
+        got = compare(path, spark_rules, engine=engine, **options)
         shops = got.shops.sort("rule", "shop_id")
         assert_frame_equal(shops, want, rel_tol=1e-12, abs_tol=0)
 
@@ -229,3 +236,26 @@ def test_policy_cases_on_spark(spark, tmp_path, name):
     case = CASES[name]()
     path = write_log(case.log, tmp_path / "log")
     check_case(case, compare_spark(path, case.rules, as_of=case.as_of, spark=spark))
+
+
+def test_the_rule_features_on_spark(spark, tmp_path, spark_rules):
+    """The counted units, the public-holiday and no-response-needed exclusions and the
+    stars column (a log that has them all) give the polars tables; the CSV reader
+    validates the optional columns as polars does."""
+    from tests.test_rule_features import featured_log
+
+    write_log(featured_log(6_000, 0), tmp_path / "log")
+    rules = [r for r in spark_rules if r.counted_unit != "chat" or r.name == "new-12h"]
+    want = assert_same(tmp_path / "log", rules, spark)
+    reasons = set(want.chats["excluded_reason"].drop_nulls().cast(pl.String))
+    assert {"public_holiday", "no_response_needed"} <= reasons
+    assert want.chats["stars"].is_not_null().any()
+    bad = featured_log(2_000, 1)
+    bad.messages = bad.messages.with_columns(
+        pl.when(pl.col("stars") == 5).then(9).otherwise(pl.col("stars")).alias("stars")
+    )
+    write_log(bad, tmp_path / "bad", fmt="csv")
+    from chatsim.spark import read_log_spark
+
+    with pytest.raises(SchemaError, match=r"column 'stars': \d+ row\(s\) hold values outside 1-5"):
+        read_log_spark(tmp_path / "bad", spark)

@@ -106,8 +106,11 @@ class Window:
         conversation where it is not null; ``reset`` when there is none."""
         raise NotImplementedError  # pragma: no cover
 
-    def number(self, lf: nw.LazyFrame, flag: str) -> nw.LazyFrame:
-        """Add ``_seq``: running count of ``flag`` within the conversation (and the chat key)."""
+    def number(
+        self, lf: nw.LazyFrame, flag: str, chat: str = "_chat", seq: str = "_seq"
+    ) -> nw.LazyFrame:
+        """Add ``seq``: running count of ``flag`` within the conversation (and ``chat``, the
+        chat key where the window needs one)."""
         raise NotImplementedError  # pragma: no cover
 
     def attach(self, chats: nw.LazyFrame, lookup: nw.LazyFrame) -> nw.LazyFrame:
@@ -156,11 +159,13 @@ class GlobalOrder(Window):
         )
         return nw.from_native(native.with_columns(carried.alias(name)))
 
-    def number(self, lf: nw.LazyFrame, flag: str) -> nw.LazyFrame:
+    def number(
+        self, lf: nw.LazyFrame, flag: str, chat: str = "_chat", seq: str = "_seq"
+    ) -> nw.LazyFrame:
         f = pl.col(flag).cast(pl.UInt32)  # as many chats as rows at most (UInt32 row index)
-        chat = f.cum_sum()
-        base = pl.when(pl.col("_cs")).then(chat - f).forward_fill()
-        native = lf.to_native().with_columns(_chat=chat, _seq=chat - base)
+        total = f.cum_sum()
+        base = pl.when(pl.col("_cs")).then(total - f).forward_fill()
+        native = lf.to_native().with_columns(total.alias(chat), (total - base).alias(seq))
         return nw.from_native(native)
 
     def aggregate(self, lf: nw.LazyFrame, member: nw.Expr, aggs: Sequence[Agg]) -> nw.LazyFrame:
@@ -265,8 +270,10 @@ class PerConversation(Window):
             self._o(nw.col(name).fill_null(strategy="forward")).fill_null(reset).alias(name)
         )
 
-    def number(self, lf: nw.LazyFrame, flag: str) -> nw.LazyFrame:
-        return lf.with_columns(_seq=self._o(nw.col(flag).cast(nw.Int64).cum_sum()))
+    def number(
+        self, lf: nw.LazyFrame, flag: str, chat: str = "_chat", seq: str = "_seq"
+    ) -> nw.LazyFrame:
+        return lf.with_columns(self._o(nw.col(flag).cast(nw.Int64).cum_sum()).alias(seq))
 
 
 # --------------------------------------------------------------------------------------
@@ -299,6 +306,16 @@ class Backend:
             ``key`` occurs in ``hits`` (default :func:`join_flag`).
         chats: compiled chat building, or None (:func:`chat_frame`'s expressions):
             ``(messages)`` -> ``(definition key)`` -> the chats of :func:`chat_frame`.
+        add_local_day: ``(lf)`` -> lf with ``_lday`` (the shop-local date of ``_open_us``,
+            days since 1970-01-01) and ``_ltod`` (microseconds since that local midnight),
+            using the row's ``timezone``; None when the engine has no such conversion
+            (then the daily cut-off deadline and the public-holiday exclusion are not
+            available on it).
+        add_utc_of_local: ``(lf, {out: src})`` -> lf with ``out`` the UTC microseconds of
+            the shop-local wall-clock time ``src`` (microseconds since 1970-01-01 on the
+            local calendar; a time in a DST gap is the moment the clocks jump, a repeated
+            one its first pass); None as ``add_local_day``.
+        from_polars: a small polars table as a frame of this engine (to join or flag).
     """
 
     window: Window
@@ -315,6 +332,11 @@ class Backend:
         default=lambda lf, key, hits, name: join_flag(lf, key, hits, name)
     )
     chats: Callable[[nw.LazyFrame], Callable[[tuple], nw.LazyFrame]] | None = None
+    add_local_day: Callable[[nw.LazyFrame], nw.LazyFrame] | None = None
+    add_utc_of_local: Callable[[nw.LazyFrame, dict[str, str]], nw.LazyFrame] | None = None
+    from_polars: Callable[[pl.DataFrame], nw.LazyFrame] = field(
+        default=lambda df: nw.from_native(df.lazy())
+    )
 
 
 def join_columns(lf: nw.LazyFrame, table: nw.LazyFrame, on: str) -> nw.LazyFrame:

@@ -3,10 +3,13 @@
 :func:`judge` reads the chats of :func:`~chatsim.engine.statemachine.with_features` and
 gives every chat its exclusion reason (the first that applies, as a code, for chats of
 the evaluation period only: a chat outside it is ``outside_period`` whatever else
-applies), its deadline (calendar clock, the chatbot weekend deadline, or the backend's
-business clock; with ``holiday_mode: pause_clock`` moved later by the holiday-mode time
-before it, :func:`pause_intervals`) and its status (a position in
-:data:`~chatsim.engine.codes.STATUSES`). Narwhals expressions: every engine runs them.
+applies; ``public_holiday`` from the shop-local date and a small table of the shops'
+countries' holidays), its deadline (calendar clock, the chatbot weekend deadline, the
+daily cut-off cycle on the shop's wall clock, or the backend's business clock; with
+``holiday_mode: pause_clock`` moved later by the holiday-mode time before it,
+:func:`pause_intervals`) and its status (a position in
+:data:`~chatsim.engine.codes.STATUSES`). With ``counted_unit: first_chat`` only each
+conversation's first chat is judged. Narwhals expressions: every engine runs them.
 
 Example:
     >>> import polars as pl
@@ -116,12 +119,21 @@ def judge(
     ``pauses`` (:func:`pause_intervals`) are the holiday-mode intervals a rule with
     ``holiday_mode: pause_clock`` reads (None: no shop was in holiday mode).
     """
+    if rule.counted_unit == "first_chat":  # the later chats are no units
+        c = c.filter(nw.col("chat_seq") == 1)
+    helpers = ["_hol", "_blk", "_in_period", "timezone", "chatbot_enabled"]
+    helpers += [h for h in ("country", "_no_reply") if h in c.columns]
     flags = {
         "holiday_mode": nw.col("_hol"),
         "blocked": nw.col("_blk"),
         "seller_initiated": nw.col("seller_initiated"),
         "auto_resolved": nw.col("auto_resolved"),
+        "public_holiday": nw.col("_phol"),
+        "no_response_needed": nw.col("_no_reply"),
     }
+    if "public_holiday" in rule.exclusions:
+        c = _public_holidays(_local_day(c, be, rule, "the public_holiday exclusion"), be, rule)
+        helpers += ["_phol"]
     reason: nw.Expr = nw.lit(None, dtype=nw.Int8)
     for name in reversed(EXCLUSIONS):  # the first matching reason wins
         if name in rule.exclusions:
@@ -139,7 +151,11 @@ def judge(
         in_period = (open_us > p_start) & (open_us <= cutoff)
 
     window_us = rule.window_seconds * 1_000_000
-    if rule.clock == "business":
+    if rule.deadline == "daily_cutoff":
+        c = _cutoff_deadline(c, be, rule)
+        if rule.holiday_mode == "pause_clock" and pauses is not None:
+            c = _paused(c, pauses, be.window.chat_order)
+    elif rule.clock == "business":
         if be.add_business is None:
             from chatsim.errors import EngineError
 
@@ -193,6 +209,65 @@ def judge(
             )
         )
     )
-    return c.with_columns(status=status, rule=nw.lit(rule.name)).drop(
-        "_hol", "_blk", "_in_period", "timezone", "chatbot_enabled"
+    helpers += [h for h in ("_lday", "_ltod") if h in c.columns]
+    return c.with_columns(status=status, rule=nw.lit(rule.name)).drop(*helpers)
+
+
+_US_DAY = 86_400_000_000
+_US_MINUTE = 60_000_000
+
+
+def _local_day(
+    c: nw.LazyFrame, be: Backend, rule: Rule, feature: str, *, back: bool = False
+) -> nw.LazyFrame:
+    """``c`` with the shop-local date and time of day of each unit (``_lday``, ``_ltod``);
+    ``back``: the feature also turns a local time back into UTC."""
+    if be.add_local_day is None or (back and be.add_utc_of_local is None):
+        from chatsim.errors import EngineError
+
+        raise EngineError(
+            f"rule '{rule.name}': {feature} is not supported on the {be.name} engine; use the "
+            "polars engine (chatsim metrics --engine polars, or the buckets engine)."
+        )
+    return c if "_lday" in c.columns else be.add_local_day(c)
+
+
+def _public_holidays(c: nw.LazyFrame, be: Backend, rule: Rule) -> nw.LazyFrame:
+    """``c`` with ``_phol``: the unit was received on a public holiday of its shop's
+    ``country`` (shop-local date; the ``holidays`` package; no country: none)."""
+    if "country" not in c.columns:  # (the engine's run warned about it)
+        return c.with_columns(_phol=nw.lit(False))
+    from chatsim.schema.extras import holiday_dates
+
+    facts = (
+        c.select(nw.col("_lday").min().alias("lo"), nw.col("_lday").max().alias("hi"))
+        .collect("polars")
+        .to_native()
     )
+    countries = c.select("country").unique().collect("polars").to_native()["country"].drop_nulls()
+    lo, hi = facts["lo"][0], facts["hi"][0]
+    epoch = dt.date(1970, 1, 1)
+    if lo is None or countries.is_empty():
+        return c.with_columns(_phol=nw.lit(False))
+    days = holiday_dates(
+        countries.cast(str).to_list(), epoch + dt.timedelta(lo), epoch + dt.timedelta(hi)
+    )
+    if days.is_empty():
+        return c.with_columns(_phol=nw.lit(False))
+    return be.flag_rows(c, ["country", "_lday"], be.from_polars(days), "_phol")
+
+
+def _cutoff_deadline(c: nw.LazyFrame, be: Backend, rule: Rule) -> nw.LazyFrame:
+    """``c`` with ``_deadline_us`` of the daily cut-off cycle: a unit received before the
+    cut-off on local day d is due at the due time of day d + ``due_day_offset``; at or
+    after the cut-off, one day later (shop-local wall clock, then UTC)."""
+    from chatsim.ruleunits import clock_minutes
+
+    c = _local_day(c, be, rule, "the daily_cutoff deadline", back=True)
+    cut = clock_minutes(rule.cutoff_time, "cutoff_time") * _US_MINUTE
+    due = clock_minutes(rule.due_time, "due_time") * _US_MINUTE
+    late = (nw.col("_ltod") >= cut).cast(nw.Int64)
+    day = nw.col("_lday") + late + rule.due_day_offset
+    c = c.with_columns(_due_local=day * _US_DAY + due)
+    assert be.add_utc_of_local is not None  # checked by _local_day
+    return be.add_utc_of_local(c, {"_deadline_us": "_due_local"}).drop("_due_local")

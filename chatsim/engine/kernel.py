@@ -11,9 +11,12 @@ states them as narwhals expressions, which Spark and the ``PerConversation`` win
 run. The tests run both on the same logs (hand-worked policy cases, random logs,
 every automatic-reply mode) and require identical chat tables.
 
-Input: the messages sorted by conversation, ``sent_at``, ``message_id``, as two
-arrays: ``sent_at`` in epoch microseconds and the per-message bits of
-:func:`message_flags` (one byte). Output: per-chat arrays (:func:`chat_arrays`).
+Input: the messages sorted by conversation, ``sent_at``, ``message_id``, as three
+arrays: ``sent_at`` in epoch microseconds, the per-message bits of :func:`message_flags`
+(one byte) and the optional columns' byte of :func:`extra_flags` (stars, the
+no-response-needed mark; zeros without them). Output: per-chat arrays
+(:func:`chat_arrays`) and, for the ``message`` counted unit, per-unit arrays (one per
+buyer message of a chat: :data:`UNIT_OUTPUTS`).
 Conversations are independent, so the rows are cut into shards at conversation
 starts and the shards run on threads (the compiled loop releases the GIL).
 
@@ -29,11 +32,41 @@ Example:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import polars as pl
+
+# the compiled radix sort lives beside the kernel; callers reach it as kernel.radix_order
+from chatsim.engine.radix import ordered_within, radix_order, stable_order
+
+__all__ = [
+    "AUTO",
+    "AUTO_REPLY_CODES",
+    "BROADCAST",
+    "BUYER",
+    "NO_REPLY",
+    "NO_TIME",
+    "OUTPUTS",
+    "RATED",
+    "SATISFIED",
+    "SELLER",
+    "STARS_MASK",
+    "START",
+    "UNIT_OUTPUTS",
+    "VALID",
+    "chat_arrays",
+    "chat_shards",
+    "chats_frame",
+    "extra_flags",
+    "message_flags",
+    "ordered_within",
+    "radix_order",
+    "stable_order",
+    "start_bit",
+    "units_frame",
+]
 
 # bits of the per-message flag byte
 BUYER = 1  # a buyer message (not a system message, carries no rating)
@@ -44,6 +77,9 @@ VALID = 16  # valid_reply is true
 RATED = 32  # carries a rating
 SATISFIED = 64  # the rating is "satisfied"
 START = 128  # the first message of its conversation (in canonical order)
+# bits of the optional columns' byte (extra_flags)
+STARS_MASK = 7  # the stars of a rating event (1-5; 0 none)
+NO_REPLY = 8  # no_response_needed is true
 
 #: automatic-reply modes, as the kernel's integer codes
 AUTO_REPLY_CODES = {"exclude_resolved": 0, "count_as_answer": 1, "ignore": 2}
@@ -78,6 +114,24 @@ def message_flags() -> pl.Expr:
     return word.cast(pl.UInt8).alias("_flags")
 
 
+def extra_flags(columns: Sequence[str]) -> pl.Expr:
+    """The optional columns' byte ``_extra`` of each message: its ``stars`` (bits 0-2) and
+    its ``no_response_needed`` mark (:data:`NO_REPLY`); 0 for a column the messages lack
+    (``columns``: the messages' columns).
+
+    Example:
+        >>> df = pl.DataFrame({"stars": [5, None], "no_response_needed": [False, True]})
+        >>> df.select(extra_flags(df.columns))["_extra"].to_list()
+        [5, 8]
+    """
+    parts = [pl.lit(0, dtype=pl.UInt8)]
+    if "stars" in columns:
+        parts.append(pl.col("stars").fill_null(0).cast(pl.UInt8))
+    if "no_response_needed" in columns:
+        parts.append(pl.col("no_response_needed").fill_null(False).cast(pl.UInt8) * NO_REPLY)
+    return pl.sum_horizontal(parts).cast(pl.UInt8).alias("_extra")
+
+
 def start_bit(conversation: str = "conversation_id") -> pl.Expr:
     """``_flags`` with the :data:`START` bit set on each conversation's first row (rows
     in canonical order)."""
@@ -89,11 +143,13 @@ def start_bit(conversation: str = "conversation_id") -> pl.Expr:
 def _shard(
     t,
     flags,
+    extra,
     lo,
     hi,
     mode,
     valid_only,
     session,
+    units,
     off,
     open_pos,
     open_us,
@@ -106,11 +162,19 @@ def _shard(
     rating,
     answered_auto,
     seller_initiated,
+    stars,
+    n_reply,
+    u_pos,
+    u_chat,
+    u_seq,
+    u_no_reply,
 ):
-    """Chats of the rows ``lo:hi`` (whole conversations), written from index ``off``.
-    Returns how many were written."""
+    """Chats of the rows ``lo:hi`` (whole conversations), written from index ``off``, and
+    (``units``) each chat's buyer messages as units, written from the same index.
+    Returns how many chats and units were written."""
     no = NO_TIME
     n = 0
+    nu = 0
     i = lo
     while i < hi:
         # the conversation's rows i:j
@@ -125,6 +189,7 @@ def _shard(
         last_buyer = no
         last_opener = no
         seq = 0
+        useq = 0
         cur = -1
         for k in range(i, j):
             f = flags[k]
@@ -163,6 +228,8 @@ def _shard(
                 n_buyer[cur] = 0
                 seq_out[cur] = seq
                 rating[cur] = -1
+                stars[cur] = 0
+                n_reply[cur] = 0
                 answered_auto[cur] = False
                 seller_initiated[cur] = (
                     last_opener != no
@@ -182,8 +249,20 @@ def _shard(
                 if buyer:
                     last_buyer_us[cur] = tk
                     n_buyer[cur] += 1
+                    no_reply = (extra[k] & NO_REPLY) != 0
+                    if not no_reply:
+                        n_reply[cur] += 1
+                    if units:
+                        useq += 1
+                        u = off + nu
+                        nu += 1
+                        u_pos[u] = k
+                        u_chat[u] = cur - off
+                        u_seq[u] = useq
+                        u_no_reply[u] = no_reply
                 if rated:
                     rating[cur] = 0 if (f & SATISFIED) != 0 else 1
+                    stars[cur] = extra[k] & STARS_MASK
             if buyer:
                 last_buyer = tk
                 prev = 1
@@ -197,7 +276,7 @@ def _shard(
             if opener:
                 last_opener = tk
         i = j
-    return n
+    return n, nu
 
 
 @functools.cache
@@ -207,138 +286,6 @@ def _compiled() -> Callable[..., int]:
     import numba
 
     return numba.njit(nogil=True, cache=True)(_shard)
-
-
-def _stable_order(keys: np.ndarray) -> np.ndarray:
-    """The stable sorting permutation of ``keys`` (uint32): a least-significant-digit
-    radix sort, in as few passes of at most 11 bits as the keys' range needs."""
-    n = len(keys)
-    idx = np.arange(n).astype(np.uint32)
-    if n < 2:
-        return idx
-    lo = keys.min()
-    span = keys.max() - lo
-    bits = 0
-    while bits < 32 and (span >> np.uint32(bits)) > 0:
-        bits += 1
-    if bits == 0:
-        return idx
-    passes = (bits + 10) // 11
-    width = (bits + passes - 1) // passes
-    size = 1 << width
-    mask = np.uint32(size - 1)
-    counts = np.zeros((passes, size + 1), np.int64)
-    k = np.empty(n, np.uint32)
-    for i in range(n):  # the keys from 0, and every pass's digit counts at once
-        v = np.uint32(keys[i] - lo)
-        k[i] = v
-        for p in range(passes):
-            counts[p, ((v >> np.uint32(p * width)) & mask) + 1] += 1
-    tmp_i = np.empty(n, np.uint32)
-    tmp_k = np.empty(n, np.uint32)
-    for p in range(passes):
-        c = counts[p]
-        for d in range(size):
-            c[d + 1] += c[d]
-        shift = np.uint32(p * width)
-        for i in range(n):
-            v = k[i]
-            d = (v >> shift) & mask
-            pos = c[d]
-            c[d] = pos + 1
-            tmp_i[pos] = idx[i]
-            tmp_k[pos] = v
-        idx, tmp_i = tmp_i, idx
-        k, tmp_k = tmp_k, k
-    return idx
-
-
-def _ordered_within(perm: np.ndarray, keys: np.ndarray, t: np.ndarray, mid: np.ndarray) -> bool:
-    """Whether, in the order ``perm``, the rows of each key follow each other by
-    (``t``, ``mid``), strictly."""
-    for j in range(1, len(perm)):
-        p = perm[j]
-        q = perm[j - 1]
-        if keys[p] == keys[q] and (t[p] < t[q] or (t[p] == t[q] and mid[p] <= mid[q])):
-            return False
-    return True
-
-
-@functools.cache
-def _compiled_sort() -> tuple[Callable[..., np.ndarray], Callable[..., bool]]:
-    import numba
-
-    jit = numba.njit(nogil=True, cache=True)
-    return jit(_stable_order), jit(_ordered_within)
-
-
-def stable_order(keys: np.ndarray) -> np.ndarray:
-    """The stable sorting permutation of uint32 ``keys``, as uint32 row positions
-    (``np.argsort(keys, kind="stable")``, by a compiled radix sort).
-
-    Example:
-        >>> stable_order(np.array([7, 3, 7, 0], dtype=np.uint32)).tolist()
-        [3, 1, 0, 2]
-    """
-    if keys.dtype != np.uint32 or len(keys) >= 2**32:
-        raise ValueError("keys must be uint32, fewer than 2**32 of them")
-    return _compiled_sort()[0](keys)
-
-
-def ordered_within(perm: np.ndarray, keys: np.ndarray, t: np.ndarray, mid: np.ndarray) -> bool:
-    """Whether, taken in the order ``perm`` (e.g. :func:`stable_order` of ``keys``), the
-    rows of each key come in increasing (``t``, ``mid``) order, no two alike (int64
-    ``t`` and ``mid``): then that order is the sort by key, ``t``, ``mid``.
-
-    Example:
-        >>> keys = np.array([1, 0, 1], dtype=np.uint32)
-        >>> t, mid = np.array([5, 9, 2]), np.array([1, 2, 3])
-        >>> ordered_within(stable_order(keys), keys, t, mid)  # key 1: t 5 then 2
-        False
-    """
-    return bool(_compiled_sort()[1](perm, keys, t, mid))
-
-
-def radix_order(
-    df: pl.DataFrame, conversation: str = "conversation_id", *, keep_message_id: bool = True
-) -> pl.DataFrame | None:
-    """``df`` sorted by ``conversation``, ``sent_at``, ``message_id``, by the compiled
-    radix sort, or None where it does not apply (text or wide-ranging ids, nulls in the
-    keys, rows not in time order within conversations: then the general sort of
-    :func:`chatsim.engine.canonical_order` runs).
-
-    A stable sort by conversation (:func:`stable_order`) whose order within conversations
-    is checked on the permutation (:func:`ordered_within`); the columns are then gathered
-    once from contiguous memory (one chunk each: several times faster than across the
-    many chunks of a log read from files), without ``message_id`` unless kept.
-
-    Example:
-        >>> df = pl.DataFrame({"conversation_id": [9, 4, 9], "sent_at": [1, 2, 3],
-        ...                    "message_id": [1, 2, 3]})
-        >>> radix_order(df)["message_id"].to_list()
-        [2, 1, 3]
-    """
-    n = df.height
-    if not n or n >= 2**32 or not {conversation, "sent_at", "message_id"} <= set(df.columns):
-        return None
-    conv, t, mid = df[conversation], df["sent_at"], df["message_id"]
-    if not (conv.dtype.is_integer() and mid.dtype.is_integer()):
-        return None
-    if not (t.dtype.is_integer() or isinstance(t.dtype, pl.Datetime)):
-        return None
-    if conv.null_count() or t.null_count() or mid.null_count():
-        return None
-    lo, hi = conv.min(), conv.max()
-    if hi - lo >= 2**32 or (mid.dtype == pl.UInt64 and mid.max() >= 2**63):  # type: ignore[operator]
-        return None
-    wide = conv if conv.dtype == pl.UInt64 else conv.cast(pl.Int64)  # no overflow below
-    keys = (wide - lo).cast(pl.UInt32).to_numpy()
-    perm = stable_order(keys)
-    t_int = t.to_physical().cast(pl.Int64).to_numpy()
-    if not ordered_within(perm, keys, t_int, mid.cast(pl.Int64).to_numpy()):
-        return None
-    cols = df if keep_message_id else df.drop("message_id")
-    return cols.rechunk().select(pl.all().gather(pl.Series(perm)))
 
 
 #: the per-chat arrays of :func:`chat_arrays` and their dtypes
@@ -354,6 +301,16 @@ OUTPUTS: dict[str, type] = {
     "rating": np.int8,
     "answered_auto": np.bool_,
     "seller_initiated": np.bool_,
+    "stars": np.int8,
+    "n_reply": np.int32,
+}
+#: the per-unit arrays (``units``): the buyer message's row, its chat (index among the
+#: shard's chats), its number among the conversation's units, its no-response-needed mark
+UNIT_OUTPUTS: dict[str, type] = {
+    "u_pos": np.int64,
+    "u_chat": np.int64,
+    "u_seq": np.int32,
+    "u_no_reply": np.bool_,
 }
 
 
@@ -365,13 +322,18 @@ def chat_shards(
     valid_replies_only: bool = False,
     session_us: int,
     threads: int | None = None,
+    extra: np.ndarray | None = None,
+    units: bool = False,
 ) -> list[dict[str, np.ndarray]]:
     """Per-chat arrays (:data:`OUTPUTS`) of messages in canonical order, one dict per
     shard of whole conversations; the shards in order, chats in chat-table order
-    (conversation, chat number). :func:`chat_arrays` joins them.
+    (conversation, chat number). :func:`chat_arrays` joins them. With ``units`` each
+    dict also holds the shard's units (:data:`UNIT_OUTPUTS`: every buyer message of a
+    chat, in row order).
 
     ``t`` is ``sent_at`` in epoch microseconds (int64), ``flags`` the flag bytes with
-    :data:`START` set (:func:`message_flags`, :func:`start_bit`). The values follow
+    :data:`START` set (:func:`message_flags`, :func:`start_bit`), ``extra`` the optional
+    columns' bytes (:func:`extra_flags`; None: zeros). The values follow
     :func:`chatsim.engine.chat_frame`: ``open_pos`` is the opening row's index,
     times are :data:`NO_TIME` where the chat has none, ``rating`` is a position in
     ``RATING_NAMES`` (-1: none) and ``seq`` the chat number in its conversation.
@@ -380,6 +342,10 @@ def chat_shards(
     n = len(t)
     if len(flags) != n or t.dtype != np.int64 or flags.dtype != np.uint8:
         raise ValueError("t (int64) and flags (uint8) must have the same length")
+    if extra is None:
+        extra = np.zeros(n, dtype=np.uint8)
+    if len(extra) != n or extra.dtype != np.uint8:
+        raise ValueError("extra (uint8) must have the length of t")
     if n and not flags[0] & START:
         raise ValueError("the first row must start a conversation (START bit)")
     if auto_reply not in AUTO_REPLY_CODES:
@@ -399,21 +365,28 @@ def chat_shards(
     ]
     offsets = np.concatenate([[0], np.cumsum(buyers)]).astype(np.int64)
     room = {k: np.empty(int(offsets[-1]), dtype=d) for k, d in OUTPUTS.items()}
+    # as many units as buyer messages at most (no room without units)
+    unit_room = {
+        k: np.empty(int(offsets[-1]) if units else 0, dtype=d) for k, d in UNIT_OUTPUTS.items()
+    }
     mode = AUTO_REPLY_CODES[auto_reply]
     shard = _compiled()
 
-    def run(s: int) -> int:
+    def run(s: int) -> tuple[int, int]:
         return shard(
             t,
             flags,
+            extra,
             bounds[s],
             bounds[s + 1],
             mode,
             valid_replies_only,
             # a bound beyond any time difference means "never": clamp to int64
             np.int64(min(session_us, np.iinfo(np.int64).max)),
+            units,
             offsets[s],
             *room.values(),
+            *unit_room.values(),
         )
 
     shards = range(len(bounds) - 1)
@@ -422,9 +395,13 @@ def chat_shards(
     else:
         with ThreadPoolExecutor(len(shards)) as pool:
             counts = list(pool.map(run, shards))
-    return [
-        {k: v[offsets[s] : offsets[s] + c] for k, v in room.items()} for s, c in enumerate(counts)
-    ]
+    out = []
+    for s, (c, cu) in enumerate(counts):
+        part = {k: v[offsets[s] : offsets[s] + c] for k, v in room.items()}
+        if units:
+            part |= {k: v[offsets[s] : offsets[s] + cu] for k, v in unit_room.items()}
+        out.append(part)
+    return out
 
 
 def _next_start(flags: np.ndarray, i: int, step: int = 1 << 16) -> int:
@@ -448,15 +425,22 @@ def chat_arrays(t: np.ndarray, flags: np.ndarray, **options: object) -> dict[str
         True
     """
     shards = chat_shards(t, flags, **options)  # type: ignore[arg-type]
-    return {k: np.concatenate([s[k] for s in shards]) for k in OUTPUTS}
+    names = [*OUTPUTS, *(UNIT_OUTPUTS if options.get("units") else ())]
+    return {k: np.concatenate([s[k] for s in shards]) for k in names}
 
 
-def chats_frame(shards: list[dict[str, np.ndarray]], ids: Mapping[str, pl.Series]) -> pl.LazyFrame:
+def chats_frame(
+    shards: list[dict[str, np.ndarray]],
+    ids: Mapping[str, pl.Series],
+    t: np.ndarray | None = None,
+) -> pl.LazyFrame:
     """The chats of :func:`chat_shards` as :func:`chatsim.engine.chat_frame`'s columns
     (codes, epoch microseconds, ``_open_pos``), lazily.
 
     ``ids`` holds the ``shop_id``, ``conversation_id`` and ``buyer_id`` columns of the
-    sorted messages: a chat takes those of its opening row.
+    sorted messages: a chat takes those of its opening row. With ``t`` (the messages'
+    times; the shards built with ``units``) the rows are the units instead
+    (:func:`units_frame`).
     """
     utc = pl.Datetime("us", "UTC")
 
@@ -470,6 +454,8 @@ def chats_frame(shards: list[dict[str, np.ndarray]], ids: Mapping[str, pl.Series
         + [column(k) for k in OUTPUTS if k != "open_pos"]
         + [pos]
     )
+    if t is not None:
+        frame = units_frame(frame, shards, t)
 
     def time(name: str) -> pl.Expr:
         c = pl.col(name)
@@ -490,14 +476,37 @@ def chats_frame(shards: list[dict[str, np.ndarray]], ids: Mapping[str, pl.Series
         time("last_buyer_us").cast(utc).alias("last_buyer_at"),
         pl.col("n_buyer").alias("n_buyer_messages"),
         pl.when(pl.col("rating") >= 0).then(pl.col("rating")).alias("rating"),
+        pl.when(pl.col("stars") > 0).then(pl.col("stars")).alias("stars"),
         "seller_initiated",
         (
             (pl.col("first_auto_us") != NO_TIME)
             & answer.is_null()
             & (pl.col("last_buyer_us") < pl.col("last_auto_us"))
         ).alias("auto_resolved"),
+        (pl.col("n_reply") == 0).alias("_no_reply"),
         pl.col("open_us").alias("_open_us"),
         answer.alias("_answer_us"),
         (answer - pl.col("open_us")).alias("_resp_us"),
         "_open_pos",
+    )
+
+
+def units_frame(
+    chats: pl.DataFrame, shards: list[dict[str, np.ndarray]], t: np.ndarray
+) -> pl.DataFrame:
+    """The units (every buyer message of a chat) from the per-chat arrays ``chats`` (one
+    row per chat, in shard order) and the shards' unit arrays: each unit takes its chat's
+    values, with its own time as ``open_us``, its row as ``_open_pos``, its number in
+    the conversation as ``seq`` and its own mark as ``n_reply`` (1 needs a reply, 0 not).
+    """
+    # a unit's chat index counts within its shard: add the chats of the earlier shards
+    before = np.cumsum([0] + [len(s["seq"]) for s in shards[:-1]])
+    chat = np.concatenate([s["u_chat"] + b for s, b in zip(shards, before, strict=True)])
+    unit_pos = np.concatenate([s["u_pos"] for s in shards])
+    rows = chats.drop("_open_pos").select(pl.all().gather(pl.Series(chat)))
+    return rows.with_columns(
+        pl.Series("seq", np.concatenate([s["u_seq"] for s in shards])),
+        pl.Series("open_us", t[unit_pos]),
+        pl.Series("n_reply", (~np.concatenate([s["u_no_reply"] for s in shards])).astype(np.int32)),
+        pl.Series("_open_pos", unit_pos).cast(pl.UInt32),
     )

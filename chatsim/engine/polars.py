@@ -38,7 +38,16 @@ from chatsim.engine.codes import (
     check_shops_known,
     encode_shops,
 )
-from chatsim.engine.finish import SHOP_INPUTS, finish_chats, finish_shops, judged_chats, shop_frame
+from chatsim.engine.finish import (
+    finish_chats,
+    finish_shops,
+    judged_chats,
+    shop_frame,
+    shop_inputs,
+)
+
+# the canonical order lives beside the run (chatsim.engine.ordering); reached from here too
+from chatsim.engine.ordering import canonical_order, pack_small_columns
 from chatsim.rules import Rule
 
 __all__ = [
@@ -62,16 +71,20 @@ class PolarsBackend(Backend):
     """The polars primitives of :class:`~chatsim.engine.backend.Backend`, as methods.
 
     ``zones`` are the shop time zones that occur (sorted; ``["UTC"]`` if none);
-    ``window`` defaults to :class:`~chatsim.engine.backend.Compiled`, whose chats come
+    ``stars``: the messages have a ``stars`` column (the chats then carry it); ``window``
+    defaults to :class:`~chatsim.engine.backend.Compiled`, whose chats come
     from the compiled state machine (:meth:`chats`); with another window :attr:`chats`
     is None and the chats come from the expressions.
     """
 
     name = "polars"
 
-    def __init__(self, zones: Sequence[str], window: Window | None = None) -> None:
+    def __init__(
+        self, zones: Sequence[str], window: Window | None = None, stars: bool = False
+    ) -> None:
         # Backend's callable fields are this class's methods: only the data is set here
         self.zones = sorted(zones) or ["UTC"]
+        self.stars = stars
         self.window = window or Compiled()
         if not isinstance(self.window, Compiled):
             self.chats = None  # type: ignore[assignment]
@@ -184,6 +197,29 @@ class PolarsBackend(Backend):
             .drop("_deadline_local")
         )
 
+    def add_local_day(self, lf: nw.LazyFrame) -> nw.LazyFrame:
+        """``lf`` with ``_lday`` and ``_ltod``: the shop-local date (days since 1970-01-01)
+        and time of day (microseconds) of ``_open_us`` in each row's ``timezone``."""
+        local = local_time(pl.col("_open_us").cast(TIMESTAMP_DTYPE), self.zones).dt.epoch("us")
+        return nw.from_native(
+            _native(lf).with_columns(_lday=local // _US_DAY, _ltod=local % _US_DAY)
+        )
+
+    def add_utc_of_local(self, lf: nw.LazyFrame, cols: dict[str, str]) -> nw.LazyFrame:
+        """``lf`` (collected) with each ``out`` of ``cols`` the UTC microseconds of the
+        shop-local wall-clock microseconds ``src`` (:func:`from_local_exact`: a time in a
+        DST gap is the moment the clocks jump, a repeated time its first pass)."""
+        df = _native(lf).collect()
+        for out, src in cols.items():
+            naive = df.select(pl.col(src).cast(pl.Datetime("us")).alias("_naive"), "timezone")
+            utc = from_local_exact(naive, "_naive", self.zones).dt.epoch("us")
+            df = df.with_columns(utc.alias(out))
+        return nw.from_native(df.lazy())
+
+    def from_polars(self, df: pl.DataFrame) -> nw.LazyFrame:
+        """A small polars table as a frame to join or flag with."""
+        return nw.from_native(df.lazy())
+
     def materialize(self, lf: nw.LazyFrame) -> nw.LazyFrame:
         """``lf`` collected, so that a frame read twice is computed once."""
         return nw.from_native(_native(lf).collect().lazy())
@@ -229,157 +265,36 @@ class PolarsBackend(Backend):
         df = _native(messages).collect()
         t = df["sent_at"].dt.epoch("us").to_numpy()  # whatever the time unit
         flags = df["_flags"].to_numpy()
+        extra = df["_extra"].to_numpy() if "_extra" in df.columns else None
         # the columns themselves: an eager select would align their chunks (a copy)
         ids = {c: df[c] for c in ("shop_id", CONV, "buyer_id")}
         del df
 
         def build(key: tuple) -> nw.LazyFrame:
-            auto_reply, valid_only, session_hours = key
+            # (auto_reply, valid_replies_only, session_hours[, units]): Rule.chat_key()
+            auto_reply, valid_only, session_hours, *rest = key
+            units = bool(rest and rest[0])
             shards = kernel.chat_shards(
                 t,
                 flags,
                 auto_reply=auto_reply,
                 valid_replies_only=valid_only,
                 session_us=int(round(session_hours * US_PER_HOUR)),
+                extra=extra,
+                units=units,
             )
-            return nw.from_native(kernel.chats_frame(shards, ids))
+            chats = kernel.chats_frame(shards, ids, t if units else None)
+            return nw.from_native(chats if self.stars else chats.drop("stars"))
 
         return build
 
 
-def polars_backend(zones: Sequence[str], window: Window | None = None) -> PolarsBackend:
-    """The polars primitives; ``zones`` are the shop time zones that occur."""
-    return PolarsBackend(zones, window)
-
-
-def canonical_order(
-    messages: pl.DataFrame | pl.LazyFrame, *, keep_message_id: bool = True, compiled: bool = False
-) -> pl.DataFrame:
-    """Messages sorted by conversation, ``sent_at``, ``message_id``.
-
-    Exports and simulated logs are usually already in time order within each
-    conversation: then a stable sort on the conversation alone gives the canonical
-    order at half the cost of the three-key sort. A log in time order overall is
-    recognised before sorting (and ``message_id`` need not travel through the sort
-    when ``keep_message_id`` is false); otherwise the order within conversations is
-    checked after the stable sort, falling back to the full sort. Integer conversation
-    ids whose range spans less than 2**32 sort by a 32-bit key (their offset from the
-    smallest). The small columns (Boolean, Enum) travel through the sort packed into one
-    integer (:func:`pack_small_columns`).
-
-    ``compiled`` (the compiled chat builder's input, :func:`compiled_messages`): where it
-    applies, :func:`chatsim.engine.kernel.radix_order` (a compiled radix sort); the same
-    rows in the same order.
-
-    Example:
-        >>> df = pl.DataFrame({CONV: [2, 1, 2], "sent_at": [1, 2, 3], "message_id": [1, 2, 3]})
-        >>> canonical_order(df)["message_id"].to_list()
-        [2, 1, 3]
-    """
-    lf = messages.lazy()
-    if compiled:
-        df = lf.collect()
-        ordered = kernel.radix_order(df, CONV, keep_message_id=keep_message_id)
-        if ordered is not None:
-            return ordered
-        lf = df.lazy()  # collected once: the general sort below reads it
-    conv = pl.col(CONV)
-    conv_dtype = lf.collect_schema()[CONV]
-    int_ids = conv_dtype.is_integer()
-    checks = [_in_time_order().alias("ordered")]
-    if int_ids:
-        checks += [conv.min().alias("lo"), conv.max().alias("hi")]
-    facts = lf.select(checks).collect().row(0, named=True)
-    globally = bool(facts["ordered"])
-    key = conv
-    if int_ids and facts["lo"] is not None and facts["hi"] - facts["lo"] < 2**32:
-        wide = conv if conv_dtype == pl.UInt64 else conv.cast(pl.Int64)  # no overflow below
-        key = (wide - facts["lo"]).cast(pl.UInt32)
-    packed, unpack = pack_small_columns(lf)
-    if globally and not keep_message_id:
-        packed = packed.drop("message_id")
-    # the streaming engine sorts in parallel: about twice as fast as the eager sort;
-    # no rechunk (a copy of every column, for no gain in what follows)
-    by_conv = packed.sort(key, maintain_order=True).collect()
-    if not globally:
-        if not by_conv.select(_in_time_order(within_conversations=True)).item():
-            by_conv = packed.sort(key, "sent_at", "message_id").collect()
-        if not keep_message_id:
-            by_conv = by_conv.drop("message_id")
-    return unpack(by_conv)
-
-
-def _in_time_order(*, within_conversations: bool = False) -> pl.Expr:
-    """True when every row follows the previous one by (``sent_at``, ``message_id``), or
-    (``within_conversations``) starts a new conversation."""
-    t, mid, conv = pl.col("sent_at"), pl.col("message_id"), pl.col(CONV)
-    ordered = (t > t.shift(1)) | ((t == t.shift(1)) & (mid > mid.shift(1)))
-    if within_conversations:
-        ordered = ordered | conv.ne(conv.shift(1))
-    return ordered.fill_null(True).all()
-
-
-def pack_small_columns(
-    lf: pl.LazyFrame,
-) -> tuple[pl.LazyFrame, Callable[[pl.DataFrame], pl.DataFrame]]:
-    """Boolean and small Enum columns packed into one unsigned integer ``_packed``.
-
-    A sort moves every column: one 16- or 32-bit column moves cheaper than several
-    bitmaps and bytes. Each column takes the bits for its codes plus null (0 = null).
-    Returns the packed frame and the function that restores the original columns
-    (names, dtypes, nulls, column order) on a frame holding ``_packed``.
-
-    Example:
-        >>> df = pl.DataFrame({"a": [True, None, False], "n": [1, 2, 3]})
-        >>> packed, unpack = pack_small_columns(df.lazy())
-        >>> unpack(packed.collect()).equals(df)
-        True
-    """
-    schema = lf.collect_schema()
-    fields: list[tuple[str, pl.DataType, int, int]] = []  # name, dtype, shift, bits
-    offset = 0
-    for name, dtype in schema.items():
-        if dtype == pl.Boolean:
-            n_codes = 2
-        elif isinstance(dtype, pl.Enum) and len(dtype.categories) < 255:
-            n_codes = len(dtype.categories)
-        else:
-            continue
-        bits = n_codes.bit_length()  # codes 1..n_codes, 0 = null
-        if offset + bits > 32:
-            break
-        fields.append((name, dtype, offset, bits))
-        offset += bits
-    if len(fields) < 2:
-        return lf, lambda df: df
-    word = pl.UInt16 if offset <= 16 else pl.UInt32
-
-    def code(name: str, dtype: pl.DataType) -> pl.Expr:
-        c = pl.col(name)
-        v = c.cast(word) if dtype == pl.Boolean else c.to_physical().cast(word)
-        return (v + 1).fill_null(0)
-
-    packed_expr = pl.sum_horizontal(
-        code(name, dtype) * (1 << shift) for name, dtype, shift, _ in fields
-    ).cast(word)
-    names = list(schema.names())
-    small = {f[0] for f in fields}
-    packed = lf.select(*(n for n in names if n not in small), packed_expr.alias("_packed"))
-
-    def unpack(df: pl.DataFrame) -> pl.DataFrame:
-        p = pl.col("_packed")
-        restored = []
-        for name, dtype, shift, bits in fields:
-            v = (p // (1 << shift)) % (1 << bits)
-            if dtype == pl.Boolean:
-                e = pl.when(v == 0).then(None).otherwise(v == 2)
-            else:
-                e = pl.when(v == 0).then(None).otherwise(v - 1).cat.to(dtype)
-            restored.append(e.alias(name))
-        out = df.with_columns(restored).drop("_packed")
-        return out.select(n for n in names if n in out.columns)
-
-    return packed, unpack
+def polars_backend(
+    zones: Sequence[str], window: Window | None = None, stars: bool = False
+) -> PolarsBackend:
+    """The polars primitives; ``zones`` are the shop time zones that occur, ``stars``
+    whether the messages have a ``stars`` column."""
+    return PolarsBackend(zones, window, stars)
 
 
 def run_polars(
@@ -395,7 +310,12 @@ def run_polars(
 ) -> list[tuple[Rule, pl.DataFrame, pl.DataFrame]]:
     """Run the rule logic on polars: ``(rule, chat table, shop table)`` per rule
     (``chats`` false: each chat table empty, with its columns)."""
-    be = polars_backend(shops["timezone"].unique().to_list(), window)
+    be = polars_backend(shops["timezone"].unique().to_list(), window, "stars" in messages.columns)
+    holiday_rules = [r.name for r in rules if "public_holiday" in r.exclusions]
+    if holiday_rules:
+        from chatsim.schema.extras import check_countries
+
+        check_countries(shops, "shops", holiday_rules)
     blk = blocked.filter(pl.col("blocked_at") <= as_of)
     original_shops = shops
     ids = {c: messages.schema[c] for c in ("shop_id", CONV, "buyer_id")}
@@ -424,7 +344,7 @@ def run_polars(
                 df = lf.collect()
                 table = finish_chats(df, ids, shop_enum, rule.name)
             else:  # what the shop table reads; the chat table's columns, no rows
-                df = lf.select(SHOP_INPUTS).collect()
+                df = lf.select(shop_inputs(lf.collect_schema().names())).collect()
                 table = finish_chats(lf.head(0).collect(), ids, shop_enum, rule.name)
             del lf
             shop = shop_frame(nw.from_native(df.lazy()), nw.from_native(shops.lazy()), rule)
@@ -465,8 +385,11 @@ def compiled_messages(
             f"messages: null values in {found}; these columns must be filled. Read the log "
             "with chatsim.schema.read_log or ChatLog.from_frames, which validate it."
         )
+    names = messages.lazy().collect_schema().names()
+    # the optional columns' byte only where the messages have one of them
+    extra = [kernel.extra_flags(names)] if {"stars", "no_response_needed"} & set(names) else []
     narrow = messages.lazy().select(
-        CONV, "shop_id", "buyer_id", "sent_at", "message_id", kernel.message_flags()
+        CONV, "shop_id", "buyer_id", "sent_at", "message_id", kernel.message_flags(), *extra
     )
     if presorted:
         ordered = narrow.drop("message_id").collect()

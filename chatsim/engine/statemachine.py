@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 
 import narwhals as nw
 
-from chatsim.engine.backend import Agg, Backend, GlobalOrder, join_columns, join_flag
+from chatsim.engine.backend import Agg, Backend, GlobalOrder, Window, join_columns, join_flag
 from chatsim.engine.codes import AUTO, BUYER, CONV, HUMAN, NO_TIME, NONE, US_PER_HOUR
 
 __all__ = [
@@ -46,7 +46,15 @@ def message_base(messages: nw.LazyFrame, be: Backend, carry: Sequence[str] = ())
     ``carry`` names further columns to keep (e.g. ``shop_id``, ``buyer_id``).
     """
     w = be.window
+    names = messages.columns
     lf = be.add_epoch_us(messages, {"_t": "sent_at"})
+    # the optional columns (absent: no stars column, every buyer message needs a reply)
+    stars = [nw.col("stars").cast(nw.Int64).alias("_stars")] if "stars" in names else []
+    no_reply = (
+        nw.col("no_response_needed").fill_null(False)
+        if "no_response_needed" in names
+        else nw.lit(False)
+    )
     not_system = nw.col("kind") != "system"
     sender = nw.col("sender")
     bcast = nw.col("is_broadcast")
@@ -60,6 +68,8 @@ def message_base(messages: nw.LazyFrame, be: Backend, carry: Sequence[str] = ())
         "_t",
         "valid_reply",
         "rating",
+        *stars,
+        no_reply.alias("_nr"),
         # a buyer row carrying a rating is the buyer's rating event, not a buyer message
         _buyer=(sender == "buyer") & not_system & nw.col("rating").is_null(),
         _seller=(sender == "seller") & not_system,
@@ -82,8 +92,13 @@ def chat_frame(
     auto_reply: str = "exclude_resolved",
     valid_replies_only: bool = False,
     session_hours: float = 24.0,
+    units: bool = False,
 ) -> nw.LazyFrame:
-    """One row per chat (the definitions of :mod:`chatsim.chats`), lazily.
+    """One row per chat (the definitions of :mod:`chatsim.chats`), lazily; with ``units``
+    one row per buyer message (the ``message`` counted unit: every buyer message belongs
+    to a chat and takes its chat's values, with its own time as ``open_at``, its number
+    among the conversation's buyer messages as ``chat_seq`` and its own
+    ``no_response_needed`` mark).
 
     ``base`` comes from :func:`message_base`; ``lookup`` holds ``row_key`` plus
     ``shop_id``, ``buyer_id`` (and ``conversation_id``) of each message: a chat takes
@@ -170,6 +185,9 @@ def chat_frame(
     rating_code = nw.col(w.pos).cast(nw.Int64) * 2 + (nw.col("rating") == "satisfied").cast(
         nw.Int64
     )
+    # the stars of the same (latest) rating event: position * 8 + stars (0: none)
+    has_stars = "_stars" in base.columns
+    stars_code = nw.col(w.pos).cast(nw.Int64) * 8 + nw.col("_stars").fill_null(0)
     aggs = [
         Agg("_open_pos", "first", nw.col(w.pos)),
         Agg("_open_us", "first", t),
@@ -181,11 +199,18 @@ def chat_frame(
         Agg("n_buyer_messages", "count", where=buyer),
         Agg("seller_initiated", "any", where=seller_init),  # true on opening rows only
         Agg("_rating_code", "last", rating_code, rated),
+        *([Agg("_stars_code", "last", stars_code, rated)] if has_stars else []),
+        Agg("_n_reply", "count", where=buyer & ~nw.col("_nr")),
     ]
     if "_seq" not in w.chat_key:
         aggs.append(Agg("_seq", "first", nw.col("_seq")))
+    if units:
+        # the chat key where the grouping does not keep it (GlobalOrder: the chat number)
+        aggs += [Agg(f"{k}_no", "first", nw.col(k)) for k in w.chat_key if k not in (CONV, "_seq")]
     in_group = nw.col("_in_chat") | (rated & (nw.col("_seq") > 0))
     chats = w.attach(w.aggregate(lf, in_group, aggs), lookup)
+    if units:
+        chats = _units(lf, chats, w)
     chats = chats.with_columns(
         _open_ts=nw.col("_open_us"),
         _answer_ts=nw.col("_answer_us"),
@@ -202,6 +227,7 @@ def chat_frame(
         },
     )
     code = nw.col("_rating_code")
+    stars = nw.col("_stars_code") % 8
     return chats.select(
         "shop_id",
         CONV,
@@ -217,17 +243,41 @@ def chat_frame(
         "last_buyer_at",
         nw.col("n_buyer_messages").cast(nw.Int32),
         nw.when(~code.is_null()).then((1 - code % 2).cast(nw.Int8)).alias("rating"),
+        *([nw.when(stars > 0).then(stars.cast(nw.Int8)).alias("stars")] if has_stars else []),
         "seller_initiated",
         (
             ~nw.col("_first_auto_us").is_null()
             & nw.col("_answer_us").is_null()
             & (nw.col("_last_buyer_us") < nw.col("_last_auto_us"))
         ).alias("auto_resolved"),
+        (nw.col("_n_reply") == 0).alias("_no_reply"),
         "_open_us",
         "_answer_us",
         (nw.col("_answer_us") - nw.col("_open_us")).alias("_resp_us"),
         *(c for c in w.chat_order if c not in (CONV, "chat_seq")),
     )
+
+
+def _units(lf: nw.LazyFrame, chats: nw.LazyFrame, w: Window) -> nw.LazyFrame:
+    """The chats' buyer messages as rows (the ``message`` counted unit): each takes its
+    chat's values (joined on the chat key), with its own time (``_open_us``), position
+    (``_open_pos`` where the window orders chats by it), number among the conversation's
+    buyer messages (``_seq``) and ``no_response_needed`` mark (``_n_reply``: 0 or 1)."""
+    buyer = nw.col("_buyer")
+    lf = w.number(lf, "_buyer", chat="_uchat", seq="_useq")
+    unit_rows = lf.filter(buyer).select(
+        *w.chat_key,
+        nw.col("_t").alias("_ut"),
+        nw.col(w.pos).alias("_upos"),
+        "_useq",
+        (~nw.col("_nr")).cast(nw.Int64).alias("_unr"),
+    )
+    on = [k if k in (CONV, "_seq") else f"{k}_no" for k in w.chat_key]
+    out = unit_rows.join(chats, left_on=w.chat_key, right_on=on, how="left")
+    out = out.with_columns(_open_us=nw.col("_ut"), _seq=nw.col("_useq"), _n_reply=nw.col("_unr"))
+    if "_open_pos" in w.chat_order:  # the units in row order, as chats are
+        out = out.with_columns(_open_pos=nw.col("_upos")).sort("_open_pos")
+    return out.drop("_ut", "_upos", "_useq", "_unr")
 
 
 def with_features(
@@ -242,8 +292,9 @@ def with_features(
     key: Sequence[str] = (CONV, "chat_seq"),
     be: Backend | None = None,
 ) -> nw.LazyFrame:
-    """Rule-independent facts of each chat: shop time zone and chatbot flag, opened in
-    holiday mode (``_hol``), from a buyer blocked at or before the cutoff (``_blk``).
+    """Rule-independent facts of each chat: shop time zone, chatbot flag and ``country``
+    (where the shops table has one), opened in holiday mode (``_hol``), from a buyer
+    blocked at or before the cutoff (``_blk``).
 
     ``key`` identifies a chat (:attr:`Window.chat_order`: one integer column on polars).
     ``be`` supplies how columns and flags are attached (default: joins).
@@ -251,7 +302,12 @@ def with_features(
     key = list(key)
     add_columns = be.add_columns if be is not None else join_columns
     flag_rows = be.flag_rows if be is not None else join_flag
-    c = add_columns(chats, shops.select("shop_id", "timezone", "chatbot_enabled"), "shop_id")
+    shop_cols = [
+        "timezone",
+        "chatbot_enabled",
+        *(["country"] if "country" in shops.columns else []),
+    ]
+    c = add_columns(chats, shops.select("shop_id", *shop_cols), "shop_id")
     if has_holidays:
         hits = (
             c.select(*key, "shop_id", "open_at")
@@ -293,7 +349,7 @@ def expression_chats(
     by_key: dict[tuple, nw.LazyFrame] = {}
     affected: nw.LazyFrame | None = None  # differing_conversations, when first needed
     for i, key in enumerate(keys):
-        auto_reply, valid_only, session = key
+        auto_reply, valid_only, session, units = key
         src = _source_definition(key, keys[:i])
         if src is None:
             part = base
@@ -308,6 +364,7 @@ def expression_chats(
             auto_reply=auto_reply,
             valid_replies_only=valid_only,
             session_hours=session,
+            units=units,
         )
         own = be.materialize(featured(chats))
         if src is None:
@@ -331,9 +388,9 @@ def _rows_of(be: Backend, lf: nw.LazyFrame, convs: nw.LazyFrame, *, inside: bool
 
 def _source_definition(key: tuple, built: Sequence[tuple]) -> tuple | None:
     """An earlier chat definition that ``key`` can be derived from (same automatic-reply
-    mode and session bound, other ``valid_replies_only``), or None."""
+    mode, session bound and rows, other ``valid_replies_only``), or None."""
     for other in built:
-        if other[0] == key[0] and other[2] == key[2] and other[1] != key[1]:
+        if other[0] == key[0] and other[2:] == key[2:] and other[1] != key[1]:
             return other
     return None
 

@@ -36,11 +36,13 @@ from chatsim.schema.columns import (
     MESSAGE_COLUMNS,
     RATING_DTYPE,
     SHOP_COLUMNS,
+    STARS_DTYPE,
     TS,
     TS_WITH_ZONE,
     plausible_sent_at_range,
     required_columns,
 )
+from chatsim.schema.extras import STARS_TYPE, check_stars, fill_no_response_needed
 from chatsim.schema.ids import (
     all_distinct,
     cast_ids,
@@ -113,10 +115,16 @@ def _conform_column(
         raise column_type_error(
             source, name, dtype, f"expected text with values {list(kind.categories)}"
         )
+    if kind == STARS_DTYPE:
+        if dtype.is_integer() or dtype in (pl.String, pl.Null):
+            return col  # range checked (text parsed) in check_stars
+        raise column_type_error(source, name, dtype, STARS_TYPE)
     if kind == pl.Boolean:
         if dtype in (pl.Boolean, pl.String):
             return col  # text parsed in _parse_booleans
         raise column_type_error(source, name, dtype, "expected true/false")
+    if dtype == pl.Null:  # an optional text column with no value at all
+        return col.cast(pl.String)
     if dtype != pl.String:
         raise column_type_error(source, name, dtype, "expected text")
     return col
@@ -409,6 +417,7 @@ def check_messages(
         df = df.with_columns(pl.col("valid_reply").fill_null(True))
     if "rating" not in df.columns:
         df = df.with_columns(pl.lit(None, dtype=RATING_DTYPE).alias("rating"))
+    df = fill_no_response_needed(check_stars(df, source))
     return CheckedMessages(df, shop_ids)
 
 

@@ -6,7 +6,7 @@ Each table is a dict ``column -> (kind, required)``, where the kind is a polars 
 
 Example:
     >>> [c for c, (_, required) in MESSAGE_COLUMNS.items() if not required]
-    ['rating', 'valid_reply']
+    ['rating', 'valid_reply', 'no_response_needed', 'stars']
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ __all__ = [
     "SENDERS",
     "SENDER_DTYPE",
     "SHOP_COLUMNS",
+    "STARS",
+    "STARS_DTYPE",
     "TABLES",
     "TS",
     "TS_WITH_ZONE",
@@ -51,6 +53,9 @@ KINDS: tuple[str, ...] = (
     "system",
 )
 RATINGS: tuple[str, ...] = ("satisfied", "unsatisfied")
+#: The values of the optional ``stars`` column (the fine form of a rating), and its type.
+STARS: tuple[int, ...] = (1, 2, 3, 4, 5)
+STARS_DTYPE = pl.Int8
 
 SENDER_DTYPE = pl.Enum(list(SENDERS))
 KIND_DTYPE = pl.Enum(list(KINDS))
@@ -72,11 +77,14 @@ MESSAGE_COLUMNS: dict[str, tuple[object, bool]] = {
     "is_broadcast": (pl.Boolean, True),
     "rating": (RATING_DTYPE, False),
     "valid_reply": (pl.Boolean, False),
+    "no_response_needed": (pl.Boolean, False),
+    "stars": (STARS_DTYPE, False),
 }
 SHOP_COLUMNS: dict[str, tuple[object, bool]] = {
     "shop_id": (ID, True),
     "timezone": (pl.String, True),
     "chatbot_enabled": (pl.Boolean, False),
+    "country": (pl.String, False),
 }
 HOLIDAY_COLUMNS: dict[str, tuple[object, bool]] = {
     "shop_id": (ID, True),

@@ -32,6 +32,7 @@ __all__ = [
     "nulls_error",
     "out_of_range_error",
     "schema_error",
+    "stars_error",
     "two_shops_error",
     "unknown_values_error",
     "unreadable_error",
@@ -205,4 +206,18 @@ def no_messages_table_error(folder: str, found: Sequence[str]) -> SchemaError:
     return SchemaError(
         f"no messages table in {folder}; found {shown}. A log folder needs messages.parquet, "
         "messages.csv or a messages/ folder (see docs/schema.md).",
+    )
+
+
+def stars_error(source: str, n: int, examples: list, problem: str = "range") -> SchemaError:
+    """``stars`` values that are not whole numbers (``problem="whole"``) or lie outside 1-5
+    (``"range"``); a column of another type is :func:`column_type_error`."""
+    what = {
+        "whole": f"{n} row(s) are not whole numbers (e.g. {examples})",
+        "range": f"{n} row(s) hold values outside 1-5 (e.g. {examples})",
+    }[problem]
+    return schema_error(
+        source,
+        f"column 'stars': {what}; stars are whole numbers from 1 to 5 (empty: no stars). "
+        "Fix or empty those rows.",
     )

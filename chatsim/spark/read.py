@@ -31,6 +31,7 @@ from chatsim.schema import (
     validate_holiday_mode,
     validate_shops,
 )
+from chatsim.schema.extras import STARS_TYPE
 from chatsim.schema.messages import (
     EXAMPLES,
     column_type_error,
@@ -40,6 +41,7 @@ from chatsim.schema.messages import (
     not_boolean_error,
     not_timestamp_error,
     nulls_error,
+    stars_error,
     two_shops_error,
     unknown_values_error,
     zone_missing_error,
@@ -164,6 +166,8 @@ def _check_types(fields: dict[str, Any], source: str) -> None:
     for c in _BOOLS:
         if c in fields and not isinstance(fields[c], (T.BooleanType, T.StringType)):
             raise column_type_error(source, c, fields[c].simpleString(), "expected true/false")
+    if "stars" in fields and not isinstance(fields["stars"], (T.StringType, T.NullType, *integral)):
+        raise column_type_error(source, "stars", fields["stars"].simpleString(), STARS_TYPE)
 
 
 def _check_ids(df: DataFrame, source: str) -> None:
@@ -220,6 +224,12 @@ def _validate_messages(df: DataFrame, source: str) -> DataFrame:
     for c, values in _ENUMS.items():
         if c in fields:
             checks[f"enum_{c}"] = F.col(c).isNotNull() & ~F.col(c).isin(values)
+    if "stars" in fields:  # whole numbers 1-5 (text parsed), as chatsim.schema.check_stars
+        df = df.withColumn("_stars_raw", F.col("stars"))
+        raw_s = F.trim(F.col("_stars_raw").cast("string"))
+        df = df.withColumn("stars", raw_s.try_cast("long"))
+        checks["stars_whole"] = raw_s.isNotNull() & (raw_s != "") & F.col("stars").isNull()
+        checks["stars_range"] = F.col("stars").isNotNull() & ~F.col("stars").between(1, 5)
     for c in required:
         checks[f"null_{c}"] = F.col(c).isNull() & (
             F.col("_sent_raw").isNull() if (c == "sent_at" and "naive" in checks) else F.lit(True)
@@ -271,6 +281,11 @@ def _validate_messages(df: DataFrame, source: str) -> DataFrame:
             )
             ex = {r[0]: int(r[1]) for r in top}
             raise unknown_values_error(source, c, counts[f"enum_{c}"], ex, values)
+    for problem in ("whole", "range"):
+        if counts.get(f"stars_{problem}"):
+            col = "_stars_raw" if problem == "whole" else "stars"
+            ex = examples(checks[f"stars_{problem}"], col)
+            raise stars_error(source, counts[f"stars_{problem}"], ex, problem)
     nulls = {c: counts[f"null_{c}"] for c in required if counts[f"null_{c}"]}
     if nulls:
         raise nulls_error(source, nulls, lenient_hint=False)
@@ -285,6 +300,17 @@ def _validate_messages(df: DataFrame, source: str) -> DataFrame:
         df = df.withColumn("valid_reply", F.coalesce(F.col("valid_reply"), F.lit(True)))
     if "rating" not in fields:
         df = df.withColumn("rating", F.lit(None).cast("string"))
+    if "no_response_needed" in fields:
+        df = df.withColumn(
+            "no_response_needed", F.coalesce(F.col("no_response_needed"), F.lit(False))
+        )
+    if "stars" in fields:
+        # a row with stars and no rating is a rating event: 4-5 satisfied, 1-3 unsatisfied
+        stars = F.col("stars").cast("tinyint")
+        coarse = F.when(stars >= 4, F.lit("satisfied")).otherwise(F.lit("unsatisfied"))
+        df = df.withColumn("stars", stars).withColumn(
+            "rating", F.coalesce(F.col("rating"), F.when(stars.isNotNull(), coarse))
+        )
     return df.drop(*[c for c in df.columns if c.startswith("_") and c.endswith("_raw")])
 
 
