@@ -29,7 +29,7 @@ from chatsim.explain.labels import (
     segment_label,
 )
 from chatsim.metrics import Evaluation, local_time
-from chatsim.rules import Rule
+from chatsim.rules import EXCLUSIONS, Rule
 from chatsim.schema import ChatLog
 
 if TYPE_CHECKING:
@@ -216,7 +216,7 @@ STATUS_CODES: tuple[str, ...] = (
     "excluded",
     "outside_period",
 )
-REASON_CODES: tuple[str, ...] = ("holiday_mode", "blocked", "seller_initiated", "auto_resolved")
+REASON_CODES: tuple[str, ...] = EXCLUSIONS
 
 
 def bridge_chart_data(steps: pl.DataFrame) -> pl.DataFrame:

@@ -50,7 +50,15 @@ from chatsim.explain.labels import (
     segment_label,
 )
 from chatsim.metrics import compare
-from chatsim.rules import AUTO_REPLY_MODES, CLOCKS, EXCLUSIONS, LEGACY_24H, NEW_12H, Rule
+from chatsim.rules import (
+    AUTO_REPLY_MODES,
+    CLOCKS,
+    DEFAULT_EXCLUSIONS,
+    EXCLUSIONS,
+    LEGACY_24H,
+    NEW_12H,
+    Rule,
+)
 from chatsim.sample import sample_log
 from chatsim.scenario import BUILTIN_ARCHETYPES
 from chatsim.schema.columns import KINDS, SENDERS
@@ -194,7 +202,7 @@ def test_rule_field_values_and_changes():
     assert (
         describe_change("clock", "calendar", "business") == "Clock calendar time → business hours"
     )
-    assert format_field("exclusions", frozenset(EXCLUSIONS)) == (
+    assert format_field("exclusions", DEFAULT_EXCLUSIONS) == (
         "holiday mode, blocked buyer, started by the seller, resolved by automatic reply"
     )
     assert format_field("exclusions", frozenset()) == "none"

@@ -113,6 +113,8 @@ REASON_LABELS: dict[str, str] = {
     "holiday_mode": "Holiday mode",
     "blocked": "Blocked buyer",
     "seller_initiated": "Started by the seller",
+    "public_holiday": "Public holiday",
+    "no_response_needed": "No response needed",
     "auto_resolved": "Resolved by automatic reply",
 }
 AUTO_REPLY_LABELS: dict[str, str] = {
