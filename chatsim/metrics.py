@@ -19,7 +19,9 @@ chat under every rule:
 
 The shop table gives, per rule and shop, counted chats, exclusions by reason,
 pending chats, the N-hour response rate (null over zero counted chats), mean and
-median response time of answered counted chats, the satisfaction rate and whether
+median response time of answered counted chats, the satisfaction rate, the rule's own
+figure (``rule_value``: the response rate, or a blended or late share, a response time,
+a satisfaction rate; ``rule_measure`` says which, :mod:`chatsim.rulekinds`) and whether
 the shop meets the target (and its tier).
 
 Example:
@@ -88,7 +90,8 @@ class Evaluation:
     dropped: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> pl.DataFrame:
-        """One row per rule: shops, chats by status, exclusions by reason, share passing.
+        """One row per rule: shops, chats by status, exclusions by reason, share passing
+        (of the shops with a figure under the rule: its ``rule_value``).
 
         Example:
             >>> from chatsim.sample import sample_log
@@ -98,11 +101,14 @@ class Evaluation:
         rows = []
         for rule in self.rules:
             s = self.shops.filter(pl.col("rule") == rule.name)
-            rated = s.filter(pl.col("response_rate").is_not_null())
+            # rated on the rule's own figure (the response rate, or what the rule measures)
+            rated = s.filter(pl.col("rule_value").is_not_null())
             row = {
                 "rule": rule.name,
                 "window_hours": rule.window_hours,
                 "target": rule.target,
+                # what the target is read against: a rate, or hours (chatsim.rulekinds)
+                "metric": rule.metric,
                 "shops": s.height,
                 "shops_rated": rated.height,
                 "shops_meeting_target": int(rated["meets_target"].sum()),

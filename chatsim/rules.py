@@ -31,6 +31,27 @@ from typing import Any, Literal
 import yaml
 
 from chatsim.errors import RuleError
+from chatsim.rulekinds import (
+    COMING_RULE_SETTINGS,
+    Metric,
+    RateKind,
+    SatisfactionBase,
+    TimeStatistic,
+    check_kind,
+    describe_kind,
+    lower_is_better,
+)
+from chatsim.ruleunits import (
+    COUNTED_UNITS,
+    DEADLINES,
+    DEFAULT_EXCLUSIONS,
+    EXCLUSIONS,
+    CountedUnit,
+    DeadlineKind,
+    check_units_and_deadline,
+    deadline_words,
+    unit_words,
+)
 from chatsim.rulevalues import (
     DATE_FIELDS,
     FLOAT_FIELDS,
@@ -46,8 +67,13 @@ from chatsim.yamlfile import parse_yaml, read_yaml_file, shown
 
 __all__ = [
     "AUTO_REPLY_MODES",
+    "AVG_RESPONSE_TIME",
     "BUILTIN_RULES",
+    "CHAT_SATISFACTION",
     "CLOCKS",
+    "COUNTED_UNITS",
+    "DEADLINES",
+    "DEFAULT_EXCLUSIONS",
     "EXCLUSIONS",
     "HOLIDAY_MODES",
     "LEGACY_24H",
@@ -58,6 +84,8 @@ __all__ = [
     "TARGET_COMPARISONS",
     "AutoReplyMode",
     "Clock",
+    "CountedUnit",
+    "DeadlineKind",
     "HolidayModeReading",
     "Rule",
     "TargetComparison",
@@ -68,19 +96,18 @@ __all__ = [
 
 AutoReplyMode = Literal["exclude_resolved", "count_as_answer", "ignore"]
 Clock = Literal["calendar", "business"]
-TargetComparison = Literal["at_least", "more_than"]
+TargetComparison = Literal["at_least", "more_than", "at_most"]
 HolidayModeReading = Literal["exclude_received", "pause_clock"]
 
 AUTO_REPLY_MODES: tuple[str, ...] = ("exclude_resolved", "count_as_answer", "ignore")
 CLOCKS: tuple[str, ...] = ("calendar", "business")
-#: Which side of the target passes: ``rate >= target`` or ``rate > target``.
-TARGET_COMPARISONS: tuple[str, ...] = ("at_least", "more_than")
+#: Which side of the target passes: ``rate >= target``, ``rate > target`` or (a figure
+#: where lower is better, :mod:`chatsim.rulekinds`) ``figure <= target``.
+TARGET_COMPARISONS: tuple[str, ...] = ("at_least", "more_than", "at_most")
 #: Readings of holiday mode: chats received in it excluded, or also the clock paused in it.
 HOLIDAY_MODES: tuple[str, ...] = ("exclude_received", "pause_clock")
 #: Largest ``min_chats`` a rule takes.
 MAX_MIN_CHATS = 1_000_000
-#: Exclusion reasons, in the order they are applied (a chat gets the first that matches).
-EXCLUSIONS: tuple[str, ...] = ("holiday_mode", "blocked", "seller_initiated", "auto_resolved")
 #: Longest trailing evaluation period a rule takes, in days (ten years).
 MAX_PERIOD_DAYS = 3_653
 #: Monday-Friday 09:00-18:00, the default schedule of a business-hours rule.
@@ -115,6 +142,15 @@ class Rule:
         min_chats / default_rate: a shop with fewer than ``min_chats`` counted chats gets
             ``default_rate`` as its rate (its tier and ``meets_target`` follow), or no
             rating when that is None; ``0`` (the default) and ``1`` are off.
+        metric / rate_kind / blend_weight / recent_fraction / time_statistic /
+            satisfaction_base: the figure the rule judges (:mod:`chatsim.rulekinds`): the
+            ``response_rate`` as a ``share`` (default), a ``blended`` share (``blend_weight``
+            x the period + the rest x its most recent ``recent_fraction`` of chats) or a
+            ``late_share``; the ``average_response_time`` (``mean`` or ``median``, hours);
+            the ``satisfaction_rate`` over ``rated`` or ``received`` chats. A late share
+            and a response time take ``target_comparison: at_most`` (lower is better; the
+            tiers then apply strictly above their boundaries); a response time's target is
+            in hours.
         period_days: trailing evaluation period ending at the data cutoff.
         period_start / period_end: explicit period (UTC dates, end exclusive); overrides
             ``period_days`` when given.
@@ -122,7 +158,16 @@ class Rule:
             which the buyer did not write again, is excluded; automatic replies do not
             answer), ``count_as_answer`` (an automatic reply answers the chat) or
             ``ignore`` (automatic messages are disregarded).
-        exclusions: which of :data:`EXCLUSIONS` apply.
+        exclusions: which of :data:`EXCLUSIONS` apply (default :data:`DEFAULT_EXCLUSIONS`;
+            ``public_holiday``: units received on a public holiday of the shop's ``country``;
+            ``no_response_needed``: units whose buyer messages are all so flagged).
+        counted_unit: ``chat`` (every chat), ``first_chat`` (only each conversation's first
+            chat) or ``message`` (every buyer message of a chat, due from its own time and
+            answered by the chat's answer); :mod:`chatsim.ruleunits`.
+        deadline / cutoff_time / due_time / due_day_offset: ``window`` (``window_hours``
+            after the unit) or ``daily_cutoff`` (received before ``cutoff_time`` shop-local
+            on day d: due at ``due_time`` on day d + ``due_day_offset``; at or after the
+            cut-off, a day later).
         holiday_mode: ``exclude_received`` (chats opened in holiday mode are excluded) or
             ``pause_clock`` (also, the response clock stops while the shop is in holiday
             mode: a chat's deadline moves later, and its response time shrinks, by the
@@ -156,11 +201,17 @@ class Rule:
     target_comparison: TargetComparison = "at_least"
     min_chats: int = 0
     default_rate: float | None = None
+    metric: Metric = "response_rate"
+    rate_kind: RateKind = "share"
+    blend_weight: float = 0.5
+    recent_fraction: float = 0.25
+    time_statistic: TimeStatistic = "mean"
+    satisfaction_base: SatisfactionBase = "rated"
     period_days: int = 30
     period_start: dt.date | None = None
     period_end: dt.date | None = None
     auto_reply: AutoReplyMode = "exclude_resolved"
-    exclusions: frozenset[str] = field(default_factory=lambda: frozenset(EXCLUSIONS))
+    exclusions: frozenset[str] = field(default_factory=lambda: DEFAULT_EXCLUSIONS)
     holiday_mode: HolidayModeReading = "exclude_received"
     valid_replies_only: bool = False
     chatbot_weekend_deadline: bool = False
@@ -172,6 +223,11 @@ class Rule:
     effective_from: dt.date | None = None
     effective_until: dt.date | None = None
     visible_from: dt.date | None = None
+    counted_unit: CountedUnit = "chat"
+    deadline: DeadlineKind = "window"
+    cutoff_time: str | None = None
+    due_time: str | None = None
+    due_day_offset: int = 1
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -179,17 +235,8 @@ class Rule:
         if not isinstance(self.name, str) or not self.name.strip():
             raise RuleError("rule name: must be a non-empty string.")
         rate_or_number(self.window_hours, f"{where}: window_hours", lo=0, lo_open=True)
-        rate_or_number(self.target, f"{where}: target", lo=0, hi=1, lo_open=True)
-        for tier in ("warning_below", "enforcement_below"):
-            v = getattr(self, tier)
-            if v is not None:
-                rate_or_number(v, f"{where}: {tier}", lo=0, hi=1)
-        if (
-            self.warning_below is not None
-            and self.enforcement_below is not None
-            and self.enforcement_below > self.warning_below
-        ):
-            raise RuleError(f"{where}: enforcement_below must not exceed warning_below.")
+        # the metric, its settings, the target, the tiers and their side (rulekinds)
+        check_kind(self, where)
         whole_number(
             self.min_chats, f"{where}: min_chats", 0, MAX_MIN_CHATS, "counted chats", " (off)"
         )
@@ -264,6 +311,7 @@ class Rule:
         if self.clock == "business" and not sched.working_days():
             raise RuleError(f"{where}: a business-hours rule needs at least one working range.")
         rate_or_number(self.session_hours, f"{where}: session_hours", lo=0, lo_open=True)
+        check_units_and_deadline(self, where)
 
     # -- derived --------------------------------------------------------------------
     @property
@@ -271,8 +319,14 @@ class Rule:
         return int(round(self.window_hours * 3600))
 
     def chat_key(self) -> tuple[Any, ...]:
-        """The settings that decide how messages group into chats (shared across rules)."""
-        return (self.auto_reply, self.valid_replies_only, self.session_hours)
+        """The settings that decide how messages group into chats (shared across rules),
+        and whether the rows are buyer messages (``counted_unit: message``)."""
+        return (
+            self.auto_reply,
+            self.valid_replies_only,
+            self.session_hours,
+            self.counted_unit == "message",
+        )
 
     def meets(self, rate: float | None) -> bool | None:
         """Whether a rate meets the target (``target_comparison``); None for no rate.
@@ -283,6 +337,8 @@ class Rule:
         """
         if rate is None:
             return None
+        if self.target_comparison == "at_most":  # lower is better (chatsim.rulekinds)
+            return rate <= self.target
         return rate > self.target if self.target_comparison == "more_than" else rate >= self.target
 
     def tier(self, rate: float | None) -> str | None:
@@ -294,9 +350,11 @@ class Rule:
         """
         if rate is None:
             return None
-        if self.enforcement_below is not None and rate < self.enforcement_below:
+        # lower is better: the tiers are strictly above their boundaries
+        sign = -1 if lower_is_better(self) else 1
+        if self.enforcement_below is not None and sign * rate < sign * self.enforcement_below:
             return "enforcement"
-        if self.warning_below is not None and rate < self.warning_below:
+        if self.warning_below is not None and sign * rate < sign * self.warning_below:
             return "warning"
         return "meets" if self.meets(rate) else "below_target"
 
@@ -335,14 +393,15 @@ class Rule:
             >>> NEW_12H.describe()[:50]
             'new-12h: answered within 12 h, target more than 85'
         """
-        side = "more than" if self.target_comparison == "more_than" else "at least"
-        parts = [
-            f"{self.name}: answered within {self.window_hours:g} h, target {side} {self.target:.0%}"
-        ]
-        if self.warning_below is not None:
-            parts.append(f"warning below {self.warning_below:.0%}")
-        if self.enforcement_below is not None:
-            parts.append(f"enforcement below {self.enforcement_below:.0%}")
+        due = f"answered within {self.window_hours:g} h"
+        if self.deadline == "daily_cutoff":
+            due = deadline_words(
+                self.deadline, self.cutoff_time, self.due_time, self.due_day_offset
+            )
+        # what is measured, the target and its tiers (chatsim.rulekinds)
+        parts = describe_kind(self, due)
+        if unit_words(self.counted_unit):
+            parts.append(unit_words(self.counted_unit))  # type: ignore[arg-type]
         if self.min_chats > 0:
             fewer = "no rating" if self.default_rate is None else f"rate {self.default_rate:.0%}"
             parts.append(f"rated on at least {self.min_chats} counted chats (fewer: {fewer})")
@@ -388,7 +447,7 @@ class Rule:
     def from_dict(cls, data: Mapping[str, Any], source: str = "rule") -> Rule:
         """Build a rule from a mapping, naming unknown keys and bad values.
 
-        Unset keys take the defaults of ``base`` (a built-in rule name) if given,
+        Unset keys take the defaults of ``base`` (a built-in rule or peer preset name) if given,
         else the dataclass defaults.
 
         Example:
@@ -403,13 +462,16 @@ class Rule:
         check_known_keys(data, fields, source)
         kwargs: dict[str, Any] = {}
         if base_name is not None:
-            if not isinstance(base_name, str) or base_name not in BUILTIN_RULES:
+            from chatsim.presets import PRESET_RULES  # a peer preset is a base too
+
+            bases = {**BUILTIN_RULES, **PRESET_RULES}
+            if not isinstance(base_name, str) or base_name not in bases:
                 raise RuleError(
                     f"{source}: base: unknown built-in rule {shown(base_name)}; use one of "
-                    f"{sorted(BUILTIN_RULES)}."
+                    f"{sorted(BUILTIN_RULES)} or a peer preset ({', '.join(PRESET_RULES)})."
                 )
-            kwargs = dataclasses.asdict(builtin(base_name))
-            kwargs["exclusions"] = builtin(base_name).exclusions
+            kwargs = dataclasses.asdict(bases[base_name])
+            kwargs["exclusions"] = bases[base_name].exclusions
         kwargs.update(data)
         for key in FLOAT_FIELDS:
             if kwargs.get(key) is not None:
@@ -484,11 +546,20 @@ NEW_12H = Rule(
     "the last 30 calendar days, weekends and holidays included; feeds Store Rating from 15 Aug 2025.",
 )
 
-BUILTIN_RULES: dict[str, Rule] = {r.name: r for r in (LEGACY_24H, NEW_12H)}
+#: The coming Shop Health rules, Average Response Time and Chat Satisfaction Rate
+#: (chatsim.rulekinds.COMING_RULE_SETTINGS): new-12h's period and exclusions, no dates.
+AVG_RESPONSE_TIME, CHAT_SATISFACTION = (
+    NEW_12H.replace(visible_from=None, effective_from=None, **s) for s in COMING_RULE_SETTINGS
+)
+
+BUILTIN_RULES: dict[str, Rule] = {
+    r.name: r for r in (LEGACY_24H, NEW_12H, AVG_RESPONSE_TIME, CHAT_SATISFACTION)
+}
 
 
 def builtin(name: str) -> Rule:
-    """A built-in rule by name (``legacy-24h`` or ``new-12h``)."""
+    """A built-in rule by name (``legacy-24h``, ``new-12h``, or a coming Shop Health rule:
+    ``avg-response-time``, ``chat-satisfaction``)."""
     try:
         return BUILTIN_RULES[name]
     except KeyError:
@@ -498,11 +569,14 @@ def builtin(name: str) -> Rule:
 
 
 def resolve_rule(ref: str | Path | Rule | Mapping[str, Any]) -> Rule:
-    """Turn a built-in name, a YAML path, a mapping or a Rule into a Rule.
+    """Turn a built-in name, a peer preset's name (:mod:`chatsim.presets`), a YAML path, a
+    mapping or a Rule into a Rule.
 
     Example:
         >>> resolve_rule("legacy-24h") is LEGACY_24H
         True
+        >>> resolve_rule("etsy-star").counted_unit
+        'first_chat'
     """
     if isinstance(ref, Rule):
         return ref
@@ -511,6 +585,13 @@ def resolve_rule(ref: str | Path | Rule | Mapping[str, Any]) -> Rule:
     s = str(ref)
     if s in BUILTIN_RULES:
         return BUILTIN_RULES[s]
+    from chatsim.presets import PRESET_RULES  # built from Rule, so imported on use
+
+    if s in PRESET_RULES:
+        return PRESET_RULES[s]
     if s.endswith((".yaml", ".yml")) or Path(s).exists():
         return Rule.from_yaml(Path(s))
-    return builtin(s)
+    try:
+        return builtin(s)
+    except RuleError as exc:
+        raise RuleError(f"{exc} Peer presets: {', '.join(PRESET_RULES)}.") from None

@@ -4,7 +4,10 @@
   judging feature (automatic replies answering, ignored or excluded, valid replies only,
   a shorter session, an explicit period, exclusions switched off, the chatbot-weekend
   deadline on the 12-hour window, a minimum of counted chats with and without a default
-  rate): what engine-equality tests run;
+  rate, the blended and late-share rate kinds, the response-time and satisfaction
+  metrics, the message and first-chat counted units, the daily cut-off deadline, the
+  public-holiday and no-response-needed exclusions): what engine-equality tests run
+  (:func:`spark_supports` says which of them Spark runs);
 * ``simulated_log``: a log simulated from ``scenarios/baseline.yaml`` through the command
   line (``chatsim simulate ... --shops N --days D --workers 1``), once per size and session.
 """
@@ -17,7 +20,15 @@ from pathlib import Path
 
 import pytest
 
-from chatsim.rules import LEGACY_24H, NEW_12H, Rule
+from chatsim.rules import (
+    AVG_RESPONSE_TIME,
+    CHAT_SATISFACTION,
+    DEFAULT_EXCLUSIONS,
+    EXCLUSIONS,
+    LEGACY_24H,
+    NEW_12H,
+    Rule,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -25,7 +36,7 @@ BASELINE = ROOT / "scenarios" / "baseline.yaml"
 
 @pytest.fixture(scope="session")
 def every_feature_rules() -> list[Rule]:
-    """The built-in rules plus three variants that, together, use every rule feature."""
+    """The built-in rules plus variants that, together, use every rule feature."""
     return [
         LEGACY_24H,
         NEW_12H,
@@ -50,7 +61,62 @@ def every_feature_rules() -> list[Rule]:
             min_chats=20,
             default_rate=0.5,
         ),
+        # the rate kinds: a recency blend (with a minimum and a default rate), the late share
+        # (a maximum target, tiers above it)
+        NEW_12H.replace(
+            name="blended",
+            rate_kind="blended",
+            blend_weight=0.4,
+            recent_fraction=0.3,
+            min_chats=3,
+            default_rate=0.57,
+        ),
+        NEW_12H.replace(
+            name="late-share",
+            rate_kind="late_share",
+            target=0.15,
+            target_comparison="at_most",
+            warning_below=0.2,
+            enforcement_below=0.3,
+        ),
+        # the other metrics: the median response time with automatic replies counted, the
+        # satisfaction rate over the chats received
+        AVG_RESPONSE_TIME.replace(
+            name="median-time", time_statistic="median", auto_reply="count_as_answer", min_chats=2
+        ),
+        CHAT_SATISFACTION.replace(
+            name="satisfaction-received",
+            satisfaction_base="received",
+            min_chats=3,
+            default_rate=0.5,
+        ),
+        # the counted units: every buyer message (no-response-needed marks excluded), and
+        # only each conversation's first chat with public holidays excluded; a daily cut-off
+        # cycle (polars, buckets and pandas only: spark_supports)
+        NEW_12H.replace(
+            name="per-message",
+            counted_unit="message",
+            exclusions=DEFAULT_EXCLUSIONS | {"no_response_needed"},
+        ),
+        NEW_12H.replace(
+            name="first-chat-holidays",
+            counted_unit="first_chat",
+            exclusions=frozenset(EXCLUSIONS),
+        ),
+        LEGACY_24H.replace(
+            name="daily-cutoff",
+            deadline="daily_cutoff",
+            cutoff_time="17:00",
+            due_time="12:00",
+            due_day_offset=1,
+            chatbot_weekend_deadline=False,
+        ),
     ]
+
+
+def spark_supports(rule: Rule) -> bool:
+    """Whether the Spark engine runs ``rule`` (no daily cut-off deadline)."""
+    return rule.deadline != "daily_cutoff"
 
 
 @pytest.fixture(scope="session")

@@ -150,3 +150,26 @@ def test_min_chats_on_every_engine(engine, tmp_path):
     low = shops.filter(pl.col("rule") == "min10-default").sort("shop_id")["response_rate_low"]
     assert low.is_null().to_list() == [False, True, True, True]
     assert shops.filter(pl.col("rule") == "min10")["counted"].to_list() == [11, 9, 4, 0]
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "want"),
+    [
+        # a maximum (a late share at most 20 %): a clear pass at or below it
+        (0.05, 0.20, "clear_pass"),
+        (0.10, 0.30, "too_close_to_call"),
+        (0.2001, 0.40, "clear_fail"),
+        (0.20, 0.40, "too_close_to_call"),
+    ],
+)
+def test_confidence_of_a_maximum_target(low, high, want):
+    rule = NEW_12H.replace(rate_kind="late_share", target=0.2, target_comparison="at_most")
+    t = pl.DataFrame({"counted": [40], "response_rate_low": [low], "response_rate_high": [high]})
+    assert t.select(standing_confidence(rule))["confidence"].item() == want
+
+
+def test_confidence_without_an_interval_says_only_how_many_chats():
+    rule = NEW_12H.replace(min_chats=3)
+    t = pl.DataFrame({"answered": [0, 2, 7]})
+    got = t.select(standing_confidence(rule, low=None, high=None, base=pl.col("answered")))
+    assert got["confidence"].to_list() == ["no_chats", "too_few_chats", None]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from chatsim.errors import RuleError
 from chatsim.metrics import chat_table, compare, shop_table
-from chatsim.rules import LEGACY_24H, NEW_12H, Rule
+from chatsim.rules import EXCLUSIONS, LEGACY_24H, NEW_12H, Rule
 from tests.logbuilder import T0, at, log_of, msgs, random_logs
 
 NEW_24H = NEW_12H.replace(name="new-24h", window_hours=24)
@@ -430,7 +430,8 @@ def test_compare_one_pass_many_rules_and_unique_names():
     log = log_of(msgs(("a", at(0), "buyer"), ("a", at(13), "seller"), closing(days=20)))
     ev = compare(log, [LEGACY_24H, NEW_12H, NEW_24H])
     assert ev.summary()["rule"].to_list() == ["legacy-24h", "new-12h", "new-24h"]
-    assert ev.exclusions().height == 3 * 6
+    # every exclusion reason, then pending and outside the period
+    assert ev.exclusions().height == 3 * (len(EXCLUSIONS) + 2)
     with pytest.raises(RuleError, match="unique"):
         compare(log, [NEW_12H, NEW_12H])
 

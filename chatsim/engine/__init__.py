@@ -16,6 +16,8 @@ order the data flows:
   :func:`pause_intervals` for a clock that stops in holiday mode);
 * :mod:`~chatsim.engine.finish`: every rule's judged chats (:func:`judged_chats`), the
   shop aggregation (:func:`shop_frame`) and the finished chat and shop tables;
+* :mod:`~chatsim.engine.rates`: each rule's figure per shop (rate kinds, response time,
+  satisfaction), read against its target (``meets_target``, ``tier``, ``confidence``);
 * :mod:`~chatsim.engine.clock` and :mod:`~chatsim.engine.polars`: the polars backend
   (:class:`PolarsBackend`, its clocks) and the polars run (:func:`run_polars`).
 

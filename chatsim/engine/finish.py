@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from statistics import NormalDist
 from typing import TypeVar
 
 import narwhals as nw
@@ -46,6 +45,15 @@ from chatsim.engine.codes import (
     decode_shops,
 )
 from chatsim.engine.judge import judge, pause_intervals
+from chatsim.engine.rates import (
+    CONFIDENCE,
+    INTERVAL_LEVEL,
+    Z_95,
+    figure_columns,
+    rule_counts,
+    standing_confidence,
+    wilson_interval,
+)
 from chatsim.engine.statemachine import expression_chats, with_features
 from chatsim.rules import EXCLUSIONS, Rule
 
@@ -62,6 +70,7 @@ __all__ = [
     "in_chat_order",
     "judged_chats",
     "shop_frame",
+    "shop_inputs",
     "standing_confidence",
     "wilson_interval",
     "with_labels",
@@ -205,6 +214,7 @@ def finish_chats(
         df.lazy().select(
             pl.col("shop_id"),
             *chat_columns(id_dtypes),
+            *([pl.col("stars").cast(pl.Int8)] if "stars" in df.columns else []),
             pl.col("excluded_reason").cat.to(REASON_DTYPE),
             pl.col("deadline").cast(TIMESTAMP_DTYPE),
             pl.col("status").cat.to(STATUS_DTYPE),
@@ -278,13 +288,26 @@ SHOP_COUNTS: tuple[str, ...] = (
 )
 
 
-#: the judged chat columns :func:`shop_frame` reads
-SHOP_INPUTS = ("shop_id", "status", "excluded_reason", "rating", "_resp_us")
+#: the judged chat columns :func:`shop_frame` reads (``_open_us``: a blended rate's most
+#: recent chats); plus ``stars`` where the chats carry it (:func:`shop_inputs`)
+SHOP_INPUTS = ("shop_id", "status", "excluded_reason", "rating", "_resp_us", "_open_us")
+
+
+def shop_inputs(names: Sequence[str]) -> list[str]:
+    """The columns :func:`shop_frame` reads from judged chats with columns ``names``:
+    :data:`SHOP_INPUTS`, and ``stars`` when the log has it (a satisfaction rule reads it).
+
+    Example:
+        >>> shop_inputs(["shop_id", "stars"])[-1]
+        'stars'
+    """
+    return [*SHOP_INPUTS, *(["stars"] if "stars" in names else [])]
 
 
 def shop_frame(judged: nw.LazyFrame, shops: nw.LazyFrame, rule: Rule) -> nw.LazyFrame:
     """Per-shop counts and rates of one rule's judged chats (every shop of ``shops``;
-    the chats need only the :data:`SHOP_INPUTS` columns)."""
+    the chats need only the :func:`shop_inputs` columns); with the counts the rule's figure
+    needs (:func:`~chatsim.engine.rates.rule_counts`), made by :func:`finish_shops`."""
     s = nw.col("status")
     code = STATUS_CODE
     # the counted statuses come first in STATUSES, then pending
@@ -329,32 +352,28 @@ def shop_frame(judged: nw.LazyFrame, shops: nw.LazyFrame, rule: Rule) -> nw.Lazy
         .agg(nw.col("_resp_us").median().alias("_resp_median"))
     )
     per_shop = per_shop.join(medians, on="shop_id", how="left")
+    extra: list[str] = []
+    if (figure := rule_counts(judged, rule)) is not None:
+        extra = [c for c in figure.collect_schema().names() if c != "shop_id"]
+        per_shop = per_shop.join(figure, on="shop_id", how="left")
     out = shops.join(per_shop, on="shop_id", how="left").with_columns(
-        nw.col(c).fill_null(0) for c in (*SHOP_COUNTS, "rated", "satisfied", "_resp_n")
+        nw.col(c).fill_null(0) for c in (*SHOP_COUNTS, "rated", "satisfied", "_resp_n", *extra)
     )
     # average and median response hours are made from _resp_sum, _resp_n and
     # _resp_median by finish_shops (exact division, the same for every engine)
     # a shop is rated on its own chats from max(min_chats, 1) counted chats; with fewer
-    # it gets the rule's default rate, or none
+    # it gets the rule's default rate (when the rule's figure is this rate), or none
     rate = nw.when(nw.col("counted") >= max(rule.min_chats, 1)).then(
         nw.col("answered_in_time") / nw.col("counted")
     )
-    if rule.default_rate is not None:
+    plain = rule.metric == "response_rate" and rule.rate_kind == "share"
+    if rule.default_rate is not None and plain:
         rate = rate.otherwise(nw.lit(rule.default_rate, dtype=nw.Float64))
-    out = out.with_columns(
+    # the rule's figure, meets_target, tier and confidence: finish_shops (engine.rates)
+    return out.with_columns(
         response_rate=rate,
         satisfaction_rate=nw.when(nw.col("rated") > 0).then(nw.col("satisfied") / nw.col("rated")),
     )
-    rate = nw.col("response_rate")
-    # the target's side: rule.target_comparison (Rule.meets); lower tiers: strictly below
-    meets = rate > rule.target if rule.target_comparison == "more_than" else rate >= rule.target
-    tier = nw.when(meets).then(nw.lit("meets")).otherwise(nw.lit("below_target"))
-    if rule.warning_below is not None:
-        tier = nw.when(rate < rule.warning_below).then(nw.lit("warning")).otherwise(tier)
-    if rule.enforcement_below is not None:
-        tier = nw.when(rate < rule.enforcement_below).then(nw.lit("enforcement")).otherwise(tier)
-    tier = nw.when(rate.is_null()).then(nw.lit(None, dtype=nw.String)).otherwise(tier)
-    return out.with_columns(meets_target=meets, tier=tier)
 
 
 def finish_shops(
@@ -364,8 +383,10 @@ def finish_shops(
 
     Adds each rate's 95 % Wilson interval (``response_rate_low``/``_high``: only for a
     rate of the shop's own chats, not a rule's ``default_rate``; ``satisfaction_rate_low``/
-    ``_high``) and the ``confidence`` of the shop's standing. ``shops`` is the original
-    shops table; ``shop_enum`` decodes integer shop codes.
+    ``_high``), the rule's figure (``rule_value``, ``rule_measure``), whether it meets the
+    target (``meets_target``, ``tier``) and the ``confidence`` of the shop's standing
+    (:func:`~chatsim.engine.rates.figure_columns`). ``shops`` is the original shops table;
+    ``shop_enum`` decodes integer shop codes.
     """
     aggs = [
         *SHOP_COUNTS,
@@ -374,6 +395,8 @@ def finish_shops(
         "rated",
         "satisfied",
         *_RATES,
+        "rule_measure",
+        "rule_value",
         "meets_target",
         "tier",
         "confidence",
@@ -395,15 +418,16 @@ def finish_shops(
         response_rate_high=pl.when(measured).then(r_high),
         satisfaction_rate_low=s_low,
         satisfaction_rate_high=s_high,
-    ).with_columns(standing_confidence(rule))
+    )
+    df = df.with_columns(figure_columns(rule, df.columns))
     out = shops.join(df.select("shop_id", *aggs), on="shop_id", how="left").with_columns(
         *(pl.col(c).cast(pl.Int64) for c in (*SHOP_COUNTS, "rated", "satisfied")),
         *(
             pl.col(c).cast(pl.Float64)
-            for c in ("avg_response_hours", "median_response_hours", *_RATES)
+            for c in ("avg_response_hours", "median_response_hours", *_RATES, "rule_value")
         ),
         pl.col("meets_target").cast(pl.Boolean),
-        *(pl.col(c).cast(pl.String) for c in ("tier", "confidence")),
+        *(pl.col(c).cast(pl.String) for c in ("rule_measure", "tier", "confidence")),
         pl.lit(rule.name).alias("rule"),
         pl.lit(rule.window_hours).alias("window_hours"),
         pl.lit(rule.target).alias("target"),
@@ -412,84 +436,7 @@ def finish_shops(
     return out.select(first + [c for c in out.columns if c not in first]).sort("shop_id")
 
 
-#: How clearly a shop's standing is known (the shop table's ``confidence``): its rate's
-#: interval wholly on the passing or the failing side of the target, or across it; or no
-#: rate of its own (fewer counted chats than the rule's ``min_chats``, or none).
-CONFIDENCE: tuple[str, ...] = (
-    "clear_pass",
-    "too_close_to_call",
-    "clear_fail",
-    "too_few_chats",
-    "no_chats",
-)
 #: each rate of the shop table and its interval's bounds
 _RATES = tuple(
     f"{r}{b}" for r in ("response", "satisfaction") for b in ("_rate", "_rate_low", "_rate_high")
 )
-#: Coverage of the shop table's intervals.
-INTERVAL_LEVEL = 0.95
-#: The standard normal quantile of a two-sided :data:`INTERVAL_LEVEL` (1.96).
-Z_95 = NormalDist().inv_cdf(0.5 + INTERVAL_LEVEL / 2)
-
-
-def wilson_interval(
-    successes: pl.Expr, trials: pl.Expr, z: float = Z_95
-) -> tuple[pl.Expr, pl.Expr]:
-    """The Wilson score interval of the proportion ``successes / trials`` (null when
-    ``trials`` is 0), as two expressions (low, high).
-
-    With ``p = x / n``: centre ``(p + z²/2n) / (1 + z²/n)``, half-width
-    ``z √(p(1 − p)/n + z²/4n²) / (1 + z²/n)``. ``x = 0`` gives low 0 and ``x = n`` high 1
-    exactly; the bounds are clipped to [0, 1] and to contain ``p`` (rounding only).
-    Each value is computed on its own (no division by a constant), so every engine's
-    table gets the same bits.
-
-    Example:
-        >>> lo, hi = wilson_interval(pl.col("x"), pl.col("n"))
-        >>> t = pl.DataFrame({"x": [81, 0], "n": [263, 20]}).select(lo.alias("lo"), hi.alias("hi"))
-        >>> [[round(v, 4) for v in row] for row in t.rows()]
-        [[0.2553, 0.3662], [0.0, 0.1611]]
-    """
-    n = trials.cast(pl.Float64)
-    x = successes.cast(pl.Float64)
-    p = x / n
-    z2 = z * z
-    scale = 1.0 + z2 / n
-    centre = (p + z2 / (2.0 * n)) / scale
-    half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / scale
-    low = pl.when(x <= 0).then(0.0).otherwise(pl.min_horizontal(centre - half, p).clip(0.0, 1.0))
-    high = pl.when(x >= n).then(1.0).otherwise(pl.max_horizontal(centre + half, p).clip(0.0, 1.0))
-    has = trials > 0
-    return pl.when(has).then(low), pl.when(has).then(high)
-
-
-def standing_confidence(rule: Rule) -> pl.Expr:
-    """The ``confidence`` of each shop of a shop table (:data:`CONFIDENCE`), from its
-    ``counted`` chats and its ``response_rate_low``/``_high`` against ``rule``'s target,
-    on the rule's side of it (``target_comparison``).
-
-    Example:
-        >>> from chatsim.rules import NEW_12H
-        >>> t = pl.DataFrame({"counted": [0, 11, 400], "response_rate_low": [None, 0.52, 0.9],
-        ...     "response_rate_high": [None, 0.95, 0.95]})
-        >>> t.select(standing_confidence(NEW_12H))["confidence"].to_list()
-        ['no_chats', 'too_close_to_call', 'clear_pass']
-    """
-    low, high, t = pl.col("response_rate_low"), pl.col("response_rate_high"), rule.target
-    if rule.target_comparison == "more_than":
-        clear_pass, clear_fail = low > t, high <= t
-    else:
-        clear_pass, clear_fail = low >= t, high < t
-    counted = pl.col("counted")
-    return (
-        pl.when(counted <= 0)
-        .then(pl.lit("no_chats"))
-        .when(counted < rule.min_chats)
-        .then(pl.lit("too_few_chats"))
-        .when(clear_pass)
-        .then(pl.lit("clear_pass"))
-        .when(clear_fail)
-        .then(pl.lit("clear_fail"))
-        .otherwise(pl.lit("too_close_to_call"))
-        .alias("confidence")
-    )

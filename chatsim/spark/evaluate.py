@@ -20,10 +20,11 @@ import narwhals as nw
 import polars as pl
 
 from chatsim import engine as E
+from chatsim.engine.finish import shop_inputs
 from chatsim.errors import EngineError
 from chatsim.metrics import Evaluation, check_rule_list, data_cutoff
 from chatsim.rules import LEGACY_24H, NEW_12H, Rule
-from chatsim.schema import align_id
+from chatsim.schema import align_id, check_countries
 from chatsim.spark.read import SparkLog, read_log_spark
 from chatsim.spark.session import get_spark, pyspark_modules
 
@@ -33,7 +34,10 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["compare_spark"]
 
 
-def _spark_backend() -> E.Backend:
+_US_DAY = 86_400_000_000
+
+
+def _spark_backend(spark: SparkSession) -> E.Backend:
     _, F, _ = pyspark_modules()
 
     def native(lf: nw.LazyFrame) -> DataFrame:
@@ -64,6 +68,18 @@ def _spark_backend() -> E.Backend:
         )
         return nw.from_native(df)
 
+    def add_local_day(lf: nw.LazyFrame) -> nw.LazyFrame:
+        # the local wall clock as microseconds since 1970-01-01, split into day and time
+        local = F.from_utc_timestamp(F.timestamp_micros(F.col("_open_us")), F.col("timezone"))
+        df = native(lf).withColumn("_lus", F.unix_micros(local))
+        df = df.withColumn("_lday", F.expr(f"_lus div {_US_DAY}"))
+        return nw.from_native(
+            df.withColumn("_ltod", F.col("_lus") - F.col("_lday") * _US_DAY).drop("_lus")
+        )
+
+    def from_polars(df: pl.DataFrame) -> nw.LazyFrame:
+        return nw.from_native(_to_spark(spark, df))
+
     return E.Backend(
         window=E.PerConversation(),
         add_epoch_us=add_epoch_us,
@@ -72,6 +88,8 @@ def _spark_backend() -> E.Backend:
         add_business=None,
         materialize=lambda lf: nw.from_native(lf.to_native().cache()),
         name="spark",
+        add_local_day=add_local_day,
+        from_polars=from_polars,
     )
 
 
@@ -142,6 +160,12 @@ def compare_spark(
                 f"rule '{r.name}': the business-hours clock is not available on the spark "
                 "engine; use the polars engine (chatsim metrics --engine polars)."
             )
+        if r.deadline == "daily_cutoff":
+            raise EngineError(
+                f"rule '{r.name}': the daily_cutoff deadline is not supported on the spark "
+                "engine; use the polars engine (chatsim metrics --engine polars, or the "
+                "buckets engine)."
+            )
     spark = spark or get_spark(progress=progress)
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     slog = log if isinstance(log, SparkLog) else read_log_spark(log, spark)
@@ -157,7 +181,10 @@ def compare_spark(
         return nw.from_native(_to_spark(spark, df))
 
     shops_s = sdf(shops)
-    be = _spark_backend()
+    holiday_rules = [r.name for r in rules if "public_holiday" in r.exclusions]
+    if holiday_rules:
+        check_countries(shops, f"{slog.source}:shops", holiday_rules)
+    be = _spark_backend(spark)
     frames = E.judged_chats(
         nw.from_native(msgs),
         None,
@@ -176,7 +203,7 @@ def compare_spark(
         if collect_chats:
             # one collect per rule; the shop table from the collected chats, as polars does
             df = judged.collect("polars").to_native()
-            shop_in = nw.from_native(df.lazy().select(E.SHOP_INPUTS))
+            shop_in = nw.from_native(df.lazy().select(shop_inputs(df.columns)))
             shop = E.shop_frame(shop_in, nw.from_native(shops.lazy()), rule)
             shop_frames.append(E.finish_shops(shop.collect("polars").to_native(), shops, rule))
             ids = {c: df.schema[c] for c in ("shop_id", E.CONV, "buyer_id")}

@@ -18,8 +18,17 @@ shop table equals ``chatsim.metrics.compare(log).shops``.
 The shop table's rates honour the rule's ``min_chats``/``default_rate``; each rate's
 Wilson interval and the ``confidence`` column are written a second time here, with numpy.
 
+The rule's figure (``rule_value``, ``rule_measure``: a blended or late share, a response
+time, a satisfaction rate) and ``meets_target``/``tier`` on the rule's side of the target
+are written a second time too.
+
+The counted units (``first_chat``, ``message``), the daily cut-off deadline
+(``tz_localize`` with ``nonexistent="shift_forward"``), the public-holiday exclusion (the
+``holidays`` package on the local date) and the no-response-needed marks are written a
+second time too.
+
 Not covered: the business-hours clock (``rule.clock == "business"`` raises
-``NotImplementedError``); the shop table's ``meets_target``/``tier`` columns.
+``NotImplementedError``).
 
 Example:
     >>> from chatsim.sample import sample_log
@@ -87,6 +96,10 @@ SHOP_COLUMNS: list[str] = [
     "satisfaction_rate_low",
     "satisfaction_rate_high",
     "confidence",
+    "rule_value",
+    "rule_measure",
+    "meets_target",
+    "tier",
 ]
 
 
@@ -116,8 +129,11 @@ def pandas_chats(
     auto_reply: str = "exclude_resolved",
     valid_replies_only: bool = False,
     session_hours: float = 24.0,
+    units: bool = False,
 ) -> pd.DataFrame:
-    """Group messages into chats (same definitions as :func:`chatsim.chats.build_chats`)."""
+    """Group messages into chats (same definitions as :func:`chatsim.chats.build_chats`);
+    with ``units`` one row per buyer message (the ``message`` counted unit), taking its
+    chat's values with its own time, number in the conversation and mark."""
     session = pd.Timedelta(microseconds=round(session_hours * 3_600_000_000))
     m = messages.sort_values(["conversation_id", "sent_at", "message_id"], ignore_index=True)
     conv = m["conversation_id"]
@@ -128,6 +144,10 @@ def pandas_chats(
     buyer = (m["sender"] == "buyer") & not_system & m["rating"].isna()
     seller = (m["sender"] == "seller") & not_system
     auto = (m["sender"] == "auto") & not_system & ~m["is_broadcast"]
+    if "no_response_needed" in m.columns:
+        no_reply = m["no_response_needed"].fillna(False).astype(bool)
+    else:
+        no_reply = pd.Series(False, index=m.index)
     # a broadcast, sent by the seller or automatically
     broadcast = m["is_broadcast"] & not_system & (m["sender"] != "buyer")
     human = seller & ~m["is_broadcast"]
@@ -180,6 +200,7 @@ def pandas_chats(
     m["auto_at"] = t.where(auto_to_waiting)
     m["buyer_at"] = t.where(buyer)
     m["is_buyer"] = buyer
+    m["needs_reply"] = buyer & ~no_reply
     m["seller_initiated"] = seller_initiated
 
     chats = (
@@ -197,17 +218,34 @@ def pandas_chats(
             last_auto_at=("auto_at", "max"),
             last_buyer_at=("buyer_at", "max"),
             n_buyer_messages=("is_buyer", "sum"),
+            n_reply=("needs_reply", "sum"),
             seller_initiated=("seller_initiated", "first"),
         )
     )
     # the latest rating given in the conversation while this chat was the latest one
     rated = m[m["rating"].notna() & (m["chat_seq"] > 0)]
     chats["rating"] = rated.groupby("chat", sort=False)["rating"].last()
+    # the stars of that same rating event (none if it had none)
+    latest = rated.groupby("chat", sort=False).tail(1).set_index("chat")
+    stars = latest["stars"] if "stars" in latest.columns else pd.Series(dtype="float64")
+    chats["stars"] = stars.reindex(chats.index)
+    chats["_no_reply"] = chats["n_reply"] == 0
     chats["auto_resolved"] = (
         chats["first_auto_at"].notna()
         & chats["answer_at"].isna()
         & (chats["last_buyer_at"] < chats["last_auto_at"])
     )
+    if units:
+        # every buyer message is a unit of the chat it belongs to
+        rows = m.loc[buyer, ["chat", "sent_at"]].assign(
+            unit_seq=buyer.groupby(conv, sort=False).cumsum()[buyer],
+            unit_no_reply=no_reply[buyer],
+        )
+        chats = rows.join(chats, on="chat")
+        chats["open_at"] = chats["sent_at"]
+        chats["chat_seq"] = chats["unit_seq"]
+        chats["_no_reply"] = chats["unit_no_reply"]
+        chats = chats.drop(columns=["chat", "sent_at", "unit_seq", "unit_no_reply"])
     chats["response_s"] = (chats["answer_at"] - chats["open_at"]).dt.total_seconds()
     return chats.reset_index(drop=True)
 
@@ -243,13 +281,60 @@ def _weekend_deadline(c: pd.DataFrame, deadline: pd.Series) -> pd.Series:
     return deadline
 
 
+def _local(c: pd.DataFrame, zone: str) -> pd.Series:
+    """The shop-local wall-clock opening times of the chats of one zone (naive)."""
+    return c.loc[c["timezone"] == zone, "open_at"].dt.tz_convert(zone).dt.tz_localize(None)
+
+
+def _on_public_holiday(c: pd.DataFrame) -> pd.Series:
+    """Chats opened on a public holiday of their shop's country (local date)."""
+    import holidays
+
+    out = pd.Series(False, index=c.index)
+    if "country" not in c.columns:  # no country: no public holidays
+        return out
+    for zone in c["timezone"].unique():
+        local = _local(c, zone)
+        countries = c.loc[local.index, "country"]
+        for country in countries.dropna().unique():
+            idx = countries.index[countries == country]
+            days = local[idx].dt.date
+            years = sorted({d.year for d in days})
+            off = set(holidays.country_holidays(country, years=years))
+            out[idx] = days.isin(off)
+    return out
+
+
+def _cutoff_deadline(c: pd.DataFrame, rule: Rule) -> pd.Series:
+    """The daily cut-off deadline: received before the cut-off on local day d, due at the
+    due time of day d + offset; at or after it, a day later (local, then UTC: a time in
+    a DST gap moves to the jump, a repeated one takes its first pass)."""
+    cut = pd.Timedelta(rule.cutoff_time + ":00")
+    due = pd.Timedelta(rule.due_time + ":00")
+    deadline = pd.Series(pd.NaT, index=c.index, dtype="datetime64[us, UTC]")
+    for zone in c["timezone"].unique():
+        local = _local(c, zone)
+        day = local.dt.normalize()
+        late = (local - day) >= cut
+        due_local = day + pd.to_timedelta(late.astype(int) + rule.due_day_offset, unit="D") + due
+        utc = due_local.dt.tz_localize(
+            zone, ambiguous=np.ones(len(due_local), dtype=bool), nonexistent="shift_forward"
+        ).dt.tz_convert("UTC")
+        deadline[local.index] = utc
+    return deadline
+
+
 def pandas_judge(
     chats: pd.DataFrame, log: PandasLog, rule: Rule, as_of: pd.Timestamp
 ) -> pd.DataFrame:
     """Status of every chat under ``rule`` (same definitions as chatsim's ``_judge``)."""
     if rule.clock != "calendar":
         raise NotImplementedError("the pandas baseline implements the calendar clock only")
-    c = chats.merge(log.shops[["shop_id", "timezone", "chatbot_enabled"]], on="shop_id", how="left")
+    if rule.counted_unit == "first_chat":  # later chats are no units
+        chats = chats[chats["chat_seq"] == 1]
+    shop_cols = ["shop_id", "timezone", "chatbot_enabled"]
+    shop_cols += ["country"] if "country" in log.shops.columns else []
+    c = chats.merge(log.shops[shop_cols], on="shop_id", how="left")
     # exclusions
     flags: dict[str, pd.Series] = {}
     if "holiday_mode" in rule.exclusions and len(log.holiday_mode):
@@ -274,6 +359,11 @@ def pandas_judge(
         flags["blocked"] = pd.Series(False, index=c.index)
     flags["seller_initiated"] = c["seller_initiated"].astype(bool)
     flags["auto_resolved"] = c["auto_resolved"].astype(bool)
+    flags["no_response_needed"] = c["_no_reply"].astype(bool)
+    on_holiday = "public_holiday" in rule.exclusions
+    flags["public_holiday"] = (
+        _on_public_holiday(c) if on_holiday else pd.Series(False, index=c.index)
+    )
     # the first matching reason, in the order of EXCLUSIONS
     reason = pd.Series(None, index=c.index, dtype=object)
     for name in reversed(EXCLUSIONS):
@@ -295,6 +385,8 @@ def pandas_judge(
     deadline = c["open_at"] + pd.Timedelta(seconds=rule.window_seconds)
     if rule.chatbot_weekend_deadline:
         deadline = _weekend_deadline(c, deadline)
+    if rule.deadline == "daily_cutoff":
+        deadline = _cutoff_deadline(c, rule)
 
     answered = c["answer_at"].notna()
     status = np.select(
@@ -340,6 +432,7 @@ def pandas_shop_table(judged: pd.DataFrame, log: PandasLog, rule: Rule) -> pd.Da
     per_shop = judged.groupby("shop_id").agg(
         chats=("status", "size"), rated=("_rated", "sum"), satisfied=("_satisfied", "sum")
     )
+    per_shop["_answered"] = judged.loc[answered_counted].groupby("shop_id").size()
     times = (
         judged.loc[answered_counted].groupby("shop_id")["response_s"].agg(["mean", "median"]) / 3600
     )
@@ -348,11 +441,12 @@ def pandas_shop_table(judged: pd.DataFrame, log: PandasLog, rule: Rule) -> pd.Da
     per_shop["counted"] = per_shop[["answered_in_time", "answered_late", "unanswered"]].sum(axis=1)
 
     out = log.shops.merge(per_shop, left_on="shop_id", right_index=True, how="left")
-    for col in COUNT_COLUMNS:
+    for col in (*COUNT_COLUMNS, "_answered"):
         out[col] = out[col].fillna(0).astype("int64")
     own = out["counted"] >= max(rule.min_chats, 1)
     out["response_rate"] = (out["answered_in_time"] / out["counted"]).where(own)
-    if rule.default_rate is not None:
+    plain = rule.metric == "response_rate" and rule.rate_kind == "share"
+    if rule.default_rate is not None and plain:
         out["response_rate"] = out["response_rate"].where(own, rule.default_rate)
     out["satisfaction_rate"] = (out["satisfied"] / out["rated"]).where(out["rated"] > 0)
     low, high = _wilson(out["answered_in_time"], out["counted"])
@@ -361,8 +455,99 @@ def pandas_shop_table(judged: pd.DataFrame, log: PandasLog, rule: Rule) -> pd.Da
         out["satisfied"], out["rated"]
     )
     out["confidence"] = _confidence(out, rule)
+    if not plain:
+        _rule_figure(out, judged, rule)
+    else:
+        out["rule_value"], out["rule_measure"] = out["response_rate"], "response_rate"
+    out["meets_target"], out["tier"] = _meets_and_tier(out["rule_value"], rule)
     out.insert(0, "rule", rule.name)
     return out.sort_values("shop_id", ignore_index=True)
+
+
+def _recent_counts(judged: pd.DataFrame, rule: Rule) -> pd.DataFrame:
+    """Per shop, the most recent ``ceil(f * counted)`` counted chats of a blended rate
+    (every chat opened at the same instant as the last of them included), and how many
+    of them were answered in time."""
+    c = judged[judged["status"].isin(["answered_in_time", "answered_late", "unanswered"])]
+    rank = c.groupby("shop_id")["open_at"].rank(method="min", ascending=False)
+    n = c.groupby("shop_id")["open_at"].transform("size").astype(float)
+    recent = (rank == 1) | ((rank - 1) < n * rule.recent_fraction - 1e-9)
+    return (
+        c.assign(_recent=recent, _recent_ok=recent & (c["status"] == "answered_in_time"))
+        .groupby("shop_id")
+        .agg(recent_n=("_recent", "sum"), recent_in_time=("_recent_ok", "sum"))
+    )
+
+
+def _rule_figure(out: pd.DataFrame, judged: pd.DataFrame, rule: Rule) -> None:
+    """``rule_value``, ``rule_measure`` and (for a proportion) ``confidence`` of a rule
+    whose figure is not the plain response rate, written a second time."""
+    counted = out["counted"]
+    good = None
+    measure = pd.Series(None, index=out.index, dtype=object)
+    if rule.metric == "average_response_time":
+        stat = "avg" if rule.time_statistic == "mean" else "median"
+        value, base = out[f"{stat}_response_hours"], out["_answered"]
+        measure[:] = f"{rule.time_statistic}_response_hours"
+    elif rule.metric == "satisfaction_rate":
+        scoped = judged[
+            judged["status"].isin(["answered_in_time", "answered_late", "unanswered", "pending"])
+        ]
+        if "stars" in judged.columns:
+            stars = scoped.assign(_good=scoped["stars"] >= 4).groupby("shop_id")
+            per = stars.agg(s_rated=("stars", "count"), s_good=("_good", "sum"))
+            per = out[["shop_id"]].merge(per, left_on="shop_id", right_index=True, how="left")
+            s_rated = per["s_rated"].fillna(0).to_numpy()
+            s_good = per["s_good"].fillna(0).to_numpy()
+        else:
+            s_rated = s_good = np.zeros(len(out))
+        has = s_rated > 0
+        good = pd.Series(np.where(has, s_good, out["satisfied"]), index=out.index)
+        rated = pd.Series(np.where(has, s_rated, out["rated"]), index=out.index)
+        base = rated if rule.satisfaction_base == "rated" else counted + out["pending"]
+        value = good / base
+        measure[:] = np.where(has, "satisfaction_stars", "satisfaction_coarse")
+    elif rule.rate_kind == "late_share":
+        good = out["answered_late"] + out["unanswered"]
+        value, base = good / counted, counted
+        measure[:] = "late_share"
+    else:  # blended
+        per = out[["shop_id"]].merge(
+            _recent_counts(judged, rule), left_on="shop_id", right_index=True, how="left"
+        )
+        w = rule.blend_weight
+        recent = per["recent_in_time"].to_numpy() / per["recent_n"].to_numpy()
+        value = w * (out["answered_in_time"] / counted) + (1.0 - w) * recent
+        base = counted
+        measure[:] = "blended_response_rate"
+    own = base >= max(rule.min_chats, 1)
+    value = pd.Series(value, index=out.index).where(own)
+    if rule.default_rate is not None:
+        value = value.where(own, rule.default_rate)
+    out["rule_value"], out["rule_measure"] = value, measure
+    if good is None:  # no interval: a blended rate, a response time
+        low = high = pd.Series(np.nan, index=out.index)
+    else:
+        low, high = _wilson(good, base)
+        low, high = low.where(own), high.where(own)
+    frame = pd.DataFrame({"counted": base, "response_rate_low": low, "response_rate_high": high})
+    conf = _confidence(frame, rule)
+    if good is None:  # a measured shop's standing has no interval to be read from
+        conf = conf.where(~own, np.nan)
+    out["confidence"] = conf
+
+
+def _meets_and_tier(value: pd.Series, rule: Rule) -> tuple[pd.Series, pd.Series]:
+    """Whether a figure meets the target, and its tier (both None for no figure)."""
+    t, side = rule.target, rule.target_comparison
+    low_better = side == "at_most"
+    meets = value <= t if low_better else (value > t if side == "more_than" else value >= t)
+    tier = pd.Series(np.where(meets, "meets", "below_target"), index=value.index, dtype=object)
+    for name, bound in (("warning", rule.warning_below), ("enforcement", rule.enforcement_below)):
+        if bound is not None:
+            tier = tier.mask(value > bound if low_better else value < bound, name)
+    none = value.isna()
+    return meets.astype(object).mask(none, None), tier.mask(none, np.nan)
 
 
 #: the two-sided 95 % standard normal quantile, to 16 digits
@@ -390,7 +575,9 @@ def _confidence(out: pd.DataFrame, rule: Rule) -> pd.Series:
     """clear_pass / clear_fail / too_close_to_call from the interval against the target
     (on the rule's side of it), no_chats and too_few_chats from the counted chats."""
     low, high, t = out["response_rate_low"], out["response_rate_high"], rule.target
-    if rule.target_comparison == "more_than":
+    if rule.target_comparison == "at_most":
+        clear_pass, clear_fail = high <= t, low > t
+    elif rule.target_comparison == "more_than":
         clear_pass, clear_fail = low > t, high <= t
     else:
         clear_pass, clear_fail = low >= t, high < t
@@ -433,6 +620,7 @@ def pandas_compare(
                 auto_reply=rule.auto_reply,
                 valid_replies_only=rule.valid_replies_only,
                 session_hours=rule.session_hours,
+                units=rule.counted_unit == "message",
             )
         judged = pandas_judge(chats_by_key[key], plog, rule, cutoff)
         tables.append(pandas_shop_table(judged, plog, rule))
