@@ -5,7 +5,10 @@ papermill parameters (:func:`notebook_parameters`) -> chatsim objects inside the
 notebook (:func:`chatsim.notebook.load_context`). :func:`build_reports` runs every
 report notebook (:data:`NOTEBOOKS_DIR`) for a scenario (or a real log) and writes
 ``reports/<scenario>/<notebook>.html`` plus the executed ``.ipynb`` and
-``reports/index.html``.
+``reports/index.html``. Which pages a run builds is :func:`report_pages`: the rule
+comparison, sensitivity and drill-down pages always; ``rollout`` when the scenario sets
+``analysis.rollout``; ``calibration`` with ``fit`` (a real log fitted, its twin scenario
+passed to every notebook as ``twin_path``); ``peers`` when ``analysis.peers`` lists rules.
 
 A run, in order (stage times: ``benchmarks/report.py``):
 
@@ -50,6 +53,16 @@ import polars as pl
 
 from chatsim.drilldown import DRILLDOWN_TOP
 from chatsim.errors import ReportError
+from chatsim.report_pages import (
+    ALWAYS_PAGES,
+    NOTEBOOKS_DIR,
+    PAGE_NEEDS,
+    REPORT_NOTEBOOKS,
+    find_notebooks_dir,
+    report_notebooks,
+    report_pages,
+)
+from chatsim.report_results import TWIN_FILE
 from chatsim.report_staging import (
     STAGING_OWNER_FILE,
     STAGING_PREFIX,
@@ -64,7 +77,9 @@ from chatsim.scenario import MAX_REPLICATIONS, Scenario, load_scenario
 from chatsim.schema import ChatLog, read_log
 
 __all__ = [
+    "ALWAYS_PAGES",
     "NOTEBOOKS_DIR",
+    "PAGE_NEEDS",
     "REPLICATION_PAGES",
     "REPORT_NOTEBOOKS",
     "SMALL_DAYS",
@@ -77,55 +92,13 @@ __all__ = [
     "notebook_parameters",
     "report_folder",
     "report_notebooks",
+    "report_pages",
     "sweep_stale_staging",
 ]
 
 
-def find_notebooks_dir() -> Path:
-    """Where the report notebooks are: shipped inside the installed package
-    (``chatsim/notebooks/``, copied from the repository's ``notebooks/`` when a wheel is
-    built), else the checkout's ``notebooks/`` (an editable install or a plain checkout).
-
-    Example:
-        >>> (find_notebooks_dir() / "rule_comparison.ipynb").is_file()
-        True
-    """
-    here = Path(__file__).resolve().parent
-    packaged = here / "notebooks"
-    if any(packaged.glob("*.ipynb")):
-        return packaged
-    return here.parent / "notebooks"
-
-
-#: The folder holding the report notebooks (see :func:`find_notebooks_dir`).
-NOTEBOOKS_DIR = find_notebooks_dir()
-#: Report notebooks in the order they appear in the index; any other notebook in
-#: ``notebooks/`` is run after them.
-REPORT_NOTEBOOKS: tuple[str, ...] = ("rule_comparison", "sensitivity", "shop_drilldown")
 #: Sizes used by ``--small`` (and the notebook tests).
 SMALL_SHOPS, SMALL_DAYS = 36, 10
-
-
-def report_notebooks(
-    notebooks_dir: Path = NOTEBOOKS_DIR, only: Sequence[str] | None = None
-) -> list[Path]:
-    """The notebooks a report runs, main report first.
-
-    Example:
-        >>> [p.stem for p in report_notebooks()][:1]
-        ['rule_comparison']
-    """
-    found = {p.stem: p for p in sorted(notebooks_dir.glob("*.ipynb"))}
-    ordered = [found[n] for n in REPORT_NOTEBOOKS if n in found]
-    ordered += [p for n, p in found.items() if n not in REPORT_NOTEBOOKS]
-    if only:
-        missing = [n for n in only if Path(n).stem not in found]
-        if missing:
-            raise ReportError(f"no notebook(s) {missing} in {notebooks_dir}; have {sorted(found)}.")
-        ordered = [p for p in ordered if p.stem in {Path(n).stem for n in only}]
-    if not ordered:
-        raise ReportError(f"no notebooks found in {notebooks_dir}.")
-    return ordered
 
 
 def notebook_parameters(
@@ -136,12 +109,14 @@ def notebook_parameters(
     real_log: bool = False,
     results_path: str | Path = "",
     replications: int | None = None,
+    twin_path: str | Path = "",
 ) -> dict[str, Any]:
     """The papermill parameters every report notebook accepts, from a scenario.
 
     Only plain values (strings, numbers, lists) so they show in the notebook's
     injected-parameters cell. An empty ``log_path`` means "simulate the scenario"; an
-    empty ``results_path`` means "evaluate in the notebook". ``replications`` (default:
+    empty ``results_path`` means "evaluate in the notebook"; ``twin_path`` is the scenario
+    fitted to the real log (``--fit``; empty: no twin). ``replications`` (default:
     the scenario's ``analysis.replications``; always 1 for a real log) is how many
     simulations give the pages their 95 % intervals.
     """
@@ -156,6 +131,7 @@ def notebook_parameters(
         "log_path": str(Path(log_path).resolve()) if str(log_path) else "",
         "real_log": real_log,
         "results_path": str(Path(results_path).resolve()) if str(results_path) else "",
+        "twin_path": str(Path(twin_path).resolve()) if str(twin_path) else "",
         "shops": SMALL_SHOPS if small else None,
         "days": SMALL_DAYS if small else None,
         "rules": [str(r) for r in an.rules],
@@ -186,6 +162,7 @@ def _replications(sc: Scenario, n: int | None) -> int:
 STAGED_TABLES: tuple[tuple[str, str], ...] = (
     ("bridge", "rule_comparison"),
     ("window_rates", "sensitivity"),
+    ("daily", "rollout"),
 )
 #: The pages that show the replications' intervals: started once the replications are
 #: staged (a run with ``replications`` over 1).
@@ -242,6 +219,7 @@ def build_reports(
     kernels: int | None = None,
     timings: dict[str, float] | None = None,
     replications: int | None = None,
+    fit: bool = False,
 ) -> list[Path]:
     """Run the report notebooks for a scenario (or a real ``log``) into ``out_dir``.
 
@@ -261,6 +239,11 @@ def build_reports(
     sensitivity page show every headline figure with its 95 % interval; it needs a
     scenario to simulate, so it is refused with ``log``.
 
+    ``fit`` (with ``log``) fits a scenario to the log (:func:`chatsim.fit.fit_log`, seeded
+    by the scenario's seed), stages its YAML, passes its path to every notebook
+    (``twin_path``), adds the calibration page and keeps the YAML beside the pages
+    (``twin.yaml``). The pages built are :func:`report_pages`.
+
     Interrupted (Ctrl-C, SIGTERM, SIGHUP), it removes its staging folder and leaves the
     previous report as it was; stale staging folders of killed runs are removed first.
     """
@@ -275,7 +258,8 @@ def build_reports(
         sc = sc.scaled(shops=min(sc.shops, SMALL_SHOPS), days=min(sc.period.days, SMALL_DAYS))
     if shops or days:
         sc = sc.scaled(shops=shops, days=days)
-    nbs = report_notebooks(notebooks_dir, notebooks)
+    pages = report_pages(sc, real_log=log is not None, fit=fit)
+    nbs = report_notebooks(notebooks_dir, notebooks, pages)
     if log is not None and replications is not None and replications != 1:
         raise ReportError(
             f"replications={replications!r}: replications simulate the scenario again with "
@@ -317,6 +301,8 @@ def build_reports(
                 # the scenario names a simulated shop: on a real log the drill-down picks its own
                 params["drilldown_shop"] = None
             params["results_path"] = str((staging / "results").resolve())
+            if fit:
+                params["twin_path"] = str(_fit_twin(the_log, sc, params, progress, clock))
             html = ThreadPoolExecutor(1, thread_name_prefix="chatsim-html")
             html.submit(warm_exporter)  # while the log is evaluated
             runs = _stage_and_start(the_log, sc, rules, params, nbs, pool, timeout, clock, progress)
@@ -334,6 +320,8 @@ def build_reports(
                 for nb in nbs:
                     for ext in (".ipynb", ".html"):
                         os.replace(staging / f"{nb.stem}{ext}", target / f"{nb.stem}{ext}")
+                if params["twin_path"]:
+                    os.replace(params["twin_path"], target / TWIN_FILE)
                 write_index(out_root)
                 paths = [target / f"{nb.stem}.html" for nb in nbs if nb.stem in pages]
             clock.lap("total", clock.t0)
@@ -374,6 +362,19 @@ def _the_log(sc: Scenario, log: str | Path | None, progress: bool, clock: _Stopw
     return the_log
 
 
+def _fit_twin(
+    the_log: ChatLog, sc: Scenario, params: dict[str, Any], progress: bool, clock: _Stopwatch
+) -> Path:
+    """Fit a scenario to the real log and stage its YAML in the results folder."""
+    from chatsim.report_results import write_twin
+
+    t = time.perf_counter()
+    _say(progress, "fitting a twin scenario to the log")
+    path = write_twin(params["results_path"], the_log, seed=sc.seed)
+    clock.lap("fit", t)
+    return path
+
+
 def _stage_and_start(
     the_log: ChatLog,
     sc: Scenario,
@@ -392,6 +393,7 @@ def _stage_and_start(
     from chatsim.explain import bridge_table
     from chatsim.metrics import compare
     from chatsim.report_results import write_replications, write_results, write_table
+    from chatsim.rollout import rollout_daily
 
     folder = Path(params["results_path"])
     stems = [nb.stem for nb in nbs]
@@ -417,6 +419,7 @@ def _stage_and_start(
         "window_rates": lambda: window_rates(
             the_log, params["windows_hours"], base=rules[-1], as_of=params["as_of"]
         ),
+        "daily": lambda: rollout_daily(the_log, rules, None if params["real_log"] else sc),
     }
     for table, page in STAGED_TABLES:
         if page in stems:

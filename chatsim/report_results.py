@@ -18,6 +18,11 @@ one ``meta.json``:
 ``log_shops.arrow``       the log's shops table (profile, time zone, seller type)
 ``bridge.arrow``          :func:`chatsim.explain.bridge_table` (old rule to new), if staged
 ``window_rates.arrow``    :func:`chatsim.analysis.window_rates` of the new rule, if staged
+``daily.arrow``           :func:`chatsim.rollout.rollout_daily`: the shop table at the end of
+                          every day (the rollout page), if staged
+``twin.yaml``             the scenario fitted to a real log (``--fit``, :func:`write_twin`),
+                          every value commented with its source; the notebooks get its path
+                          as ``twin_path``
 ``replications/``         a :class:`~chatsim.replications.Replications` run, if staged
                           (:func:`write_replications`): ``meta.json`` (scenario, seeds,
                           rules) and each table's runs as ``<table>.arrow``; the summaries
@@ -57,17 +62,21 @@ if TYPE_CHECKING:
 
 __all__ = [
     "RESULTS_VERSION",
+    "TWIN_FILE",
     "StagedResults",
     "read_results",
     "read_replications",
     "write_replications",
     "write_results",
     "write_table",
+    "write_twin",
 ]
 
 #: Version of the folder layout; a folder of another version is refused.
 RESULTS_VERSION = 1
 _META = "meta.json"
+#: The fitted twin scenario's file, in a results folder and beside a report's pages.
+TWIN_FILE = "twin.yaml"
 _REPLICATIONS = "replications"
 
 
@@ -88,6 +97,28 @@ def write_table(folder: str | os.PathLike[str], name: str, df: pl.DataFrame) -> 
     path = Path(folder) / f"{name}.arrow"
     _write_frame(df, path)
     return path
+
+
+def write_twin(folder: str | os.PathLike[str], log: ChatLog, *, seed: int = 0) -> Path:
+    """Fit a scenario to ``log`` (:func:`chatsim.fit.fit_log`, segments found with ``seed``;
+    shop by shop up to :data:`chatsim.twin.PER_SHOP_MAX_SHOPS` shops, as the calibration
+    page fits when it runs alone) and stage its YAML, every value commented with its
+    source, as ``twin.yaml``.
+
+    Example:
+        >>> write_twin(folder, read_log("data/real"), seed=1).name  # doctest: +SKIP
+        'twin.yaml'
+    """
+    from chatsim.fit import fit_log
+    from chatsim.twin import PER_SHOP_MAX_SHOPS
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    fitted = fit_log(log, seed=seed, per_shop=log.shops.height <= PER_SHOP_MAX_SHOPS)
+    tmp = out / f".{TWIN_FILE}.tmp"
+    fitted.write(tmp)
+    os.replace(tmp, out / TWIN_FILE)
+    return out / TWIN_FILE
 
 
 def write_replications(folder: str | os.PathLike[str], rep: Replications) -> Path:
@@ -199,8 +230,8 @@ class StagedResults:
     windows_hours: tuple[float, ...]
 
     def table(self, name: str) -> pl.DataFrame | None:
-        """A staged table (``bridge``, ``window_rates``), or ``None`` if the run did not
-        stage it.
+        """A staged table (``bridge``, ``window_rates``, ``daily``), or ``None`` if the run
+        did not stage it.
 
         Example:
             >>> read_results(folder).table("bridge")  # doctest: +SKIP

@@ -20,7 +20,12 @@ SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
 
 
 def test_there_are_notebooks_and_scenarios():
-    assert {p.stem for p in NOTEBOOKS} >= {"rule_comparison", "sensitivity", "shop_drilldown"}
+    assert {p.stem for p in NOTEBOOKS} >= {
+        "rule_comparison",
+        "sensitivity",
+        "shop_drilldown",
+        "rollout",
+    }
     assert "baseline.yaml" in {p.name for p in SCENARIOS}
 
 

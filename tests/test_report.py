@@ -482,3 +482,123 @@ def test_report_folder_that_resolves_outside_out_is_refused(tmp_path):
     with pytest.raises(ReportError, match="outside the output folder"):
         report.report_folder(out, "baseline")
     assert report.report_folder(out, "..") == out / "__"
+
+
+# --------------------------------------------------------------------------- page selection
+
+ROLLOUT = ROOT / "scenarios" / "rollout.yaml"
+
+
+def test_report_pages_follow_the_scenario_and_the_flags():
+    from chatsim.scenario import load_scenario
+
+    base = load_scenario(BASELINE)
+    always = ("rule_comparison", "sensitivity", "shop_drilldown")
+    assert report.report_pages(base) == always
+    assert report.report_pages(load_scenario(ROLLOUT)) == (*always, "rollout")
+    assert report.report_pages(base, real_log=True, fit=True) == (*always, "calibration")
+    peers = dataclasses.replace(base, analysis=dataclasses.replace(base.analysis, peers=("x",)))
+    assert report.report_pages(peers) == (*always, "peers")
+    with pytest.raises(ReportError, match="give the log with --log LOG"):
+        report.report_pages(base, fit=True)
+
+
+def test_a_page_the_run_does_not_build_names_what_to_set(tmp_path, monkeypatch, capsys):
+    from chatsim.scenario import load_scenario
+
+    pages = report.report_pages(load_scenario(BASELINE))
+    assert [p.stem for p in report.report_notebooks(pages=pages)][:3] == list(pages)
+    assert "rollout" not in [p.stem for p in report.report_notebooks(pages=pages)]
+    with pytest.raises(ReportError, match=r"rollout: this run does not build it.*rollout: true"):
+        report.report_notebooks(only=["rollout"], pages=pages)
+    monkeypatch.setattr(report, "_run_notebook", lambda *a, **k: pytest.fail("a notebook ran"))
+    with pytest.raises(ReportError, match="analysis: rollout: true"):
+        report.build_reports(
+            BASELINE, out_dir=tmp_path / "r", notebooks=["rollout"], progress=False
+        )
+    assert main(["report", str(BASELINE), "--fit", "--out", str(tmp_path / "r")]) == 2
+    assert "--fit fits a scenario to a real log" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
+
+
+def _fake_run(ran: list[tuple[str, dict]], check=None):
+    def run(nb, params, *, km, timeout):
+        ran.append((nb.stem, dict(params)))
+        if check is not None:
+            check(nb.stem, params)
+        return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(nb.stem)])
+
+    return run
+
+
+def _no_kernels(monkeypatch):
+    from chatsim.report_kernels import KernelPool
+
+    monkeypatch.setattr(KernelPool, "_start_kernel", lambda self, **k: None)
+
+
+def test_only_a_rollout_run_stages_the_daily_table(tmp_path, monkeypatch):
+    import chatsim.simulate
+    from chatsim.sample import sample_log
+
+    staged: dict[str, bool] = {}
+
+    def check(stem, params):
+        staged[stem] = (Path(params["results_path"]) / "daily.arrow").is_file()
+
+    for scenario in (BASELINE, ROLLOUT):
+        ran: list[tuple[str, dict]] = []
+        monkeypatch.setattr(report, "_run_notebook", _fake_run(ran, check))
+        monkeypatch.setattr(chatsim.simulate, "simulate", lambda sc, **k: sample_log())
+        _no_kernels(monkeypatch)
+        timings: dict[str, float] = {}
+        paths = report.build_reports(
+            scenario, out_dir=tmp_path / "r", small=True, progress=False, timings=timings
+        )
+        names = [p.stem for p in paths]
+        if scenario == BASELINE:
+            assert names == ["rule_comparison", "sensitivity", "shop_drilldown"]
+            assert "daily" not in timings  # the baseline report does no daily work
+        else:
+            assert names == ["rule_comparison", "sensitivity", "shop_drilldown", "rollout"]
+            assert timings["daily"] > 0 and staged["rollout"]  # staged before the page ran
+        assert {stem for stem, _ in ran} == set(names)
+        assert all(p["twin_path"] == "" for _, p in ran)
+
+
+def test_fit_stages_a_twin_for_every_page_and_keeps_it(tmp_path, monkeypatch):
+    from chatsim.notebook import prepare_log
+    from chatsim.scenario import load_scenario
+
+    real = prepare_log(str(BASELINE), "", shops=12, days=8)  # stands for a real log
+    nbdir = tmp_path / "nbs"
+    nbdir.mkdir()
+    for name in ("rule_comparison", "calibration", "rollout"):
+        nbformat.write(nbformat.v4.new_notebook(), nbdir / f"{name}.ipynb")
+    seen: dict[str, str] = {}
+
+    def check(stem, params):
+        assert Path(params["twin_path"]).is_file()  # there while the notebooks run
+        seen[stem] = params["twin_path"]
+
+    ran: list[tuple[str, dict]] = []
+    monkeypatch.setattr(report, "_run_notebook", _fake_run(ran, check))
+    _no_kernels(monkeypatch)
+    timings: dict[str, float] = {}
+    out = tmp_path / "r"
+    paths = report.build_reports(
+        BASELINE,
+        log=real,
+        fit=True,
+        out_dir=out,
+        notebooks_dir=nbdir,
+        progress=False,
+        timings=timings,
+    )
+    assert [p.stem for p in paths] == ["rule_comparison", "calibration"]  # no rollout asked
+    assert set(seen) == {"rule_comparison", "calibration"} and len(set(seen.values())) == 1
+    assert timings["fit"] > 0
+    (folder,) = [p for p in out.iterdir() if p.is_dir()]
+    twin = load_scenario(folder / "twin.yaml")
+    assert twin.shops == 12
+    assert not list(out.glob(".staging-*"))

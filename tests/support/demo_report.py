@@ -4,7 +4,10 @@ charts, and the baseline scenario's report at a small size with a few replicatio
 The demo's second chart's title holds ``</script>`` and ``<!--`` on purpose: the page must
 show it as text, not let it end the chart's script. The small report
 (:func:`build_small_report`) runs :data:`DEMO_REPLICATIONS` replications, so its pages
-carry the "How sure are we?" section with every interval chart.
+carry the "How sure are we?" section with every interval chart. The rollout page
+(:func:`build_rollout_report`) is built from the rollout scenario, scaled down to
+:data:`ROLLOUT_SHOPS` shops over the first :data:`ROLLOUT_DAYS` days: past both policy
+dates and the sellers' changes.
 
 Example:
     >>> len(demo_notebook().cells)
@@ -23,7 +26,10 @@ from chatsim.render import notebook_to_html
 __all__ = [
     "DEMO_REPLICATIONS",
     "DEMO_TITLE",
+    "ROLLOUT_DAYS",
+    "ROLLOUT_SHOPS",
     "build_demo_report",
+    "build_rollout_report",
     "build_small_report",
     "demo_notebook",
     "execute_demo",
@@ -31,6 +37,8 @@ __all__ = [
 
 #: Replications behind the small report's intervals (few: the browser test stays quick).
 DEMO_REPLICATIONS = 3
+#: Size of the rollout page's report: from 1 Jun, past 15 Jul and 15 Aug (the policy dates).
+ROLLOUT_SHOPS, ROLLOUT_DAYS = 30, 84
 #: Title of the demo's second chart (it must reach the page as plain text).
 DEMO_TITLE = "Replies </script><!-- by rule & hour"
 
@@ -134,3 +142,25 @@ def build_small_report(
         replications=replications,
     )
     return Path(workdir) / "baseline"
+
+
+def build_rollout_report(workdir: str | os.PathLike[str]) -> Path:
+    """Build the rollout page of ``scenarios/rollout.yaml`` at :data:`ROLLOUT_SHOPS` shops
+    and :data:`ROLLOUT_DAYS` days; return the page's HTML path.
+
+    Example:
+        >>> build_rollout_report(tmp_path).name  # doctest: +SKIP
+        'rollout.html'
+    """
+    from chatsim.report import build_reports
+
+    root = Path(__file__).resolve().parents[2]
+    (page,) = build_reports(
+        root / "scenarios" / "rollout.yaml",
+        out_dir=workdir,
+        shops=ROLLOUT_SHOPS,
+        days=ROLLOUT_DAYS,
+        notebooks=["rollout"],
+        progress=False,
+    )
+    return page
