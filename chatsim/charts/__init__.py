@@ -3,7 +3,10 @@
 
 Every chart has a title, axis titles with units and tooltips. :mod:`.comparison` holds the
 rule-comparison page's charts, :mod:`.sensitivity` the sensitivity page's,
-:mod:`.drilldown` the shop drill-down's, :mod:`.uncertainty` those of a replication run
+:mod:`.calibration` the calibration page's (a log beside its fitted twin),
+:mod:`.drilldown` the shop drill-down's, :mod:`.peers` the peers page's,
+:mod:`.rollout` the rollout page's, :mod:`.scorecard` the Shop Health scorecard's,
+:mod:`.uncertainty` those of a replication run
 (means with 95 % intervals as error bars and bands), :mod:`.scales` what they share.
 
 Example:
@@ -15,6 +18,12 @@ Example:
 
 from __future__ import annotations
 
+from chatsim.charts.calibration import (
+    arrivals_chart,
+    pass_share_chart,
+    rate_bins_chart,
+    response_time_chart,
+)
 from chatsim.charts.comparison import (
     bridge_chart,
     causes_chart,
@@ -26,7 +35,17 @@ from chatsim.charts.comparison import (
     what_if_chart,
 )
 from chatsim.charts.drilldown import STATUS_COLORS, daily_status, shop_timeline
+from chatsim.charts.peers import peer_disagreement, peer_distance, peer_favours, peer_pass_shares
+from chatsim.charts.rollout import (
+    adaptation_chart,
+    daily_share_chart,
+    recovery_chart,
+    segment_share_charts,
+    tier_chart,
+    transitions_chart,
+)
 from chatsim.charts.scales import WIDTH
+from chatsim.charts.scorecard import boost_chart
 from chatsim.charts.sensitivity import (
     sensitivity_curves,
     sensitivity_heatmap,
@@ -44,9 +63,17 @@ from chatsim.charts.uncertainty import (
 from chatsim.explain.labels import FLIP_LABELS
 
 __all__ = [
+    "adaptation_chart",
+    "daily_share_chart",
+    "recovery_chart",
+    "segment_share_charts",
+    "tier_chart",
+    "transitions_chart",
     "FLIP_LABELS",
     "STATUS_COLORS",
     "WIDTH",
+    "arrivals_chart",
+    "boost_chart",
     "bridge_chart",
     "bridge_intervals",
     "causes_chart",
@@ -54,8 +81,15 @@ __all__ = [
     "flip_intervals",
     "flip_matrix",
     "pass_rate_by_segment",
+    "pass_share_chart",
     "pass_share_intervals",
+    "peer_disagreement",
+    "peer_distance",
+    "peer_favours",
+    "peer_pass_shares",
+    "rate_bins_chart",
     "rate_distribution",
+    "response_time_chart",
     "response_time_distribution",
     "segment_intervals",
     "sensitivity_bands",

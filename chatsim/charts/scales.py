@@ -14,7 +14,17 @@ import altair as alt
 from chatsim.explain.colors import rule_colors, segment_colors
 from chatsim.metrics import Evaluation
 
-__all__ = ["PCT_LABEL", "WIDTH", "pct_axis", "rule_order", "rule_scale", "segment_scale"]
+__all__ = [
+    "PCT_LABEL",
+    "TIER_COLORS",
+    "WIDTH",
+    "pct_axis",
+    "rule_label_scale",
+    "rule_order",
+    "rule_scale",
+    "segment_scale",
+    "tier_scale",
+]
 
 #: Width of a full-width chart, in pixels (pages stay within 1024 px).
 WIDTH = 620
@@ -33,6 +43,18 @@ def rule_scale(names: list[str]) -> alt.Scale:
     return alt.Scale(domain=list(colors), range=list(colors.values()))
 
 
+def rule_label_scale(labels_by_name: dict[str, str]) -> alt.Scale:
+    """The rules' colours (:func:`rule_scale`), keyed by the labels a chart shows for them
+    (e.g. a preset's "..., as publicly described").
+
+    Example:
+        >>> rule_label_scale({"new-12h": "New rule"}).to_dict()["domain"]
+        ['New rule']
+    """
+    colors = rule_colors(list(labels_by_name))
+    return alt.Scale(domain=[labels_by_name[n] for n in colors], range=[colors[n] for n in colors])
+
+
 def segment_scale(labels_by_code: dict[str, str]) -> alt.Scale:
     """Segment colours (never a rule colour), keyed by the segments' labels."""
     colors = segment_colors(labels_by_code)
@@ -42,3 +64,27 @@ def segment_scale(labels_by_code: dict[str, str]) -> alt.Scale:
 def pct_axis(**kw: Any) -> alt.Axis:
     """An axis labelling shares as ``85 %``."""
     return alt.Axis(labelExpr=PCT_LABEL, **kw)
+
+
+#: Tier colours, best first (meets, below the target, warning, enforcement): green to red,
+#: never a rule colour.
+TIER_COLORS: dict[str, str] = {
+    "meets": "#009E73",
+    "below_target": "#F0E442",
+    "warning": "#E69F00",
+    "enforcement": "#CC3311",
+}
+
+
+def tier_scale() -> alt.Scale:
+    """The tiers' colours (:data:`TIER_COLORS`), keyed by their labels.
+
+    Example:
+        >>> tier_scale().to_dict()["domain"][0]
+        'Meets the target'
+    """
+    from chatsim.explain.labels import label
+
+    return alt.Scale(
+        domain=[label(t, "tier") for t in TIER_COLORS], range=list(TIER_COLORS.values())
+    )

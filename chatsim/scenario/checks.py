@@ -27,6 +27,7 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from chatsim.errors import RuleError, ScenarioError
+from chatsim.presets import PRESET_RULES
 from chatsim.rules import BUILTIN_RULES, Rule
 from chatsim.schedule import WeeklySchedule
 from chatsim.yamlfile import check_number, shown
@@ -357,12 +358,13 @@ def _rule_list(rules: list[Any], at: Where) -> tuple[str, ...]:
             except RuleError as exc:
                 raise at.item(i).error(str(exc)) from None
             out.append(str(path))
-        elif r in BUILTIN_RULES:
+        elif r in BUILTIN_RULES or r in PRESET_RULES:
             out.append(r)
         else:
             raise at.item(i).error(
-                f"{shown(r)} is neither a built-in rule name ({', '.join(BUILTIN_RULES)}) "
-                "nor a path to a rule YAML file (.yaml or .yml)."
+                f"{shown(r)} is neither a built-in rule name ({', '.join(BUILTIN_RULES)}), "
+                f"a peer preset ({', '.join(PRESET_RULES)}) nor a path to a rule YAML file "
+                "(.yaml or .yml)."
             )
     return tuple(out)
 
