@@ -1,4 +1,5 @@
-"""Rule-comparison analysis: flips, segment pass rates, target/window sweeps, what-ifs.
+"""Rule-comparison analysis: flips, segment pass rates, target/window sweeps, what-ifs
+(:mod:`chatsim.whatif`, re-exported here).
 
 Everything here takes an :class:`~chatsim.metrics.Evaluation` (or a log) and returns
 small polars DataFrames that notebooks chart directly (:mod:`chatsim.charts`). The
@@ -19,20 +20,16 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 import polars as pl
 
 from chatsim.errors import RuleError
 from chatsim.metrics import Evaluation, compare
-from chatsim.rules import LEGACY_24H, NEW_12H, Rule
+from chatsim.rulekinds import figure_is_share, lower_is_better
+from chatsim.rules import NEW_12H, Rule
 from chatsim.schema import ChatLog
-
-if TYPE_CHECKING:
-    from chatsim.scenario import Scenario
+from chatsim.whatif import WhatIfPlan, what_if, what_if_plan
 
 __all__ = [
     "FLIPS",
@@ -40,10 +37,14 @@ __all__ = [
     "WhatIfPlan",
     "flip_counts",
     "flips",
+    "losers_table",
     "pass_rates",
     "passing_shares",
     "pick_drilldown_shop",
+    "summary_table",
     "sweep",
+    "sweep_base",
+    "timed_rule",
     "top_losers",
     "what_if",
     "what_if_plan",
@@ -68,15 +69,29 @@ def _segment_cols(ev: Evaluation) -> list[str]:
     return [
         c
         for c, t in first_rule.schema.items()
-        if c not in core and t in (pl.String, pl.Categorical) and c not in ("tier", "confidence")
+        if c not in core
+        and t in (pl.String, pl.Categorical)
+        and c not in ("tier", "confidence", "rule_measure")
     ]
 
 
-def flips(ev: Evaluation, old: str | None = None, new: str | None = None) -> pl.DataFrame:
-    """Per shop: rates and pass/fail under the old and the new rule, and the flip category.
+def _same_scale(a: Rule, b: Rule) -> bool:
+    """Whether two rules' figures can be subtracted: both shares or both hours, and
+    higher better under both (a response rate and a late share read opposite ways)."""
+    return figure_is_share(a) == figure_is_share(b) and lower_is_better(a) == lower_is_better(b)
 
-    ``old``/``new`` default to the first and second rule of the evaluation. Segment
-    columns of the shops table (e.g. ``archetype``) are kept. ``confidence_old`` and
+
+def flips(ev: Evaluation, old: str | None = None, new: str | None = None) -> pl.DataFrame:
+    """Per shop: each rule's figure and pass/fail under the old and the new rule, and the
+    flip category.
+
+    ``old``/``new`` default to the first and second rule of the evaluation. ``rate_old``
+    and ``rate_new`` are the shop table's ``rule_value`` under each rule: the figure the
+    rule judges (the response rate for a plain rate rule; a late share, a satisfaction
+    rate, or hours for a response-time rule). ``rate_delta`` is ``rate_new - rate_old``
+    when both figures are on the same scale (both shares or both hours, higher better
+    under both), else null. Segment columns of the shops table (e.g. ``archetype``) are
+    kept. ``confidence_old`` and
     ``confidence_new`` are the shop table's ``confidence`` under each rule;
     ``within_noise`` is true when both are ``too_close_to_call`` (each rate's 95 % interval
     holds its rule's target: with so few counted chats, the flip may be noise).
@@ -91,19 +106,19 @@ def flips(ev: Evaluation, old: str | None = None, new: str | None = None) -> pl.
         raise RuleError("flips() needs two rules: evaluate at least an old and a new rule.")
     old = old or ev.rules[0].name
     new = new or ev.rules[1].name
-    ev.rule(old), ev.rule(new)  # validate names
+    same_scale = _same_scale(ev.rule(old), ev.rule(new))  # validates the names too
     seg = _segment_cols(ev)
     base = ev.shops.filter(pl.col("rule") == old).select(
         "shop_id",
         *seg,
-        pl.col("response_rate").alias("rate_old"),
+        pl.col("rule_value").alias("rate_old"),
         pl.col("meets_target").alias("pass_old"),
         pl.col("counted").alias("counted_old"),
         pl.col("confidence").alias("confidence_old"),
     )
     nxt = ev.shops.filter(pl.col("rule") == new).select(
         "shop_id",
-        pl.col("response_rate").alias("rate_new"),
+        pl.col("rule_value").alias("rate_new"),
         pl.col("meets_target").alias("pass_new"),
         pl.col("counted").alias("counted_new"),
         pl.col("confidence").alias("confidence_new"),
@@ -128,7 +143,9 @@ def flips(ev: Evaluation, old: str | None = None, new: str | None = None) -> pl.
         ((pl.col("confidence_old") == close) & (pl.col("confidence_new") == close))
         .fill_null(False)
         .alias("within_noise"),
-        (pl.col("rate_new") - pl.col("rate_old")).alias("rate_delta"),
+        (pl.col("rate_new") - pl.col("rate_old") if same_scale else pl.lit(None, pl.Float64)).alias(
+            "rate_delta"
+        ),
         pl.lit(old).alias("old_rule"),
         pl.lit(new).alias("new_rule"),
     ).sort("shop_id")
@@ -160,6 +177,10 @@ def flip_counts(f: pl.DataFrame, by: str | None = None) -> pl.DataFrame:
 def pass_rates(ev: Evaluation, by: str | None = None) -> pl.DataFrame:
     """Share of rated shops meeting each rule's target, per rule (and segment ``by``).
 
+    A shop is rated under a rule when it has the rule's figure (``rule_value``: for a plain
+    response rate, a shop with counted chats); ``median_rate`` is the median figure (a
+    share, or hours for a response-time rule).
+
     Example:
         >>> from chatsim.sample import sample_log
         >>> pass_rates(compare(sample_log()))["shops_rated"].to_list()
@@ -170,12 +191,12 @@ def pass_rates(ev: Evaluation, by: str | None = None) -> pl.DataFrame:
         raise RuleError(f"no segment column '{by}' in the shops table; have {ev.shops.columns}.")
     order = {r.name: i for i, r in enumerate(ev.rules)}
     return (
-        ev.shops.filter(pl.col("response_rate").is_not_null())
+        ev.shops.filter(pl.col("rule_value").is_not_null())
         .group_by(keys)
         .agg(
             pl.len().alias("shops_rated"),
             pl.col("meets_target").sum().alias("shops_passing"),
-            pl.col("response_rate").median().alias("median_rate"),
+            pl.col("rule_value").median().alias("median_rate"),
         )
         .with_columns(
             (pl.col("shops_passing") / pl.col("shops_rated")).alias("share_passing"),
@@ -184,6 +205,86 @@ def pass_rates(ev: Evaluation, by: str | None = None) -> pl.DataFrame:
         .sort(["_o"] + keys[1:])
         .drop("_o")
     )
+
+
+def summary_table(ev: Evaluation) -> pl.DataFrame:
+    """:meth:`Evaluation.summary` as a report shows it: ``target`` as text with its side
+    and unit (``"more than 85 %"``, ``"at most 2 h"``), so a response-time target in hours
+    never reads as a share.
+
+    Example:
+        >>> from chatsim.sample import sample_log
+        >>> summary_table(compare(sample_log()))["target"].to_list()
+        ['at least 90 %', 'more than 85 %']
+    """
+    from chatsim.explain.rulefigures import target_text
+
+    texts = {r.name: target_text(r) for r in ev.rules}
+    return ev.summary().with_columns(
+        pl.col("rule").replace_strict(texts, return_dtype=pl.String).alias("target")
+    )
+
+
+def losers_table(f: pl.DataFrame, ev: Evaluation, segment: str | None = None) -> pl.DataFrame:
+    """The shops of :func:`flips` that lose status under the new rule, largest drop first:
+    each rule's figure (``rate_old``/``rate_new``, or ``hours_old``/``hours_new`` for a
+    response-time rule, so a table shows hours as hours), the change, the confidences.
+
+    Example:
+        >>> from chatsim.sample import sample_log
+        >>> ev = compare(sample_log())
+        >>> losers_table(flips(ev), ev).columns[:3]
+        ['shop_id', 'rate_old', 'rate_new']
+    """
+    old, new = ev.rules[0], ev.rules[-1]
+    if f.height:
+        old, new = ev.rule(str(f["old_rule"][0])), ev.rule(str(f["new_rule"][0]))
+    names = {
+        "rate_old": "rate_old" if figure_is_share(old) else "hours_old",
+        "rate_new": "rate_new" if figure_is_share(new) else "hours_new",
+    }
+    return (
+        f.filter(pl.col("flip") == "loses_under_new")
+        .sort("rate_delta", "shop_id", nulls_last=True)
+        .select(
+            "shop_id",
+            *([segment] if segment else []),
+            "rate_old",
+            "rate_new",
+            "rate_delta",
+            "confidence_old",
+            "confidence_new",
+            "within_noise",
+        )
+        .rename(names)
+    )
+
+
+def sweep_base(rules: Sequence[Rule]) -> Rule:
+    """The rule a target and window sweep varies: the last plain response-rate rule of
+    ``rules`` (a sweep's targets are shares of chats answered in time), else ``new-12h``.
+
+    Example:
+        >>> from chatsim.rules import AVG_RESPONSE_TIME, LEGACY_24H
+        >>> sweep_base([LEGACY_24H, AVG_RESPONSE_TIME]).name
+        'legacy-24h'
+    """
+    plain = [r for r in rules if r.metric == "response_rate" and r.rate_kind == "share"]
+    return plain[-1] if plain else NEW_12H
+
+
+def timed_rule(ev: Evaluation) -> str:
+    """The last rule that judges chats against a deadline (a response rate of any kind),
+    else the last rule: whose late and unanswered chats a report charts.
+
+    Example:
+        >>> from chatsim.sample import sample_log
+        >>> from chatsim.rules import AVG_RESPONSE_TIME, NEW_12H
+        >>> timed_rule(compare(sample_log(), [NEW_12H, AVG_RESPONSE_TIME]))
+        'new-12h'
+    """
+    timed = [r.name for r in ev.rules if r.metric == "response_rate"]
+    return timed[-1] if timed else ev.rules[-1].name
 
 
 def window_rates(
@@ -305,197 +406,9 @@ def sweep(
     return passing_shares(rates, targets, by=by, comparison=base.target_comparison)
 
 
-def _segment_totals(shops: pl.DataFrame) -> dict[str, float]:
-    """Chat totals of a set of shops (new rule): what a what-if's effect is explained by."""
-    cols = ["counted", "answered_in_time", "excluded_auto_resolved", "unanswered"]
-    out = {c: float(shops[c].sum()) if c in shops.columns else 0.0 for c in cols}
-    out["rate"] = out["answered_in_time"] / out["counted"] if out["counted"] else float("nan")
-    return out
-
-
-def _shops_of(log: ChatLog, shop_ids: pl.Series) -> ChatLog:
-    """The part of a (validated) log that concerns the shops ``shop_ids``."""
-    keep = pl.col("shop_id").is_in(shop_ids.implode())
-    return ChatLog(
-        log.messages.filter(keep),
-        log.shops.filter(keep),
-        log.holiday_mode.filter(keep),
-        log.blocked.filter(keep),
-        source=log.source,
-        dropped=log.dropped,
-    )
-
-
-def _simulate_shops(scenario: Scenario, ids: pl.Series) -> ChatLog:
-    """The scenario's simulated log for the shops ``ids`` only: the shards that hold them
-    (identical to those shards of the whole simulation), then those shops."""
-    from chatsim.scenario import shop_ids
-    from chatsim.simulate import SHARD_SIZE, shops_table, simulate, simulate_shard
-
-    index = {s: i for i, s in enumerate(shop_ids(scenario.shops))}
-    shards = sorted({index[s] // SHARD_SIZE for s in ids.cast(pl.String).to_list() if s in index})
-    parts = [simulate_shard(scenario, k) for k in shards]
-    if not parts:  # shops the scenario does not name: the whole simulation
-        return _shops_of(simulate(scenario, workers=1), ids)
-    log = ChatLog(
-        pl.concat([p[0] for p in parts], rechunk=False),
-        shops_table(scenario),
-        pl.concat([p[1] for p in parts]),
-        pl.concat([p[2] for p in parts]),
-        source=f"<simulated {scenario.name}>",
-    )
-    return _shops_of(log, ids)
-
-
-def what_if(
-    scenario: Scenario,
-    *,
-    rules: Sequence[Rule] = (LEGACY_24H, NEW_12H),
-    simulate_fn: Callable[[Scenario], ChatLog] | None = None,
-    baseline: Evaluation | None = None,
-) -> pl.DataFrame:
-    """Re-run the scenario once per ``analysis.what_if`` variant and count rescued shops.
-
-    A shop is *rescued* by a variant when it fails the last rule (the new one) in the
-    baseline and meets it in the variant. The same seed drives every run, so the shops
-    and their buyers are the same; only the changed behaviour differs. A variant on one
-    archetype is measured against that archetype's shops (its ``segment``), else all shops:
-    only the simulation shards that hold them are simulated (a shard's traffic does not
-    depend on the others), and they are evaluated under the new rule at the baseline's
-    data cutoff.
-
-    Returns one row per variant: the settings it ``changes``, the ``segment`` and its
-    ``segment_shops``, its shops failing in the baseline (``failing_before``), rescued,
-    newly failing, the segment's share passing before and after, and an ``explanation``
-    (empty when the variant rescues shops on balance; else why, from the chat counts).
-    """
-    from chatsim.explain.variants import describe_settings, what_if_explanation
-    from chatsim.simulate import simulate
-
-    sim = simulate_fn or (lambda sc: simulate(sc, workers=1))
-    part = simulate_fn is None  # the built-in simulator: only the shards needed
-    rules = list(rules)
-    new = rules[-1].name
-    if baseline is None:
-        baseline = compare(sim(scenario), rules, chats=False)
-    base_shops = baseline.shops.filter(pl.col("rule") == new)
-    has_arch = "archetype" in base_shops.columns
-    rows = []
-    for variant in scenario.analysis.what_if:
-        scope = pl.lit(True)
-        if variant.archetype is not None and has_arch:
-            scope = pl.col("archetype") == variant.archetype
-        b = base_shops.filter(scope)
-        # only the new rule on the segment's shops is read: simulate and evaluate just
-        # those (each shop's figures depend on its own chats alone)
-        changed = scenario.with_change(variant)
-        if variant.archetype is None or not has_arch:
-            log = sim(changed)
-        elif part:
-            log = _simulate_shops(changed, b["shop_id"])
-        else:
-            log = _shops_of(sim(changed), b["shop_id"])
-        ev = compare(log, rules[-1:], as_of=baseline.as_of, chats=False)
-        after_shops = ev.shops.filter(pl.col("rule") == new)
-        a = after_shops.filter(pl.col("shop_id").is_in(b["shop_id"].implode()))
-        j = b.select("shop_id", pl.col("meets_target").alias("before")).join(
-            a.select("shop_id", pl.col("meets_target").alias("after")),
-            on="shop_id",
-            how="full",
-            coalesce=True,
-        )
-        failing = j.filter(pl.col("before").not_())
-        rescued = failing.filter(pl.col("after").fill_null(False)).height
-        before, after = pl.col("before").fill_null(False), pl.col("after").fill_null(True)
-        newly = j.filter(before & after.not_()).height
-        rows.append(
-            {
-                "what_if": variant.name,
-                "archetype": variant.archetype or "all",
-                "changes": describe_settings(dict(variant.set)),
-                "rule": new,
-                "segment_shops": b.height,
-                "failing_before": failing.height,
-                "rescued": rescued,
-                "newly_failing": newly,
-                "share_passing_before": j["before"].drop_nulls().mean(),
-                "share_passing_after": j["after"].drop_nulls().mean(),
-                "explanation": what_if_explanation(
-                    rescued - newly, failing.height, _segment_totals(b), _segment_totals(a)
-                ),
-            }
-        )
-    texts, counts = ("what_if", "archetype", "changes", "rule"), ("segment_shops", "failing_before")
-    schema = {
-        **dict.fromkeys(texts, pl.String),
-        **dict.fromkeys((*counts, "rescued", "newly_failing"), pl.Int64),
-        **dict.fromkeys(("share_passing_before", "share_passing_after"), pl.Float64),
-        "explanation": pl.String,
-    }
-    return pl.DataFrame(rows, schema=schema)
-
-
-@dataclass(frozen=True)
-class WhatIfPlan:
-    """What a report's what-if section runs: ``scenario`` (its ``analysis.what_if`` holds
-    the variants; ``None``: nothing runs, ``reason`` says why), whether it is a twin of a
-    real log (``model_based``), and the variants ``skipped`` on the twin, each with why."""
-
-    scenario: Scenario | None
-    model_based: bool = False
-    skipped: tuple[str, ...] = ()
-    reason: str = ""
-
-
-def what_if_plan(
-    scenario: Scenario | None,
-    *,
-    twin: Scenario | None = None,
-    real_log: bool = False,
-    run: bool = True,
-) -> WhatIfPlan:
-    """The what-ifs of a report: ``scenario``'s variants on ``scenario`` for a simulated
-    log (when ``run``); for a real log, those that apply to its ``twin`` (a variant on all
-    shops, or on an archetype the twin has), on the twin; else none, with the reason.
-
-    Example:
-        >>> what_if_plan(None, real_log=True).reason
-        'No what-if variants for this run: a real log, and no fitted model of it (chatsim report --fit).'
-    """
-    variants = scenario.analysis.what_if if scenario is not None else ()
-    if not real_log:
-        if run and variants:
-            return WhatIfPlan(scenario)
-        return WhatIfPlan(None, reason="No what-if variants for this run (none in the scenario).")
-    if twin is None:
-        return WhatIfPlan(
-            None,
-            reason="No what-if variants for this run: a real log, and no fitted model of it "
-            "(chatsim report --fit).",
-        )
-    names = {a.name for a in twin.archetypes}
-    keep = tuple(v for v in variants if v.archetype is None or v.archetype in names)
-    skipped = tuple(
-        f"{v.name} changes the seller type {v.archetype}, which the fitted model of your log "
-        "does not have, so it is left out"
-        for v in variants
-        if v not in keep
-    )
-    if not keep:
-        return WhatIfPlan(
-            None,
-            True,
-            skipped,
-            "No what-if variant of the scenario applies to the fitted model of your log"
-            + (f" ({'; '.join(skipped)})." if skipped else " (the scenario has none)."),
-        )
-    a = dataclasses.replace(twin.analysis, what_if=keep)
-    return WhatIfPlan(dataclasses.replace(twin, analysis=a), True, skipped)
-
-
 def top_losers(ev: Evaluation, n: int = 3) -> list[str]:
     """The ``n`` shops that lose status under the new rule with the largest rate drop
-    (ties by shop id).
+    (ties by shop id; when the two figures are not on one scale, by shop id).
 
     Example:
         >>> from chatsim.sample import sample_log
@@ -505,7 +418,9 @@ def top_losers(ev: Evaluation, n: int = 3) -> list[str]:
     if len(ev.rules) < 2:
         return []
     f = flips(ev, ev.rules[0].name, ev.rules[-1].name)
-    losers = f.filter(pl.col("flip") == "loses_under_new").sort("rate_delta", "shop_id")
+    losers = f.filter(pl.col("flip") == "loses_under_new").sort(
+        "rate_delta", "shop_id", nulls_last=True
+    )
     return [str(x) for x in losers["shop_id"].head(n).to_list()]
 
 

@@ -28,7 +28,9 @@ from chatsim.explain.labels import (
     label,
     segment_label,
 )
+from chatsim.explain.rulefigures import target_text
 from chatsim.metrics import Evaluation, local_time
+from chatsim.rulekinds import figure_is_share
 from chatsim.rules import EXCLUSIONS, Rule
 from chatsim.schema import ChatLog
 
@@ -39,6 +41,7 @@ __all__ = [
     "WEEKDAYS",
     "bridge_chart_data",
     "hour_of_week_data",
+    "hours_histogram_data",
     "interval_data",
     "rule_points_data",
     "rate_histogram_data",
@@ -51,11 +54,13 @@ __all__ = [
 
 
 def rate_histogram_data(ev: Evaluation, bin_width: float = 0.025) -> pl.DataFrame:
-    """Shops per response-rate bin and rule (rated shops only)."""
+    """Shops per bin of the rule's figure (``rule_value``) and rule, for the rules whose
+    figure is a share (:func:`~chatsim.rulekinds.figure_is_share`; rated shops only)."""
+    shares = [r.name for r in ev.rules if figure_is_share(r)]
     return (
-        ev.shops.filter(pl.col("response_rate").is_not_null())
+        ev.shops.filter(pl.col("rule").is_in(shares) & pl.col("rule_value").is_not_null())
         .with_columns(
-            ((pl.col("response_rate") / bin_width).floor().clip(0, 1 / bin_width - 1) * bin_width)
+            ((pl.col("rule_value") / bin_width).floor().clip(0, 1 / bin_width - 1) * bin_width)
             .round(6)
             .alias("bin_start")
         )
@@ -66,14 +71,53 @@ def rate_histogram_data(ev: Evaluation, bin_width: float = 0.025) -> pl.DataFram
     )
 
 
+def hours_histogram_data(
+    ev: Evaluation, bin_hours: float = 0.5, max_hours: float = 24.0
+) -> pl.DataFrame:
+    """Shops per bin of the rule's figure in hours (a response-time rule's ``rule_value``)
+    and rule; the last bin, from ``max_hours``, holds every later figure.
+
+    Example:
+        >>> from chatsim.sample import sample_log
+        >>> from chatsim.metrics import compare
+        >>> from chatsim.rules import AVG_RESPONSE_TIME
+        >>> d = hours_histogram_data(compare(sample_log(), [AVG_RESPONSE_TIME]))
+        >>> d["rule"].unique().to_list(), int(d["shops"].sum())
+        (['avg-response-time'], 3)
+    """
+    hours = [r.name for r in ev.rules if not figure_is_share(r)]
+    return (
+        ev.shops.filter(pl.col("rule").is_in(hours) & pl.col("rule_value").is_not_null())
+        .with_columns(
+            ((pl.col("rule_value") / bin_hours).floor() * bin_hours)
+            .clip(0, max_hours)
+            .round(6)
+            .alias("bin_start")
+        )
+        .group_by("rule", "bin_start")
+        .agg(pl.len().alias("shops"))
+        .with_columns((pl.col("bin_start") + bin_hours).round(6).alias("bin_end"))
+        .sort("rule", "bin_start")
+    )
+
+
 def targets_data(ev: Evaluation) -> pl.DataFrame:
-    """One row per rule with its target (and tiers) for rule lines on charts."""
+    """One row per rule with its target (and tiers) for rule lines on charts: ``label``
+    says the side when the target is a maximum, and the unit (``"at most 2 h"``);
+    ``share`` whether the figure is drawn on a share axis (else hours)."""
+
+    def text(r: Rule) -> str:
+        if figure_is_share(r) and r.target_comparison != "at_most":
+            return format_share(r.target, 0)
+        return target_text(r)
+
     return pl.DataFrame(
         {
             "rule": [r.name for r in ev.rules],
-            "target": [r.target for r in ev.rules],
+            "target": [float(r.target) for r in ev.rules],
             "window_hours": [r.window_hours for r in ev.rules],
-            "label": [f"{r.name} target {format_share(r.target, 0)}" for r in ev.rules],
+            "label": [f"{r.name} target {text(r)}" for r in ev.rules],
+            "share": [figure_is_share(r) for r in ev.rules],
         }
     )
 
@@ -257,13 +301,16 @@ def bridge_chart_data(steps: pl.DataFrame) -> pl.DataFrame:
 
 def rule_points_data(rules: list[Rule], sweep_df: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per rule: its window and target (and, from a sweep, the share passing at that
-    point if the grid has it) for marking the rules on sensitivity charts.
+    point if the grid has it) for marking the rules on sensitivity charts. Only plain
+    response-rate rules: a sweep varies the share of chats answered in time, so a blended
+    or late share, a response time or a satisfaction rate has no point on it.
 
     Example:
         >>> from chatsim.rules import LEGACY_24H, NEW_12H
         >>> rule_points_data([LEGACY_24H, NEW_12H])["label"].to_list()
         ['legacy-24h: 24 h, 90 %', 'new-12h: 12 h, 85 %']
     """
+    rules = [r for r in rules if r.metric == "response_rate" and r.rate_kind == "share"]
     df = pl.DataFrame(
         {
             "rule": [r.name for r in rules],
@@ -275,7 +322,15 @@ def rule_points_data(rules: list[Rule], sweep_df: pl.DataFrame | None = None) ->
             ],
             "window": [format_hours(r.window_hours) for r in rules],
             "target_label": [format_share(r.target, 0) for r in rules],
-        }
+        },
+        schema={
+            "rule": pl.String,
+            "window_hours": pl.Float64,
+            "target": pl.Float64,
+            "label": pl.String,
+            "window": pl.String,
+            "target_label": pl.String,
+        },
     )
     if sweep_df is None:
         return df

@@ -11,9 +11,12 @@ from chatsim.analysis import (
     FLIPS,
     flip_counts,
     flips,
+    losers_table,
     pass_rates,
     pick_drilldown_shop,
+    summary_table,
     sweep,
+    timed_rule,
     what_if,
     window_rates,
     window_rates_of,
@@ -21,7 +24,7 @@ from chatsim.analysis import (
 )
 from chatsim.errors import RuleError
 from chatsim.metrics import compare
-from chatsim.rules import LEGACY_24H, NEW_12H
+from chatsim.rules import AVG_RESPONSE_TIME, LEGACY_24H, NEW_12H
 from chatsim.sample import sample_log
 from chatsim.scenario import Scenario
 from tests.logbuilder import at, log_of, msgs
@@ -197,3 +200,72 @@ def test_a_what_if_on_one_seller_type_equals_the_whole_log_evaluation():
     newly = (b["meets_target"] & ~a["meets_target"]).sum()
     assert (row["rescued"], row["newly_failing"]) == (rescued, newly)
     assert row["share_passing_after"] == pytest.approx(a["meets_target"].mean())
+
+
+# --- rules of other metrics: flips and pass rates read the rule's figure (rule_value) ---------
+
+LATE = NEW_12H.replace(
+    name="late-12h", rate_kind="late_share", target=0.1, target_comparison="at_most"
+)
+
+
+@pytest.mark.parametrize("log_fn", [four_shops, sample_log])
+def test_flips_and_pass_rates_give_todays_numbers_for_rate_rules(log_fn):
+    """For the plain response-rate rules, rule_value is the response rate: the same flips,
+    pass rates and medians as computed from ``response_rate`` directly."""
+    ev = compare(log_fn(), [LEGACY_24H, NEW_12H])
+    f = flips(ev)
+    for rule, col in ((LEGACY_24H, "rate_old"), (NEW_12H, "rate_new")):
+        want = ev.shops.filter(pl.col("rule") == rule.name).sort("shop_id")["response_rate"]
+        assert f[col].to_list() == want.to_list()
+    rated = ev.shops.filter(pl.col("response_rate").is_not_null())
+    want = (
+        rated.group_by("rule")
+        .agg(
+            pl.len().alias("shops_rated"),
+            pl.col("meets_target").sum().alias("shops_passing"),
+            pl.col("response_rate").median().alias("median_rate"),
+        )
+        .sort("rule")
+    )
+    got = pass_rates(ev).select(want.columns).sort("rule")
+    assert got.to_dicts() == want.to_dicts()
+    assert "rule_measure" not in f.columns  # a text column of the shop table, not a segment
+
+
+def test_a_response_time_rule_is_judged_in_hours():
+    """Shop a answers in 2 h (mean 2 h: meets "at most 2 h"), b in 13 h, c in 30 h."""
+    ev = compare(four_shops(), [NEW_12H, AVG_RESPONSE_TIME])
+    f = flips(ev).sort("shop_id")
+    assert f["rate_new"].to_list()[:3] == pytest.approx([2.0, 13.0, 30.0])
+    assert f["rate_new"][3] is None  # shop d: no answered chat, no figure
+    assert f["rate_delta"].null_count() == f.height  # a rate and hours: no difference
+    got = dict(zip(f["shop_id"], f["flip"].cast(pl.String), strict=True))
+    assert got == {"a": "passes_both", "b": "fails_both", "c": "fails_both", "d": "not_rated"}
+    art = pass_rates(ev).filter(pl.col("rule") == "avg-response-time").row(0, named=True)
+    assert (art["shops_rated"], art["shops_passing"]) == (3, 1)
+    assert art["median_rate"] == pytest.approx(13.0)
+    assert timed_rule(ev) == "new-12h"
+    table = summary_table(ev)
+    assert table["target"].to_list() == ["more than 85 %", "at most 2 h"]
+
+
+def test_a_late_share_rule_reads_lower_is_better():
+    ev = compare(four_shops(), [NEW_12H, LATE])
+    f = flips(ev).sort("shop_id")
+    assert f["rate_new"].to_list()[:3] == [0.0, 1.0, 1.0]  # share late or unanswered
+    assert f["pass_new"].to_list()[:3] == [True, False, False]
+    assert f["rate_delta"].null_count() == f.height  # opposite directions: no difference
+    assert timed_rule(ev) == "late-12h"
+
+
+def test_losers_table_shows_hours_as_hours():
+    ev = compare(four_shops(), [LEGACY_24H, AVG_RESPONSE_TIME])
+    f = flips(ev)
+    t = losers_table(f, ev, None)
+    assert t.columns[:3] == ["shop_id", "rate_old", "hours_new"]
+    assert t["shop_id"].to_list() == ["b"]  # meets 24 h at 90 %, mean 13 h > 2 h
+    assert t["hours_new"].to_list() == pytest.approx([13.0])
+    rates = compare(four_shops(), [LEGACY_24H, NEW_12H])
+    same = losers_table(flips(rates), rates)
+    assert same.columns[:3] == ["shop_id", "rate_old", "rate_new"]

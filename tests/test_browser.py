@@ -25,8 +25,10 @@ from tests.support.demo_report import (
     DEMO_REPLICATIONS,
     DEMO_TITLE,
     build_demo_report,
+    build_rollout_report,
     build_small_report,
 )
+from tests.support.metrics_report import build_metrics_page
 
 pytestmark = pytest.mark.browser
 
@@ -54,6 +56,10 @@ REPORT_BUILDERS: dict[str, Callable[[Path], Path]] = {
     "rule_comparison": _real_report("rule_comparison"),
     "sensitivity": _real_report("sensitivity"),
     "shop_drilldown": _real_report("shop_drilldown"),
+    "rollout": build_rollout_report,
+    # the rule-comparison page with a response-time and with a late-share rule
+    "rule_comparison_hours": lambda w: build_metrics_page(w, "response_time"),
+    "rule_comparison_late": lambda w: build_metrics_page(w, "late_share"),
 }
 
 
@@ -191,7 +197,7 @@ CODE_NAMES = (
     "None",
     "null",
 )
-PAGES = ("rule_comparison", "sensitivity", "shop_drilldown")
+PAGES = ("rule_comparison", "sensitivity", "shop_drilldown", "rollout")
 #: The narrowest screen the pages are checked on (px).
 NARROW = 1024
 
@@ -416,3 +422,46 @@ def test_loser_links_open_their_drilldown_sections(
                 other.close()
         finally:
             browser.close()
+
+
+def test_the_rollout_page_marks_the_policy_dates_and_the_switch(
+    built_reports: dict[str, Path],
+) -> None:
+    result = check_report_in_browser(
+        built_reports["rollout"], ARTIFACTS / "rollout-reader.png", viewport=(NARROW, 800)
+    )
+    assert result["ok"], result["problems"]
+    charts = "\n".join(result["chart_texts"])
+    assert "new-12h shown, without consequence" in charts and "new-12h in force" in charts
+    assert "thick line: the rule in force" in charts
+    text = result["visible_text"]
+    assert "Fall below on 15 Aug" in text and "Meet new-12h on 15 Aug" in text
+    assert "Adapting sellers back above target" in text
+
+
+@pytest.mark.parametrize("name", ["rule_comparison_hours", "rule_comparison_late"])
+def test_rules_of_other_metrics_read_in_their_unit_at_1024_px(
+    name: str, built_reports: dict[str, Path], chromium: Path
+) -> None:
+    """A response-time rule on its own hours axis, a late share marked lower-is-better, the
+    scorecard section drawn; no code names, nothing wider than the screen."""
+    import re
+
+    html_path = built_reports[name]
+    result = check_report_in_browser(
+        html_path, ARTIFACTS / f"{name}-{NARROW}.png", viewport=(NARROW, 800)
+    )
+    assert result["ok"], result["problems"]
+    assert result["charts_rendered"] == result["charts_expected"] > 0
+    charts = "\n".join(result["chart_texts"])
+    text = result["visible_text"] + "\n" + charts
+    shown = [c for c in CODE_NAMES if re.search(rf"(?<![\w-]){re.escape(c)}(?![\w-])", text)]
+    assert shown == []
+    assert "Shops with the Store Rating boost" in text  # chart texts: also the visible text
+    assert "Shop Health scorecard" in result["visible_text"]
+    if name == "rule_comparison_hours":
+        assert "avg-response-time target at most 2 h" in text
+        assert "(hours; lower is better)" in text and "\n2 h\n" in text
+    else:
+        assert "amazon-lrr: target at most 10 % (lower is better)" in text
+    assert _page_facts(html_path, chromium)["width"] <= NARROW

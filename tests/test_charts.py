@@ -9,7 +9,9 @@ from chatsim import chart_data, charts
 from chatsim.analysis import flips, pass_rates, sweep, window_rates
 from chatsim.explain import bridge_table, flip_causes
 from chatsim.metrics import compare
+from chatsim.rules import AVG_RESPONSE_TIME, LEGACY_24H, NEW_12H, resolve_rule
 from chatsim.sample import sample_log
+from chatsim.scorecard import boost_by_seller_type, scorecard
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +65,7 @@ def test_every_chart_is_titled_labelled_with_tooltips(ev_log):
         charts.what_if_chart(
             pl.DataFrame({"what_if": ["x"], "rescued": [2], "newly_failing": [0]})
         ),
+        charts.boost_chart(boost_by_seller_type(scorecard(log))),
     ]
     for chart in made:
         _check(chart)
@@ -106,6 +109,67 @@ def test_rate_distribution_never_stacks_and_labels_targets(ev_log):
     assert len(spec["vconcat"]) == len(ev.rules)  # one panel per rule, no stacked bars
     texts = [u for u in _layers(spec) if u.get("mark", {}).get("type") == "text"]
     assert len(texts) == len(ev.rules)  # each target line labelled on the chart
+
+
+@pytest.fixture(scope="module")
+def ev_metrics():
+    """The sample log under a rate, a response-time and a late-share rule."""
+    rules = [LEGACY_24H, NEW_12H, AVG_RESPONSE_TIME, resolve_rule("amazon-lrr")]
+    return compare(sample_log(), rules)
+
+
+def _x_axes(spec: dict) -> dict[str, dict]:
+    """Each panel's title text -> the x encoding of its bars."""
+    out = {}
+    for panel in spec["vconcat"]:
+        bars = next(u for u in panel["layer"] if u["mark"]["type"] == "bar")
+        out[panel["title"]["text"]] = bars["encoding"]["x"]
+    return out
+
+
+def test_rate_distribution_draws_hours_on_an_hours_axis_and_says_lower_is_better(ev_metrics):
+    ev = ev_metrics
+    spec = _check(charts.rate_distribution(ev))
+    axes = _x_axes(spec)
+    hours = axes["avg-response-time: target at most 2 h (lower is better)"]
+    assert "hours" in hours["title"] and hours["scale"]["domain"][0] == 0
+    assert hours["scale"]["domain"][1] > 2  # the 2 h target line is on the axis
+    assert "' h'" in hours["axis"]["labelExpr"]
+    late = axes["amazon-lrr: target at most 10 % (lower is better)"]
+    assert late["scale"]["domain"] == [0, 1] and "lower is better" in late["title"]
+    assert axes["new-12h: target more than 85 %"]["scale"]["domain"] == [0, 1]
+    assert spec["title"] == "Each rule's figure per shop (dashed line: the rule's target)"
+    labels = chart_data.targets_data(ev)["label"].to_list()
+    assert labels[2:] == ["avg-response-time target at most 2 h", "amazon-lrr target at most 10 %"]
+
+
+def test_figure_histograms_count_every_rated_shop_once(ev_metrics):
+    ev = ev_metrics
+    shares = chart_data.rate_histogram_data(ev)
+    hours = chart_data.hours_histogram_data(ev, max_hours=1.0)
+    rated = ev.shops.filter(pl.col("rule_value").is_not_null())
+    assert set(shares["rule"]) == {"legacy-24h", "new-12h", "amazon-lrr"}
+    assert set(hours["rule"]) == {"avg-response-time"}
+    assert shares["shops"].sum() + hours["shops"].sum() == rated.height
+    assert hours["bin_start"].max() <= 1.0  # later figures in the last bin
+
+
+def test_response_time_lines_only_for_rules_judging_a_window(ev_metrics):
+    text = str(charts.response_time_distribution(ev_metrics).to_dict())
+    assert "new-12h: 12 h" in text and "amazon-lrr: 24 h" in text
+    assert "avg-response-time: 12 h" not in text
+
+
+def test_pass_rate_by_segment_gives_each_median_in_its_unit(ev_metrics):
+    ev = ev_metrics
+    chart = charts.pass_rate_by_segment(pass_rates(ev, by="segment"), "segment", list(ev.rules))
+    rows = _check(chart)
+    values = next(iter(rows["datasets"].values()))
+    art = [r for r in values if r["rule"] == "avg-response-time"]
+    assert art and all(r["median_text"].endswith(" h") for r in art)
+    assert {r["target"] for r in art} == {"at most 2 h (lower is better)"}
+    rate = [r for r in values if r["rule"] == "new-12h"]
+    assert all(r["median_text"].endswith(" %") for r in rate)
 
 
 def test_target_explorer_binds_a_slider_and_a_window_select(ev_log):
@@ -215,3 +279,13 @@ def test_window_and_rule_colours_are_separate_scales():
     window_layer = curves["layer"][0]
     assert window_layer["encoding"]["color"]["title"] == "Response window"
     assert window_layer["encoding"]["color"].get("legend", {}) is not None
+
+
+def test_sensitivity_marks_only_plain_response_rate_rules(ev_metrics):
+    """A sweep varies the share answered in time: a response time (2 h, never "200 %") or
+    a late share has no point on it."""
+    pts = chart_data.rule_points_data(list(ev_metrics.rules))
+    assert pts["rule"].to_list() == ["legacy-24h", "new-12h"]
+    s = sweep(sample_log(), [0.1, 0.85], [12, 24])
+    text = str(charts.sensitivity_heatmap(s, rules=list(ev_metrics.rules)).to_dict())
+    assert "200 %" not in text and "amazon-lrr: 24 h" not in text

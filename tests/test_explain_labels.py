@@ -52,6 +52,8 @@ from chatsim.explain.labels import (
 from chatsim.metrics import compare
 from chatsim.rules import (
     AUTO_REPLY_MODES,
+    AVG_RESPONSE_TIME,
+    CHAT_SATISFACTION,
     CLOCKS,
     DEFAULT_EXCLUSIONS,
     EXCLUSIONS,
@@ -245,3 +247,106 @@ def test_segment_colours_never_reuse_rule_colours():
 def test_the_flips_confidence_columns_read_as_labels():
     df = pl.DataFrame({"confidence_old": ["clear_pass"], "confidence_new": ["too_close_to_call"]})
     assert labelled(df).row(0) == ("Clearly meets the target", "Too close to call")
+
+
+# --- rules of other metrics: their fields, values and figures read as words -----------------
+
+
+def test_the_rule_figure_columns_and_codes_read_as_words():
+    from chatsim.rulekinds import MEASURES, METRICS, RATE_KINDS
+
+    assert column_label("rule_value") == "Rule's figure"
+    assert column_label("rule_measure") == "Figure measured"
+    assert label("at_most") == "at most"
+    from chatsim.explain.labels import LABEL_TABLES
+
+    for kind, codes in (("rule_measure", MEASURES), ("metric", METRICS), ("rate_kind", RATE_KINDS)):
+        assert set(codes) == set(LABEL_TABLES[kind]), kind  # every code labelled, no stale one
+        assert all("_" not in label(c, kind) for c in codes), kind
+    assert "lower is better" in label("late_share", "rule_measure")
+    assert "hours" in label("mean_response_hours", "rule_measure")
+    shops = compare(sample_log(), [NEW_12H, AVG_RESPONSE_TIME]).shops
+    shown = labelled(shops.select("rule_measure"))["rule_measure"].unique().sort().to_list()
+    assert shown == ["Mean response time (hours; lower is better)", "Response rate"]
+
+
+def test_the_new_rule_fields_describe_their_changes_in_words():
+    assert describe_change("metric", "response_rate", "average_response_time") == (
+        "Metric response rate → average response time"
+    )
+    assert describe_change("rate_kind", "share", "late_share") == (
+        "Rate kind share answered in time → late share"
+    )
+    assert describe_change("target_comparison", "more_than", "at_most") == (
+        "Target: more than → at most"
+    )
+    assert describe_change("counted_unit", "chat", "first_chat") == (
+        "Counted unit every chat → first chat of a conversation"
+    )
+    assert describe_change("deadline", "window", "daily_cutoff") == (
+        "Deadline window after the chat → daily cut-off"
+    )
+    assert describe_change("cutoff_time", None, "17:00") == "Daily cut-off none → 17:00"
+    assert describe_change("due_time", "12:00", "18:00") == "Due time 12:00 → 18:00"
+    assert describe_change("due_day_offset", 0, 1) == "Due day the same day → the next day"
+    assert format_field("due_day_offset", 2) == "2 days later"
+    assert describe_change("time_statistic", "mean", "median") == (
+        "Response-time statistic mean → median"
+    )
+    assert describe_change("satisfaction_base", "rated", "received") == (
+        "Satisfaction over rated chats → chats received"
+    )
+    assert describe_change("blend_weight", 0.5, 0.7) == "Weight of the period's rate 50 % → 70 %"
+    assert describe_change("recent_fraction", 0.25, 0.1) == "Most recent chats 25 % → 10 %"
+    for name in (
+        "metric",
+        "rate_kind",
+        "counted_unit",
+        "deadline",
+        "cutoff_time",
+        "due_time",
+        "due_day_offset",
+        "time_statistic",
+        "satisfaction_base",
+        "blend_weight",
+        "recent_fraction",
+    ):
+        assert name in FIELD_LABELS and "_" not in field_label(name), name
+
+
+def test_a_rules_figure_and_target_read_with_their_unit_and_side():
+    from chatsim.explain.rulefigures import axis_title, figure_name, target_text
+
+    late = NEW_12H.replace(
+        name="late", rate_kind="late_share", target=0.1, target_comparison="at_most"
+    )
+    assert target_text(AVG_RESPONSE_TIME) == "at most 2 h"
+    assert target_text(late) == "at most 10 %"
+    assert target_text(LEGACY_24H) == "at least 90 %"
+    assert target_text(CHAT_SATISFACTION) == "at least 80 %"
+    assert "lower is better" in axis_title(late) and "hours" in axis_title(AVG_RESPONSE_TIME)
+    assert figure_name(CHAT_SATISFACTION) == "Chats rated 4-5 stars"
+
+
+def test_the_bridge_takes_no_step_it_cannot_attribute():
+    from chatsim.explain.bridge import bridge_steps
+
+    # settings neither rule reads make no step
+    assert bridge_steps(NEW_12H, NEW_12H.replace(name="y", blend_weight=0.7)) == []
+    assert bridge_steps(NEW_12H, NEW_12H.replace(name="y", time_statistic="median")) == []
+    # a rate and a time in hours: what is measured and its target are one step, last
+    steps = bridge_steps(LEGACY_24H, AVG_RESPONSE_TIME)
+    assert steps[-1].what == "What is measured" and steps[-1].rule == AVG_RESPONSE_TIME
+    assert {"metric", "target", "target_comparison"} <= set(steps[-1].fields)
+    assert steps[-1].label == (
+        "What is measured: response rate, at least 90 % → mean response time, at most 2 h"
+    )
+    assert all("200 %" not in s.label for s in steps)
+    assert [s.what for s in steps[:-1]] == [
+        "Valid-reply filter",
+        "Chatbot-weekend deadline",
+        "Window",
+    ]
+    # a response-time target changes in hours
+    slower = AVG_RESPONSE_TIME.replace(name="art-3h", target=3)
+    assert [s.label for s in bridge_steps(AVG_RESPONSE_TIME, slower)] == ["Target 2 h → 3 h"]

@@ -16,6 +16,7 @@ import polars as pl
 from chatsim.chart_data import (
     WEEKDAYS,
     bridge_chart_data,
+    hours_histogram_data,
     rate_histogram_data,
     response_time_histogram_data,
     targets_data,
@@ -23,8 +24,11 @@ from chatsim.chart_data import (
 from chatsim.charts.scales import WIDTH, pct_axis, rule_order, rule_scale
 from chatsim.explain.causes import FlipCauses, missed_by_hour_of_week
 from chatsim.explain.colors import SEQUENTIAL_SCHEME, rule_colors
-from chatsim.explain.labels import format_hours, label, segment_label
+from chatsim.explain.labels import format_hours, format_share, label, segment_label
+from chatsim.explain.rulefigures import axis_title, lower_is_better_note, target_text
 from chatsim.metrics import Evaluation
+from chatsim.rulekinds import figure_is_share
+from chatsim.rules import Rule
 from chatsim.schema import ChatLog
 
 __all__ = [
@@ -39,34 +43,55 @@ __all__ = [
 ]
 
 
+#: Response-time rules' histograms end here (hours); the last bar holds every later figure.
+HOURS_AXIS_MAX = 24.0
+
+
 def rate_distribution(ev: Evaluation) -> alt.VConcatChart:
-    """Histogram of shop response rates, one panel per rule (never stacked), each with its
-    target line labelled on the chart."""
+    """Histogram of each rule's figure per shop (``rule_value``), one panel per rule (never
+    stacked), each with its target line labelled on the chart: a share axis for a rate, an
+    hours axis for a response-time rule; a figure where lower is better says so."""
     data = rate_histogram_data(ev)
+    hours = hours_histogram_data(ev, max_hours=HOURS_AXIS_MAX)
     order = rule_order(ev)
     colors = rule_colors(order)
     targets = targets_data(ev)
-    ymax = max(int(data["shops"].max() or 1), 1)
+    ymax = max(int(data["shops"].max() or 1), int(hours["shops"].max() or 1), 1)
     panels = []
-    for name in order:
-        color = colors[name]
+    for rule in ev.rules:
+        name, color, share = rule.name, colors[rule.name], figure_is_share(rule)
+        title = axis_title(rule)
+        if share:
+            x = alt.X(
+                "bin_start:Q",
+                bin="binned",
+                title=title,
+                axis=pct_axis(),
+                scale=alt.Scale(domain=[0, 1]),
+            )
+            fmt, frame = ".1%", data
+        else:
+            top = format_hours(HOURS_AXIS_MAX)
+            x = alt.X(
+                "bin_start:Q",
+                bin="binned",
+                title=f"{title}; last bar: {top} or more",
+                axis=alt.Axis(labelExpr="datum.value + ' h'"),
+                scale=alt.Scale(domain=[0, HOURS_AXIS_MAX + 0.5]),
+            )
+            fmt, frame = ".1f", hours
+        what = "Figure" if share else "Hours"
         bars = (
-            alt.Chart(data.filter(pl.col("rule") == name))
+            alt.Chart(frame.filter(pl.col("rule") == name))
             .mark_bar(color=color, binSpacing=1)
             .encode(
-                x=alt.X(
-                    "bin_start:Q",
-                    bin="binned",
-                    title="Shop response rate (share of counted chats answered in time)",
-                    axis=pct_axis(),
-                    scale=alt.Scale(domain=[0, 1]),
-                ),
+                x=x,
                 x2="bin_end:Q",
                 y=alt.Y("shops:Q", title="Shops", scale=alt.Scale(domain=[0, ymax])),
                 tooltip=[
                     alt.Tooltip("rule:N", title="Rule"),
-                    alt.Tooltip("bin_start:Q", title="Rate from", format=".1%"),
-                    alt.Tooltip("bin_end:Q", title="Rate to", format=".1%"),
+                    alt.Tooltip("bin_start:Q", title=f"{what} from", format=fmt),
+                    alt.Tooltip("bin_end:Q", title=f"{what} to", format=fmt),
                     alt.Tooltip("shops:Q", title="Shops"),
                 ],
             )
@@ -77,18 +102,32 @@ def rate_distribution(ev: Evaluation) -> alt.VConcatChart:
             .mark_rule(strokeDash=[6, 3], size=2, color=color)
             .encode(x="target:Q", tooltip=[alt.Tooltip("label:N", title="Target")])
         )
+        # a maximum: the label sits right of its line, where the failing shops are
+        side = {"align": "left", "dx": 4} if rule.target_comparison == "at_most" else {}
         text = (
             alt.Chart(t)
-            .mark_text(align="right", dx=-4, dy=-4, baseline="top", color=color, fontWeight="bold")
+            .mark_text(
+                **({"align": "right", "dx": -4} | side),
+                dy=-4,
+                baseline="top",
+                color=color,
+                fontWeight="bold",
+            )
             .encode(x="target:Q", y=alt.value(0), text="label:N")
         )
+        panel_title = f"{name}: target {target_text(rule)}{lower_is_better_note(rule)}"
         panels.append(
             (bars + line + text).properties(
-                width=WIDTH, height=150, title=alt.TitleParams(name, color=color, anchor="start")
+                width=WIDTH,
+                height=150,
+                title=alt.TitleParams(panel_title, color=color, anchor="start"),
             )
         )
+    plain = all(r.metric == "response_rate" and r.rate_kind == "share" for r in ev.rules)
     return alt.vconcat(*panels).properties(
         title="Shop response rates under each rule (dashed line: the rule's target)"
+        if plain
+        else "Each rule's figure per shop (dashed line: the rule's target)"
     )
 
 
@@ -139,7 +178,9 @@ def flip_matrix(flips_df: pl.DataFrame, old: str, new: str) -> alt.Chart:
 def response_time_distribution(
     ev: Evaluation, rule: str | None = None, max_hours: float = 72.0
 ) -> alt.Chart:
-    """Response-time histogram of answered counted chats, with the 12 h and 24 h lines."""
+    """Response-time histogram of answered counted chats, with the windows (12 h, 24 h) of
+    the rules that judge chats against one (a response-time rule's own target is on
+    :func:`rate_distribution`'s hours axis)."""
     data = response_time_histogram_data(ev, rule, max_hours)
     rule = rule or ev.rules[-1].name
     bars = (
@@ -162,13 +203,16 @@ def response_time_distribution(
         )
     )
     order = rule_order(ev)
+    # a response-time or satisfaction rule, or a daily cut-off, judges no window
+    timed = [r for r in ev.rules if r.metric == "response_rate" and r.deadline == "window"]
     lines_df = pl.DataFrame(
         {
-            "hours": [float(r.window_hours) for r in ev.rules],
-            "rule": order,
-            "label": [f"{r.name}: {format_hours(r.window_hours)}" for r in ev.rules],
-            "ypos": [12 + 16 * i for i in range(len(order))],
-        }
+            "hours": [float(r.window_hours) for r in timed],
+            "rule": [r.name for r in timed],
+            "label": [f"{r.name}: {format_hours(r.window_hours)}" for r in timed],
+            "ypos": [12 + 16 * i for i in range(len(timed))],
+        },
+        schema={"hours": pl.Float64, "rule": pl.String, "label": pl.String, "ypos": pl.Int64},
     )
     lines = (
         alt.Chart(lines_df)
@@ -333,38 +377,58 @@ def causes_chart(causes: FlipCauses) -> alt.Chart:
     )
 
 
-def pass_rate_by_segment(pass_df: pl.DataFrame, by: str, rule_order: list[str]) -> alt.Chart:
-    """Share of shops meeting each rule's target, per segment (e.g. seller type)."""
+def pass_rate_by_segment(
+    pass_df: pl.DataFrame, by: str, rule_order: list[str] | list[Rule]
+) -> alt.Chart:
+    """Share of shops meeting each rule's target, per segment (e.g. seller type).
+    ``rule_order``: the rules (or their names), old rule first; given as rules, the
+    tooltips give each rule's median figure in its unit and its target."""
+    rules = {r.name: r for r in rule_order if isinstance(r, Rule)}
+    names = [r.name if isinstance(r, Rule) else r for r in rule_order]
     codes = pass_df[by].cast(pl.String).fill_null("—").unique().sort().to_list()
+
+    def median_text(rule: str, v: float | None) -> str:
+        r = rules.get(rule)
+        if v is None:
+            return "—"
+        return format_hours(v) if r is not None and not figure_is_share(r) else format_share(v)
+
+    texts = [median_text(r, v) for r, v in pass_df.select("rule", "median_rate").iter_rows()]
+    target = {n: (target_text(r) + lower_is_better_note(r)) for n, r in rules.items()}
     data = pass_df.with_columns(
         pl.col(by)
         .cast(pl.String)
         .fill_null("—")
         .replace_strict({c: segment_label(c) for c in codes}, return_dtype=pl.String)
-        .alias("segment_label")
+        .alias("segment_label"),
+        pl.Series("median_text", texts, dtype=pl.String),
+        pl.col("rule").replace_strict(target, default="", return_dtype=pl.String).alias("target"),
     )
     noun = label(by, "column")
+    tips = [
+        alt.Tooltip("segment_label:N", title=noun),
+        alt.Tooltip("rule:N", title="Rule"),
+        alt.Tooltip("shops_passing:Q", title="Shops passing"),
+        alt.Tooltip("shops_rated:Q", title="Shops rated"),
+        alt.Tooltip("share_passing:Q", title="Share", format=".1%"),
+        alt.Tooltip("median_text:N", title="Median of the rule's figure"),
+    ]
+    if rules:
+        tips.append(alt.Tooltip("target:N", title="Target"))
     return (
         alt.Chart(data)
         .mark_bar()
         .encode(
             y=alt.Y("segment_label:N", title=noun),
-            yOffset=alt.YOffset("rule:N", sort=rule_order),
+            yOffset=alt.YOffset("rule:N", sort=names),
             x=alt.X(
                 "share_passing:Q",
                 title="Shops meeting the target (share of rated shops)",
                 axis=pct_axis(),
                 scale=alt.Scale(domain=[0, 1]),
             ),
-            color=alt.Color("rule:N", sort=rule_order, title="Rule", scale=rule_scale(rule_order)),
-            tooltip=[
-                alt.Tooltip("segment_label:N", title=noun),
-                alt.Tooltip("rule:N", title="Rule"),
-                alt.Tooltip("shops_passing:Q", title="Shops passing"),
-                alt.Tooltip("shops_rated:Q", title="Shops rated"),
-                alt.Tooltip("share_passing:Q", title="Share", format=".1%"),
-                alt.Tooltip("median_rate:Q", title="Median rate", format=".1%"),
-            ],
+            color=alt.Color("rule:N", sort=names, title="Rule", scale=rule_scale(names)),
+            tooltip=tips,
         )
         .properties(width=WIDTH - 160, title=f"Pass rate by {noun.lower()} under each rule")
     )

@@ -14,7 +14,13 @@ custom ones and fields added later included. The order:
 
 Fields that cannot change who passes (:data:`NO_EFFECT_FIELDS`: the name, description,
 what missing or meeting the rule does, the warning and enforcement tiers, the dates from
-which the rule is shown and in force: a single evaluation ignores them) make no step. A
+which the rule is shown and in force: a single evaluation ignores them) make no step, nor
+does a setting neither rule reads (:data:`USED_WHEN`: e.g. the blend weight of two plain
+rates, the cut-off time of two window deadlines). When the two rules judge figures on
+different scales (a rate and a response time in hours, or a rate where higher is better
+and a late share where lower is), the fields that say what is measured and its target
+(:data:`FIGURE_FIELDS`) cannot be told apart: they make one last step, "What is
+measured". A
 field whose change alone makes an invalid rule (e.g. ``period_start`` without
 ``period_end``) is applied together with the next one. The last step lands on the new
 rule itself, so the bridge ends exactly at its share; the steps between are evaluated in
@@ -37,20 +43,25 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
 
 from chatsim.analysis import pass_rates
 from chatsim.errors import RuleError
-from chatsim.explain.labels import describe_change, field_label, format_pp
+from chatsim.explain.labels import describe_change, field_label, format_hours, format_pp
+from chatsim.explain.rulefigures import figure_name, target_text
 from chatsim.metrics import Evaluation, compare
+from chatsim.rulekinds import figure_is_share, lower_is_better
 from chatsim.rules import Rule
 from chatsim.schema import ChatLog
 
 __all__ = [
     "BRIDGE_ORDER",
+    "FIGURE_FIELDS",
     "NO_EFFECT_FIELDS",
+    "USED_WHEN",
     "BridgeStep",
     "bridge_table",
     "bridge_steps",
@@ -79,6 +90,31 @@ NO_EFFECT_FIELDS: frozenset[str] = frozenset(
         "visible_from",
     }
 )
+#: Settings a rule reads only in some configurations: a difference makes no step when
+#: neither rule reads it.
+USED_WHEN: dict[str, Callable[[Rule], bool]] = {
+    "blend_weight": lambda r: r.metric == "response_rate" and r.rate_kind == "blended",
+    "recent_fraction": lambda r: r.metric == "response_rate" and r.rate_kind == "blended",
+    "time_statistic": lambda r: r.metric == "average_response_time",
+    "satisfaction_base": lambda r: r.metric == "satisfaction_rate",
+    "cutoff_time": lambda r: r.deadline == "daily_cutoff",
+    "due_time": lambda r: r.deadline == "daily_cutoff",
+    "due_day_offset": lambda r: r.deadline == "daily_cutoff",
+    "business_schedule": lambda r: r.clock == "business",
+}
+#: What a rule measures and its target: one step when the two figures are on different
+#: scales (a share and hours, or opposite directions).
+FIGURE_FIELDS: tuple[str, ...] = (
+    "metric",
+    "rate_kind",
+    "blend_weight",
+    "recent_fraction",
+    "time_statistic",
+    "satisfaction_base",
+    "target",
+    "target_comparison",
+    "default_rate",
+)
 
 
 @dataclass(frozen=True)
@@ -89,11 +125,32 @@ class BridgeStep:
     fields: tuple[str, ...]
     label: str
     rule: Rule
+    title: str = ""
 
     @property
     def what(self) -> str:
-        """The fields it changes, as a reader names them (``"Window"``)."""
-        return " and ".join(field_label(f) for f in self.fields)
+        """The fields it changes, as a reader names them (``"Window"``), or its ``title``."""
+        return self.title or " and ".join(field_label(f) for f in self.fields)
+
+
+def _same_scale(old: Rule, new: Rule) -> bool:
+    return (
+        old.metric == new.metric
+        and figure_is_share(old) == figure_is_share(new)
+        and lower_is_better(old) == lower_is_better(new)
+    )
+
+
+def _measured(rule: Rule) -> str:
+    """A rule's figure and target in a few words: ``"response rate, more than 85 %"``."""
+    return f"{figure_name(rule).split(' (')[0].lower()}, {target_text(rule)}"
+
+
+def _change(name: str, old: Rule, new: Rule) -> str:
+    """One field's change as a step label; a response-time target in hours."""
+    if name == "target" and not figure_is_share(new):
+        return f"{field_label(name)} {format_hours(old.target)} → {format_hours(new.target)}"
+    return describe_change(name, getattr(old, name), getattr(new, name))
 
 
 def bridge_steps(old: Rule, new: Rule) -> list[BridgeStep]:
@@ -101,13 +158,21 @@ def bridge_steps(old: Rule, new: Rule) -> list[BridgeStep]:
     decides who passes differs).
 
     Example:
-        >>> from chatsim.rules import NEW_12H
+        >>> from chatsim.rules import AVG_RESPONSE_TIME, NEW_12H
         >>> custom = NEW_12H.replace(name="x", window_hours=10, session_hours=6)
         >>> [(s.fields, s.rule.name) for s in bridge_steps(NEW_12H, custom)]
         [(('window_hours',), 'new-12h → x (1)'), (('session_hours',), 'x')]
+        >>> [s.label for s in bridge_steps(NEW_12H, AVG_RESPONSE_TIME)]
+        ['What is measured: response rate, more than 85 % → mean response time, at most 2 h']
     """
     names = [f.name for f in dataclasses.fields(Rule) if f.name not in NO_EFFECT_FIELDS]
-    differ = [n for n in names if getattr(old, n) != getattr(new, n)]
+
+    def used(n: str) -> bool:
+        return n not in USED_WHEN or USED_WHEN[n](old) or USED_WHEN[n](new)
+
+    differ = [n for n in names if getattr(old, n) != getattr(new, n) and used(n)]
+    grouped = () if _same_scale(old, new) else tuple(n for n in differ if n in FIGURE_FIELDS)
+    differ = [n for n in differ if n not in grouped]
     ordered = [n for n in BRIDGE_ORDER if n in differ] + [
         n for n in differ if n not in BRIDGE_ORDER
     ]
@@ -115,7 +180,7 @@ def bridge_steps(old: Rule, new: Rule) -> list[BridgeStep]:
     current, pending = old, []
     for i, name in enumerate(ordered):
         pending.append(name)
-        if i == len(ordered) - 1:
+        if i == len(ordered) - 1 and not grouped:
             rule = new
         else:
             try:
@@ -125,9 +190,14 @@ def bridge_steps(old: Rule, new: Rule) -> list[BridgeStep]:
                 )
             except RuleError:
                 continue  # not a valid rule on its own: applied with the next field
-        label = "; ".join(describe_change(n, getattr(old, n), getattr(new, n)) for n in pending)
+        label = "; ".join(_change(n, old, new) for n in pending)
         steps.append(BridgeStep(tuple(pending), label, rule))
         current, pending = rule, []
+    if grouped:
+        label = f"What is measured: {_measured(old)} → {_measured(new)}"
+        if pending:  # fields not valid on their own before the figure changed
+            label = "; ".join(_change(n, old, new) for n in pending) + "; " + label
+        steps.append(BridgeStep((*pending, *grouped), label, new, "What is measured"))
     return steps
 
 

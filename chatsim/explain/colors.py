@@ -1,8 +1,9 @@
 """Colours a reader sees: one per rule on every page, segment colours that never reuse them.
 
 Colour-blind safe choices: the two built-in rules take the blue and the vermillion of the
-Okabe-Ito palette (told apart under every common colour-vision deficiency), further rules
-the palette's black and two dark colours of Paul Tol's *muted* scheme; segments take the
+Okabe-Ito palette (told apart under every common colour-vision deficiency), the coming
+Shop Health rules and the scorecard two dark colours of Paul Tol's *muted* scheme and the
+palette's black, further rules dark colours of Tol's schemes; segments take the
 remaining Okabe-Ito colours (orange, sky blue, bluish green, reddish purple, yellow), then
 light colours of Tol's *muted* scheme and a grey, so a segment is never drawn in a rule's
 colour. Sequential scales (heatmaps) use the single-hue ``blues`` scheme
@@ -31,11 +32,25 @@ __all__ = [
     "segment_colors",
 ]
 
-#: The colours of the built-in rules (Okabe-Ito blue and vermillion).
-RULE_COLORS: dict[str, str] = {"legacy-24h": "#0072B2", "new-12h": "#D55E00"}
-#: Colours for rules, built-in ones first; other rules get the rest (Okabe-Ito black,
-#: Tol muted indigo and wine).
-RULE_PALETTE: tuple[str, ...] = ("#0072B2", "#D55E00", "#000000", "#332288", "#882255")
+#: The colours of the built-in rules (Okabe-Ito blue and vermillion; the coming Shop
+#: Health metrics Tol muted indigo and wine) and of the Shop Health scorecard's boost
+#: (black), the same on every page.
+RULE_COLORS: dict[str, str] = {
+    "legacy-24h": "#0072B2",
+    "new-12h": "#D55E00",
+    "avg-response-time": "#332288",
+    "chat-satisfaction": "#882255",
+    "shop-health-scorecard": "#000000",
+}
+#: Colours for rules, built-in ones first; other rules get the rest (Tol muted green and
+#: purple, Tol dark brown, Tol vibrant magenta).
+RULE_PALETTE: tuple[str, ...] = (
+    *RULE_COLORS.values(),
+    "#117733",
+    "#AA4499",
+    "#661100",
+    "#EE3377",
+)
 #: Colours for segments: never a rule colour (Okabe-Ito orange, sky blue, bluish green,
 #: reddish purple, yellow; Tol muted teal, sand, rose, olive; then grey).
 SEGMENT_PALETTE: tuple[str, ...] = (

@@ -27,6 +27,7 @@ import polars as pl
 from chatsim.analysis import flip_counts, flips, pass_rates
 from chatsim.explain.labels import format_count, format_pp, format_share, label, segment_label
 from chatsim.metrics import Evaluation
+from chatsim.rules import Rule
 
 __all__ = ["SEGMENT_COLUMNS", "Headline", "SegmentChange", "key_numbers", "segment_column"]
 
@@ -100,6 +101,10 @@ class Headline:
     segments: tuple[SegmentChange, ...]
     loses_within_noise: int = 0
     gains_within_noise: int = 0
+    #: what each rule judges when it is not the response rate (e.g. a response time in
+    #: hours): the overall rate's detail says so; empty for a response-rate rule
+    judges_old: str = ""
+    judges_new: str = ""
 
     @property
     def share_old(self) -> float | None:
@@ -163,13 +168,15 @@ class Headline:
                 "rate_old",
                 f"Overall rate, {self.old}",
                 format_share(self.rate_old),
-                f"of {format_count(self.counted_old)} counted chats answered in time",
+                f"of {format_count(self.counted_old)} counted chats answered in time"
+                + _judges(self.old, self.judges_old),
             ),
             (
                 "rate_new",
                 f"Overall rate, {self.new}",
                 format_share(self.rate_new),
-                f"of {format_count(self.counted_new)} counted chats answered in time",
+                f"of {format_count(self.counted_new)} counted chats answered in time"
+                + _judges(self.new, self.judges_new),
             ),
         ]
         for key, which, seg in (
@@ -282,4 +289,17 @@ def key_numbers(
         segments=segments,
         loses_within_noise=int(noise.get("loses_under_new", 0)),
         gains_within_noise=int(noise.get("gains_under_new", 0)),
+        judges_old=_judged(ev.rule(old)),
+        judges_new=_judged(ev.rule(new)),
     )
+
+
+def _judged(rule: Rule) -> str:
+    """What the rule judges, when not the response rate (``""`` for a response rate)."""
+    from chatsim.explain.rulefigures import figure_name
+
+    return "" if rule.metric == "response_rate" else figure_name(rule).split(" (")[0].lower()
+
+
+def _judges(name: str, what: str) -> str:
+    return f" ({name} itself judges the {what})" if what else ""

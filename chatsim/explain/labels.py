@@ -40,6 +40,14 @@ from chatsim.explain.formats import (
     format_pp,
     format_share,
 )
+from chatsim.explain.rulefigures import (
+    COMPARISON_VALUES,
+    MEASURE_LABELS,
+    METRIC_LABELS,
+    RATE_KIND_LABELS,
+    RULE_FIGURE_FIELD_LABELS,
+    RULE_FIGURE_VALUES,
+)
 
 __all__ = [
     "ANSWERED_BY_LABELS",
@@ -53,6 +61,9 @@ __all__ = [
     "FIELD_LABELS",
     "FLIP_LABELS",
     "LABEL_TABLES",
+    "MEASURE_LABELS",
+    "METRIC_LABELS",
+    "RATE_KIND_LABELS",
     "MINUS",
     "MISSING",
     "OPEN_TIME_LABELS",
@@ -183,6 +194,7 @@ FIELD_LABELS: dict[str, str] = {
     "effective_until": "In force until",
     "visible_from": "Shown from",
     "description": "Description",
+    **RULE_FIGURE_FIELD_LABELS,
 }
 #: Automatic-reply modes as a rule field's value (:func:`format_field`).
 _AUTO_REPLY_VALUES = {
@@ -190,8 +202,6 @@ _AUTO_REPLY_VALUES = {
     "count_as_answer": "count as answers",
     "ignore": "ignored",
 }
-#: Target comparisons as a rule field's value (:func:`format_field`).
-_COMPARISON_VALUES = {"at_least": "at least", "more_than": "more than"}
 #: Fields whose change the bridge names by another field's label ("Target: at least → ...").
 _CHANGE_PREFIXES = {"target_comparison": "Target:"}
 #: Columns of the shop, chat, summary and flip tables.
@@ -223,6 +233,10 @@ COLUMN_LABELS: dict[str, str] = {
     "satisfaction_rate_low": "Satisfaction rate, 95 % interval from",
     "satisfaction_rate_high": "Satisfaction rate, 95 % interval to",
     "meets_target": "Meets the target",
+    "rule_value": "Rule's figure",
+    "rule_measure": "Figure measured",
+    "metric": "Metric",
+    "rate_kind": "Rate kind",
     "tier": "Tier",
     "confidence": "Confidence",
     "window_hours": "Window (h)",
@@ -234,6 +248,8 @@ COLUMN_LABELS: dict[str, str] = {
     "overall_rate": "Overall response rate",
     "rate_old": "Rate, old rule",
     "rate_new": "Rate, new rule",
+    "hours_old": "Figure (h), old rule",
+    "hours_new": "Figure (h), new rule",
     "pass_old": "Meets the old rule",
     "pass_new": "Meets the new rule",
     "counted_old": "Counted chats, old rule",
@@ -264,7 +280,7 @@ COLUMN_LABELS: dict[str, str] = {
     # pass rates, sweeps and what-ifs (chatsim.analysis)
     "shops_passing": "Shops passing",
     "share_passing": "Share passing",
-    "median_rate": "Median response rate",
+    "median_rate": "Median of the rule's figure",
     "what_if": "What-if",
     "failing_before": "Failing before",
     "rescued": "Rescued",
@@ -308,6 +324,10 @@ LABEL_TABLES: dict[str, Mapping[str, str]] = {
     "archetype": ARCHETYPE_LABELS,
     "field": FIELD_LABELS,
     "column": COLUMN_LABELS,
+    "metric": METRIC_LABELS,
+    "rate_kind": RATE_KIND_LABELS,
+    "rule_measure": MEASURE_LABELS,
+    "target_comparison": COMPARISON_VALUES,
 }
 # a code found in several tables reads the same in each, except where the kind is given
 _ANY_KIND = (
@@ -321,6 +341,8 @@ _ANY_KIND = (
     "open_time",
     "kind",
     "archetype",
+    "rule_measure",
+    "target_comparison",
 )
 #: What a missing code (e.g. a chat with no exclusion reason) reads as, by kind.
 _NONE_LABELS = {"reason": "Not excluded", "tier": "Not rated", "rating": "Not rated"}
@@ -456,9 +478,10 @@ def format_field(name: str, value: Any) -> str:
         return f"{value:g} days"
     if name == "min_chats" and isinstance(value, int):
         return "off" if value == 0 else f"{value:,} counted chats"
-    if name in ("target", "warning_below", "enforcement_below", "default_rate") or name.endswith(
-        "_share"
-    ):
+    if name == "due_day_offset" and isinstance(value, int):
+        return {0: "the same day", 1: "the next day"}.get(value, f"{value} days later")
+    shares = ("target", "warning_below", "enforcement_below", "default_rate")
+    if name in (*shares, "blend_weight", "recent_fraction") or name.endswith("_share"):
         return format_share(value, 0 if round(100 * value, 6) == round(100 * value) else 1)
     if isinstance(value, dt.date):
         return value.isoformat()
@@ -472,8 +495,8 @@ def format_field(name: str, value: Any) -> str:
         return "; ".join(days) or "no working hours"
     if name == "auto_reply" and value in _AUTO_REPLY_VALUES:
         return _AUTO_REPLY_VALUES[value]
-    if name == "target_comparison" and value in _COMPARISON_VALUES:
-        return _COMPARISON_VALUES[value]
+    if isinstance(value, str) and value in RULE_FIGURE_VALUES.get(name, {}):
+        return RULE_FIGURE_VALUES[name][value]
     if isinstance(value, str):
         return label(value).lower() if label(value) != value else value
     if isinstance(value, Iterable):

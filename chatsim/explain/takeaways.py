@@ -214,7 +214,8 @@ def write_takeaways(
 
     ``head``, ``steps`` (a :func:`~chatsim.explain.bridge.bridge_table` table) and ``causes``
     are computed when not given: the bridge needs ``log`` (no bridge takeaway without
-    it), the causes the chat tables (none after ``compare(..., chats=False)``).
+    it), the causes the chat tables (none after ``compare(..., chats=False)``, and none
+    when the new rule judges a response time or satisfaction, not chats in time).
     """
     head = head or key_numbers(ev)
     if steps is None and len(ev.rules) > 1:
@@ -224,6 +225,8 @@ def write_takeaways(
             steps = None  # the bridge needs the log
     if causes is None and (ev.chats.height or not ev.shops["chats"].sum()):
         causes = flip_causes(ev, head.old, head.new)
+    if ev.rule(head.new).metric != "response_rate":
+        causes = None  # it judges no chat in or out of time: no chat-level cause
     found = [
         _overall(head),
         _noise(head),
