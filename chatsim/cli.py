@@ -7,12 +7,14 @@ Subcommands:
   the engine chosen (each flag is an option of the engine that takes it; another engine
   refuses it by name); with ``--daily START..END [--zone Z]`` the shop table at the end of
   every day of the range (:func:`chatsim.daily.compare_daily`), one row per day, rule and shop
+  (in memory, or bucket by bucket with ``--buckets``; Spark refuses it by name)
 * ``chatsim simulate SCENARIO --out DIR [--workers N] [--shops N] [--days N]``
-* ``chatsim report SCENARIO [--log LOG] [--out reports/] [--small] [--show-code]
-  [--replications N]``
+* ``chatsim report SCENARIO [--log LOG [--fit]] [--out reports/] [--small] [--show-code]
+  [--replications N]``: the pages of :func:`chatsim.report.report_pages`
 * ``chatsim fit LOG --out SCENARIO.yaml [--by COLUMN] [--per-shop] [--seed N]``: a scenario
   fitted to a chat log (:func:`chatsim.fit.fit_log`), every value commented with its source
-* ``chatsim rules [--export DIR]``: show (and export as YAML) the built-in rules.
+* ``chatsim rules [--export DIR]``: show (and export as YAML) the built-in rules and the
+  peer presets (:mod:`chatsim.presets`, as publicly described).
 
 Errors of the package (bad file, bad rule, bad scenario, a bad flag value, an output path
 that cannot be written) print one clear line and exit with status 2; no traceback. Output
@@ -72,25 +74,46 @@ if TYPE_CHECKING:  # pragma: no cover
 # are imported inside the subcommand that uses them (chatsim --help imports none of them)
 
 
-def _format_summary(summary: pl.DataFrame) -> str:
-    """A compact plain-text table of :meth:`Evaluation.summary`."""
+def _format_summary(summary: pl.DataFrame, rules: Sequence[Any] = ()) -> str:
+    """A compact plain-text table of :meth:`Evaluation.summary`: a response-time target in
+    hours (``at most 2 h``), a maximum as ``at most`` (from ``rules``, the evaluation's
+    rules, when given; else from the summary's ``metric``), exclusions by reason."""
+    from chatsim.explain.rulefigures import target_text
+
+    texts = {r.name: target_text(r) for r in rules if r.target_comparison == "at_most"}
+
+    def target(r: dict[str, Any]) -> str:
+        if r["rule"] in texts:
+            return texts[r["rule"]]
+        if r.get("metric") == "average_response_time":
+            return f"at most {r['target']:g} h"
+        return f"{r['target']:.0%}"
+
     cols = [
         ("rule", "rule", "{}"),
         ("window_hours", "window h", "{:g}"),
-        ("target", "target", "{:.0%}"),
+        ("target", "target", None),
         ("shops_rated", "shops rated", "{}"),
         ("share_meeting_target", "meet target", "{:.1%}"),
         ("counted_chats", "counted", "{:,}"),
-        ("overall_rate", "rate", "{:.1%}"),
+        ("overall_rate", "in time", "{:.1%}"),
         ("pending", "pending", "{:,}"),
         ("excluded_holiday_mode", "ex:holiday", "{:,}"),
         ("excluded_blocked", "ex:blocked", "{:,}"),
         ("excluded_seller_initiated", "ex:seller", "{:,}"),
         ("excluded_auto_resolved", "ex:auto", "{:,}"),
+        ("excluded_public_holiday", "ex:public hol.", "{:,}"),
+        ("excluded_no_response_needed", "ex:no resp.", "{:,}"),
     ]
+    cols = [c for c in cols if c[0] in summary.columns]
     rows = [[h for _, h, _ in cols]]
     for r in summary.iter_rows(named=True):
-        rows.append(["-" if r[c] is None else f.format(r[c]) for c, _, f in cols])
+        rows.append(
+            [
+                "-" if r[c] is None else (target(r) if f is None else f.format(r[c]))
+                for c, _, f in cols
+            ]
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(cols))]
     lines = [
         "  ".join(
@@ -141,7 +164,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         )
         + f", {elapsed:.1f} s"
     )
-    print(_format_summary(ev.summary()))
+    print(_format_summary(ev.summary(), ev.rules))
     if args.out:
         write_table(ev.shops, Path(args.out))
         print(f"shop table: {args.out}")
@@ -160,28 +183,38 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 def _daily_metrics(
     args: argparse.Namespace, rules: list[Any], engine: str, options: dict[str, Any]
 ) -> int:
-    """``chatsim metrics LOG --daily START..END``: :func:`chatsim.daily.compare_daily`."""
+    """``chatsim metrics LOG --daily START..END``: :func:`chatsim.daily.compare_daily`, in
+    memory or (``--buckets``, ``--engine buckets``) bucket by bucket."""
     from chatsim.daily import compare_daily, daily_summary
-    from chatsim.schema import lenient_wording, read_log, write_table
+    from chatsim.schema import lenient_wording, write_table
 
     refused = [
         flag
         for flag, given in (
             ("--as-of", args.as_of is not None),
             ("--chats-out", bool(args.chats_out)),
-            ("--engine/--buckets", engine != "polars"),
         )
         if given
     ]
     if refused:
         raise EngineError(
-            f"--daily runs in memory with each day's end as the cutoff; drop {', '.join(refused)}."
+            f"--daily takes each day's end as the cutoff and writes the shop tables only; "
+            f"drop {', '.join(refused)}."
         )
     start, end = args.daily
+    taken = ("lenient", "buckets", "memory_budget_gb", "work_dir") if engine == "buckets" else ()
     t0 = time.perf_counter()
     with lenient_wording("rerun with --lenient"):
-        log = read_log(args.log, lenient=bool(options.get("lenient")))
-        daily = compare_daily(log, rules, start=start, end=end, zone=args.zone)
+        daily = compare_daily(
+            args.log,
+            rules,
+            start=start,
+            end=end,
+            zone=args.zone,
+            engine=engine,
+            lenient=bool(options.get("lenient")),
+            **{k: v for k, v in options.items() if k in taken and k != "lenient"},
+        )
     elapsed = time.perf_counter() - t0
     where = f"in {args.zone}" if args.zone else "in each shop's time zone"
     print(
@@ -303,6 +336,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         shops=args.shops,
         days=args.days,
         replications=args.replications,
+        fit=args.fit,
     )
     for p in paths:
         print(f"report: {p}")
@@ -331,12 +365,15 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
+    from chatsim.presets import PRESETS
     from chatsim.rules import BUILTIN_RULES
 
     if args.export:
         check_output_folder(args.export, "--export")
-    for rule in BUILTIN_RULES.values():
-        print(rule.describe())
+    listed = [(rule, "") for rule in BUILTIN_RULES.values()]
+    listed += [(p.rule, f"  ({p.label}; sources: docs/policy.md)") for p in PRESETS.values()]
+    for rule, note in listed:
+        print(rule.describe() + note)
         if args.export:
             out = Path(args.export)
             out.mkdir(parents=True, exist_ok=True)
@@ -437,6 +474,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="simulate the scenario N times (1-1000) for 95 %% intervals "
         "(default: the scenario's analysis.replications)",
     )
+    r.add_argument(
+        "--fit",
+        action="store_true",
+        help="fit a twin scenario to --log (kept as twin.yaml) and add the calibration page",
+    )
     r.set_defaults(func=cmd_report)
 
     fi = sub.add_parser("fit", help="fit a scenario to a chat log")
@@ -454,8 +496,10 @@ def build_parser() -> argparse.ArgumentParser:
     fi.add_argument("--lenient", action="store_true", help="drop bad rows instead of failing")
     fi.set_defaults(func=cmd_fit)
 
-    ru = sub.add_parser("rules", help="show the built-in rules")
-    ru.add_argument("--export", help="write each built-in rule as YAML into this folder")
+    ru = sub.add_parser("rules", help="show the built-in rules and the peer presets")
+    ru.add_argument(
+        "--export", help="write each built-in rule and peer preset as YAML into this folder"
+    )
     ru.set_defaults(func=cmd_rules)
     return p
 

@@ -256,10 +256,11 @@ class ReportContext:
         return bridge_table(self.evaluation, self.log, old=self.old, new=self.new)
 
     def window_rates(self, windows_hours: Sequence[float]) -> pl.DataFrame:
-        """Each rated shop's rate under the new rule with each window
+        """Each rated shop's rate under the sweep's rule (:func:`chatsim.analysis.sweep_base`:
+        the new rule when it is a plain response rate) with each window
         (:func:`chatsim.analysis.window_rates`): the run's staged table when it has these
         windows, else computed on the log."""
-        from chatsim.analysis import window_rates
+        from chatsim.analysis import sweep_base, window_rates
 
         if self.results is not None and self.results.windows_hours == tuple(
             float(w) for w in windows_hours
@@ -268,7 +269,7 @@ class ReportContext:
             if staged is not None:
                 return staged
         return window_rates(
-            self.log, windows_hours, base=self.rules[-1], as_of=self.params.get("as_of")
+            self.log, windows_hours, base=sweep_base(self.rules), as_of=self.params.get("as_of")
         )
 
     def replications(self, n: int, *, twin: bool = False, **switches: bool) -> Replications | None:

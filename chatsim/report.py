@@ -122,7 +122,7 @@ def notebook_parameters(
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     an = sc.analysis
-    for ref in an.rules:  # fail now, not inside a notebook
+    for ref in (*an.rules, *an.peers):  # fail now, not inside a notebook
         resolve_rule(ref)
     return {
         "scenario_path": str(Path(sc.source).resolve())
@@ -142,6 +142,7 @@ def notebook_parameters(
         "run_what_if": bool(an.what_if) and not real_log,
         "as_of": None,
         "replications": 1 if real_log else _replications(sc, replications),
+        "peers": [str(r) for r in an.peers],
     }
 
 
@@ -389,7 +390,7 @@ def _stage_and_start(
     """Evaluate once, stage the results, and start each notebook as soon as what it reads
     is staged (the evaluation, then each table of :data:`STAGED_TABLES`, then the
     replications for :data:`REPLICATION_PAGES`)."""
-    from chatsim.analysis import window_rates
+    from chatsim.analysis import sweep_base, window_rates
     from chatsim.explain import bridge_table
     from chatsim.metrics import compare
     from chatsim.report_results import write_replications, write_results, write_table
@@ -417,7 +418,7 @@ def _stage_and_start(
     compute = {
         "bridge": lambda: bridge_table(ev, the_log, old=rules[0].name, new=rules[-1].name),
         "window_rates": lambda: window_rates(
-            the_log, params["windows_hours"], base=rules[-1], as_of=params["as_of"]
+            the_log, params["windows_hours"], base=sweep_base(rules), as_of=params["as_of"]
         ),
         "daily": lambda: rollout_daily(the_log, rules, None if params["real_log"] else sc),
     }

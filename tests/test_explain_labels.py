@@ -231,6 +231,18 @@ def test_rule_colours_are_fixed_for_builtins_and_deterministic_for_others():
     assert rule_colors(["pilot"])["pilot"] not in RULE_COLORS.values()
 
 
+def test_peer_presets_keep_one_distinct_colour_on_every_page():
+    from chatsim.presets import PRESET_RULES
+
+    page = ["legacy-24h", "new-12h", *PRESET_RULES]
+    colours = rule_colors(page)
+    assert len(set(colours.values())) == len(page)  # seven rules, seven colours
+    for name in PRESET_RULES:  # alone, with the built-ins, or with a custom rule beside it
+        assert rule_colors([name])[name] == colours[name]
+        assert rule_colors(["pilot", "new-12h", name])[name] == colours[name]
+    assert rule_colors(["pilot", *PRESET_RULES])["pilot"] not in colours.values()
+
+
 def test_segment_colours_never_reuse_rule_colours():
     assert not set(SEGMENT_PALETTE) & set(RULE_PALETTE)
     for c in (*SEGMENT_PALETTE, *RULE_PALETTE):

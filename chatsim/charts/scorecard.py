@@ -64,7 +64,13 @@ def boost_chart(frame: pl.DataFrame, today: str = "new-12h") -> alt.Chart:
                 axis=pct_axis(),
                 scale=alt.Scale(domain=[0, 1]),
             ),
-            color=alt.Color("when:N", title="Boost from", scale=colours, sort=[_TODAY, _NEW]),
+            color=alt.Color(
+                "when:N",
+                title="Boost from",
+                scale=colours,
+                sort=[_TODAY, _NEW],
+                legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0),
+            ),
             tooltip=[
                 alt.Tooltip("seller_type_label:N", title="Seller type"),
                 alt.Tooltip("when:N", title="Boost from"),

@@ -51,6 +51,7 @@ from chatsim.explain.causes import (
     with_open_time,
 )
 from chatsim.explain.colors import (
+    PRESET_COLORS,
     RULE_COLORS,
     RULE_PALETTE,
     SEGMENT_PALETTE,
@@ -107,6 +108,7 @@ __all__ = [
     "NIGHT",
     "NO_EFFECT_FIELDS",
     "OFF_HOURS",
+    "PRESET_COLORS",
     "RULE_COLORS",
     "RULE_PALETTE",
     "SEGMENT_COLUMNS",

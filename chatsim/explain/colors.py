@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from chatsim.explain.labels import ARCHETYPE_LABELS
 
 __all__ = [
+    "PRESET_COLORS",
     "RULE_COLORS",
     "RULE_PALETTE",
     "SEGMENT_PALETTE",
@@ -42,14 +43,23 @@ RULE_COLORS: dict[str, str] = {
     "chat-satisfaction": "#882255",
     "shop-health-scorecard": "#000000",
 }
-#: Colours for rules, built-in ones first; other rules get the rest (Tol muted green and
-#: purple, Tol dark brown, Tol vibrant magenta).
+#: The peer presets' own colours (:mod:`chatsim.presets`; Tol muted green and purple, Tol
+#: dark brown, Tol vibrant magenta, dark grey), so a preset looks the same on every page.
+PRESET_COLORS: dict[str, str] = {
+    "shopee-crr": "#EE3377",
+    "lazada-rr": "#661100",
+    "amazon-lrr": "#117733",
+    "etsy-star": "#AA4499",
+    "walmart-48h": "#555555",
+}
+#: Colours for rules: the built-in ones, the presets', then those other rules take
+#: (Tol vibrant red, a dark teal, a dark gold).
 RULE_PALETTE: tuple[str, ...] = (
     *RULE_COLORS.values(),
-    "#117733",
-    "#AA4499",
-    "#661100",
-    "#EE3377",
+    *PRESET_COLORS.values(),
+    "#CC3311",
+    "#225555",
+    "#8E6B00",
 )
 #: Colours for segments: never a rule colour (Okabe-Ito orange, sky blue, bluish green,
 #: reddish purple, yellow; Tol muted teal, sand, rose, olive; then grey).
@@ -86,7 +96,7 @@ def _assign(
 
 def rule_colors(names: Iterable[str]) -> dict[str, str]:
     """One colour per rule, the same on every page: the built-in rules always take their
-    own (:data:`RULE_COLORS`), other rules a colour of :data:`RULE_PALETTE` chosen from the
+    own (:data:`RULE_COLORS`), the peer presets theirs (:data:`PRESET_COLORS`), other rules a colour of :data:`RULE_PALETTE` chosen from the
     name (deterministic; distinct within the list while the palette lasts).
 
     Example:
@@ -96,9 +106,9 @@ def rule_colors(names: Iterable[str]) -> dict[str, str]:
         >>> len(set(c.values())), c["new-10h"] == rule_colors(["new-10h"])["new-10h"]
         (3, True)
     """
-    builtin = set(RULE_COLORS.values())
-    free = tuple(c for c in RULE_PALETTE if c not in builtin)
-    return _assign(names, RULE_COLORS, free)
+    fixed = {**RULE_COLORS, **PRESET_COLORS}
+    free = tuple(c for c in RULE_PALETTE if c not in set(fixed.values()))
+    return _assign(names, fixed, free)
 
 
 def segment_colors(values: Iterable[str]) -> dict[str, str]:

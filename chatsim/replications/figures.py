@@ -36,7 +36,14 @@ from typing import Any
 
 import polars as pl
 
-from chatsim.analysis import pass_rates, passing_shares, what_if, window_rates_of, window_rules
+from chatsim.analysis import (
+    pass_rates,
+    passing_shares,
+    sweep_base,
+    what_if,
+    window_rates_of,
+    window_rules,
+)
 from chatsim.explain.bridge import bridge_steps, bridge_table
 from chatsim.explain.headline import key_numbers, segment_column
 from chatsim.metrics import compare
@@ -217,11 +224,12 @@ def replication_figures(
     tables["bridge"] = _long(bridge_rows, TABLES["bridge"])
     sweep_rows: list[dict[str, Any]] = []
     if plan.sweep:
-        wrules = window_rules(plan.windows_hours, plan.rules[-1])
+        base = sweep_base(plan.rules)
+        wrules = window_rules(plan.windows_hours, base)
         grid = passing_shares(
             window_rates_of(ev, wrules),
             plan.targets,
-            comparison=plan.rules[-1].target_comparison,
+            comparison=base.target_comparison,
         )
         sweep_rows = grid.select("window_hours", "target", "share_passing").to_dicts()
     tables["sweep"] = _long(sweep_rows, TABLES["sweep"])
