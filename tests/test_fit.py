@@ -54,9 +54,11 @@ def _figure(cal, name: str) -> pl.DataFrame:
 
 
 def test_pass_shares_of_all_shops_within_3_points(calibration):
+    """The goal is 3 points; the fit does better: at most 1.8 points on the baseline and
+    on three other logs of it (docs/fitting.md), so 2 points are asserted."""
     f = _figure(calibration, "pass share difference, all shops (points)")
     assert sorted(f["rule"].to_list()) == ["legacy-24h", "new-12h"]
-    assert (f["value"] <= 3.0).all(), calibration.pass_shares
+    assert (f["value"] <= 2.0).all(), calibration.pass_shares
 
 
 def test_pass_shares_of_each_segment_within_5_points_or_chance(calibration):
@@ -71,14 +73,17 @@ def test_pass_shares_of_each_segment_within_5_points_or_chance(calibration):
     bound = pl.max_horizontal(pl.lit(5.0), 3 * pl.col("noise_points") * (1 + 1 / TWIN_RUNS) ** 0.5)
     beyond = p.filter(pl.col("difference_points").abs() > bound)
     assert beyond.height == 0, beyond
-    # and most segments meet the 5 points outright
-    assert (f["value"] <= 5.0).sum() >= f.height - 3, f
+    # and all segments but one meet the 5 points outright (the baseline: cross-border
+    # shops, +6.7 points with a noise of 3.5; none on three other logs)
+    assert (f["value"] <= 5.0).sum() >= f.height - 1, f
 
 
 def test_hour_of_week_arrivals_correlate_above_095(calibration):
+    """The goal is 0.95; with the fitted arrival profiles every segment reaches 0.985 on
+    the baseline and three other logs of it, so 0.98 is asserted."""
     f = _figure(calibration, "hour-of-week arrival correlation")
     assert set(f["segment"]) == {a.name for a in BASELINE.archetypes} | {"all shops"}
-    assert (f["value"] > 0.95).all(), f
+    assert (f["value"] > 0.98).all(), f
 
 
 def test_shop_response_rates_within_ks_01(calibration):

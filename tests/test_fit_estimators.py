@@ -190,3 +190,45 @@ def test_kmeans_finds_separated_groups_and_silhouette_prefers_them():
     pairs = {(int(t), int(lab)) for t, lab in zip(truth, labels, strict=True)}
     assert len(pairs) == 3  # one label per true group
     assert silhouette(x, labels) > 0.9 > silhouette(x, rng.integers(0, 3, 150))
+
+
+# ------------------------------------------------------------------ the fit, pinned
+
+#: The sha256 of the fitted YAML of a small simulated log (the baseline scaled to 40 shops
+#: and 14 days), three ways: a change to how the fit computes (its speed, its passes over
+#: the messages) must leave every value and comment as it was. A change meant to move the
+#: fit updates these, and says why.
+PINNED_LOG = "f33360d98d97fa6e82f014b62b1b9902b11bb31e6a60da0a7795da0dd144da08"
+PINNED_YAML = {
+    "by archetype": "8040c2f35bb260e24594c247965004966e5fffb37ddb4464d4ae6c34bab70575",
+    "per shop": "2d61b30c2c1a4ab90da6f4621a54916e1b7fdde354447223f5edeb89acf11e01",
+    "groups from behaviour": "5e3a2428b968ef136e0a0bed4f78a548772cbea2e33a055a5e3f9b4cd5d0b776",
+}
+
+
+def test_fitted_yaml_of_a_small_log_is_unchanged():
+    import hashlib
+    import warnings
+    from pathlib import Path
+
+    from chatsim.errors import ChatsimWarning
+    from chatsim.fit import fit_log
+    from chatsim.scenario import load_scenario
+    from chatsim.simulate import log_hash, simulate
+
+    root = Path(__file__).resolve().parents[1]
+    log = simulate(load_scenario(root / "scenarios" / "baseline.yaml").scaled(shops=40, days=14))
+    # the input first: a simulator change moves the log, not the fit
+    assert log_hash(log) == PINNED_LOG, "the simulated log changed: re-pin both hashes"
+    kwargs = {
+        "by archetype": {"by": "archetype"},
+        "per shop": {"by": "archetype", "per_shop": True},
+        "groups from behaviour": {},
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ChatsimWarning)
+        got = {
+            name: hashlib.sha256(fit_log(log, **kw).to_yaml().encode()).hexdigest()
+            for name, kw in kwargs.items()
+        }
+    assert got == PINNED_YAML

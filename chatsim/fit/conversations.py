@@ -1,31 +1,44 @@
-"""Conversations message by message: seller threads, broadcasts, buyer bursts.
+"""Conversations message by message: seller threads, broadcasts, buyer bursts, kinds.
 
-:func:`message_counts` walks the messages sorted by conversation and time once, with numpy
-array operations over all rows (no loop over messages), and counts per shop what the chat
-table does not show: small talk, system rows, seller threads and broadcasts with their
-replies, and buyer bursts. The buyers' waiting queue (each burst waits for one seller
-message) is the recursion ``L = max(0, L + burst - answer)`` along each conversation,
-computed for all rows at once as a running maximum (:func:`waiting_bursts`).
+:func:`message_counts` walks the messages sorted by conversation and time once, in one
+compiled loop (numba, as the engine's chat state machine; no Python loop over messages),
+and counts per shop what the chat table does not show: small talk, system rows, seller
+threads and broadcasts with their replies, buyer bursts and the buyer messages by kind.
+The buyers' waiting queue (each burst waits for one seller message) is the recursion
+``L = max(0, L + burst - answer)`` along each conversation.
 
 Example:
-    >>> waiting_bursts(np.array([1, 1, 0, 0]), np.array([0, 0, 1, 1]),
-    ...                np.array([0, 0, 0, 0]), np.array([False, True, True, True])).tolist()
-    [0, 1, 2, 1]
+    >>> import datetime as dt
+    >>> t0 = dt.datetime(2025, 8, 1, tzinfo=dt.UTC)
+    >>> msgs = pl.DataFrame({
+    ...     "shop": pl.Series([0, 0, 0, 0], dtype=pl.UInt32), "conversation_id": [1, 1, 1, 1],
+    ...     "sent_at": [t0 + dt.timedelta(minutes=m) for m in (0, 1, 40, 50)],
+    ...     "sender": pl.Series(["buyer", "buyer", "buyer", "seller"], dtype=pl.Enum(SENDERS)),
+    ...     "kind": pl.Series(["text", "image", "text", "text"], dtype=pl.Enum(KINDS)),
+    ...     "is_broadcast": [False] * 4, "valid_reply": [None, None, None, True],
+    ...     "rating": pl.Series([None] * 4, dtype=pl.Enum(["satisfied", "unsatisfied"])),
+    ... })
+    >>> message_counts(msgs, 1).select("bursts", "threads", "text", "image").row(0)
+    (2.0, 0.0, 2.0, 1.0)
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import numpy as np
 import polars as pl
 
-from chatsim.schema import SENDERS
+from chatsim.scenario.weights import buyer_kinds
+from chatsim.schema import KINDS, SENDERS
 
 __all__ = [
     "BROADCAST_GAP_S",
     "BURST_GAP_MIN",
+    "COUNTS",
     "REPLY_WINDOW_H",
     "message_counts",
-    "waiting_bursts",
 ]
 
 #: A buyer message this many minutes after the buyer's last one starts a new burst.
@@ -34,13 +47,21 @@ BURST_GAP_MIN = 30.0
 BROADCAST_GAP_S = 60.0
 #: A buyer message at most this many hours after a seller thread or broadcast replies to it.
 REPLY_WINDOW_H = 24.0
+#: What :func:`message_counts` counts per shop, besides broadcasts and the buyer kinds.
+COUNTS = (
+    "small_talk", "system", "threads", "thread_answers",
+    "broadcast_messages", "broadcast_answers", "bursts",
+)  # fmt: skip
 _HOUR_US = 3_600_000_000
-_BUYER, _SELLER, _AUTO = (SENDERS.index(s) for s in ("buyer", "seller", "auto"))
+_BUYER, _SELLER = SENDERS.index("buyer"), SENDERS.index("seller")
+_SYSTEM = KINDS.index("system")
 
 
-def message_counts(ordered: pl.DataFrame) -> pl.DataFrame:
-    """Per ``shop_id``: ``small_talk, system, threads, thread_answers, broadcast_messages,
-    broadcast_answers, bursts, broadcasts`` from validated messages sorted by
+def message_counts(ordered: pl.DataFrame, n_shops: int) -> pl.DataFrame:
+    """Per shop code ``shop`` (0 to ``n_shops - 1``, every one): ``small_talk, system,
+    threads, thread_answers, broadcast_messages, broadcast_answers, bursts, broadcasts``
+    and the buyer messages of each kind (``text, image, ...``: rating rows and system rows
+    left out), as floats, from validated messages with a ``shop`` code sorted by
     ``conversation_id, sent_at, message_id``.
 
     A **seller thread** is a seller message (not a broadcast, small talk or a system row)
@@ -52,96 +73,135 @@ def message_counts(ordered: pl.DataFrame) -> pl.DataFrame:
     closer than ``BROADCAST_GAP_S`` seconds are one broadcast. Buyer rating rows and system
     rows are left out of threads, replies and bursts.
     """
-    kinds = ordered.group_by("shop_id").agg(
-        small_talk=(
-            (pl.col("sender") == "seller")
-            & (pl.col("kind") != "system")
-            & ~pl.col("is_broadcast")
-            & ~pl.col("valid_reply").fill_null(True)
-        ).sum(),
-        system=(pl.col("kind") == "system").sum(),
+    shop = ordered["shop"].to_numpy().astype(np.int64)
+    kinds = len(KINDS)
+    out = _compiled()(
+        ordered.select(_new_conversation())[:, 0].to_numpy(),
+        ordered["sent_at"].dt.epoch("us").to_numpy(),
+        ordered["sender"].to_physical().to_numpy().astype(np.int8),
+        ordered["kind"].to_physical().to_numpy().astype(np.int8),
+        ordered["is_broadcast"].to_numpy(),
+        ordered["valid_reply"].fill_null(True).to_numpy(),
+        ordered["rating"].is_not_null().to_numpy(),
+        shop,
+        n_shops,
+        kinds,
     )
-    m = ordered.filter(
-        (pl.col("kind") != "system")
-        & ~((pl.col("sender") == "buyer") & pl.col("rating").is_not_null())
-    ).select("shop_id", "conversation_id", "sent_at", "sender", "is_broadcast", "valid_reply")
-    conv = m["conversation_id"].to_numpy()
-    t = m["sent_at"].dt.epoch("us").to_numpy()
-    sender = m["sender"].to_physical().to_numpy()
-    bcast = m["is_broadcast"].to_numpy()
-    valid = m["valid_reply"].fill_null(True).to_numpy()
-    n = conv.size
-    same_prev = np.zeros(n, dtype=bool)
-    same_prev[1:] = conv[1:] == conv[:-1]
-    same_next = np.zeros(n, dtype=bool)
-    same_next[:-1] = same_prev[1:]
-    idx = np.arange(n)
-    last_b = np.maximum.accumulate(np.where(sender == _BUYER, idx, -1))
-    last_b = np.concatenate([[-1], last_b[:-1]])  # the last buyer row strictly before
-    conv_start = np.maximum.accumulate(np.where(same_prev, 0, idx))
-    since_b_h = np.where(last_b >= conv_start, (t - t[np.maximum(last_b, 0)]) / _HOUR_US, np.inf)
-    prev = np.where(same_prev, np.roll(sender, 1), -1)
-    gap_us = np.where(same_prev, t - np.roll(t, 1), 0)
-    # a returning buyer whose earlier chat still waits starts a new burst too
-    burst = (sender == _BUYER) & (
-        ~same_prev
-        | (prev == _SELLER)
-        | (gap_us > BURST_GAP_MIN * 60 * 1e6)
-        | (since_b_h * 60 > BURST_GAP_MIN)
+    cols = {c: out[:, i] for i, c in enumerate(COUNTS)}
+    cols |= {k: out[:, len(COUNTS) + KINDS.index(k)] for k in buyer_kinds()}
+    table = pl.DataFrame(
+        {"shop": np.arange(n_shops, dtype=np.uint32)}
+        | {c: v.astype(np.float64) for c, v in cols.items()}
     )
-    seller = (sender == _SELLER) & ~bcast
-    waiting = waiting_bursts(burst, seller & valid, conv_start, same_prev)
-    thread = seller & valid & (waiting == 0) & (since_b_h > REPLY_WINDOW_H)
-    answered = (
-        same_next
-        & (np.roll(sender, -1) == _BUYER)
-        & ((np.roll(t, -1) - t) <= REPLY_WINDOW_H * _HOUR_US)
+    kept = (pl.col("kind") != "system") & ~(
+        (pl.col("sender") == "buyer") & pl.col("rating").is_not_null()
     )
-    flags = pl.DataFrame(
-        {
-            "shop_id": m["shop_id"],
-            "thread": thread,
-            "thread_answer": thread & answered,
-            "bcast": bcast,
-            "bcast_answer": bcast & answered,
-            "burst": burst,
-        }
+    b = (
+        ordered.filter(pl.col("is_broadcast") & kept)
+        .select("shop", "sent_at")
+        .sort("shop", "sent_at")
     )
-    per_shop = flags.group_by("shop_id").agg(
-        threads=pl.col("thread").sum(),
-        thread_answers=pl.col("thread_answer").sum(),
-        broadcast_messages=pl.col("bcast").sum(),
-        broadcast_answers=pl.col("bcast_answer").sum(),
-        bursts=pl.col("burst").sum(),
-    )
-    b = m.filter(pl.col("is_broadcast")).select("shop_id", "sent_at").sort("shop_id", "sent_at")
     gap = (pl.col("sent_at") - pl.col("sent_at").shift(1)).dt.total_microseconds()
     events = (
         b.with_columns(
             new=(
-                (pl.col("shop_id") != pl.col("shop_id").shift(1)) | (gap > BROADCAST_GAP_S * 1e6)
+                (pl.col("shop") != pl.col("shop").shift(1)) | (gap > BROADCAST_GAP_S * 1e6)
             ).fill_null(True)
         )
-        .group_by("shop_id")
-        .agg(broadcasts=pl.col("new").sum())
+        .group_by("shop")
+        .agg(broadcasts=pl.col("new").sum().cast(pl.Float64))
     )
-    out = kinds.join(per_shop, on="shop_id", how="full", coalesce=True)
-    return out.join(events, on="shop_id", how="left")
+    return (
+        table.join(events, on="shop", how="left")
+        .with_columns(pl.col("broadcasts").fill_null(0.0))
+        .sort("shop")
+    )
 
 
-def waiting_bursts(
-    burst: np.ndarray, answer: np.ndarray, conv_start: np.ndarray, same_prev: np.ndarray
-) -> np.ndarray:
-    """Buyer bursts still waiting just before each row: the queue ``L = max(0, L + burst -
-    answer)`` run along each conversation (rows sorted by conversation; ``conv_start``:
-    each row's conversation's first row; ``same_prev``: the previous row is of the same
-    conversation), as a running maximum (no loop)."""
-    x = burst.astype(np.int64) - answer.astype(np.int64)
-    s = np.cumsum(x)
-    before = np.where(conv_start > 0, s[np.maximum(conv_start - 1, 0)], 0)
-    rel = s - before  # the sum within the conversation, up to and including the row
-    conv = np.cumsum(~same_prev)
-    big = np.int64(4) * (np.abs(rel).max(initial=0) + 1)
-    low = np.maximum.accumulate(-rel + big * conv) - big * conv  # -(running minimum)
-    queue = rel + np.maximum(low, 0)
-    return np.where(same_prev, np.roll(queue, 1), 0)
+def _walk(starts, t, sender, kind, bcast, valid, rated, shop, n_shops, n_kinds):  # type: ignore[no-untyped-def]
+    """The counts of :func:`message_counts`, one pass over the sorted rows (compiled)."""
+    out = np.zeros((n_shops, 7 + n_kinds), dtype=np.int64)
+    n = t.size
+    burst_gap_us = BURST_GAP_MIN * 60 * 1e6
+    reply_us = REPLY_WINDOW_H * _HOUR_US
+    # the previous kept row (not a system row, not a buyer's rating row) and its state
+    have_prev = False
+    prev_conv = 0
+    prev_sender = -1
+    prev_t = np.int64(0)
+    prev_shop = np.int64(0)
+    prev_thread = False
+    prev_bcast = False
+    last_buyer_t = np.int64(0)
+    has_buyer = False
+    queue = 0  # buyer bursts waiting, before the row
+    conv = 0  # the row's conversation, counted from the first
+    for i in range(n):
+        if starts[i]:
+            conv += 1
+        s = shop[i]
+        sd = sender[i]
+        k = kind[i]
+        if k == _SYSTEM:
+            out[s, 1] += 1
+            continue
+        if sd == _SELLER and not bcast[i] and not valid[i]:
+            out[s, 0] += 1
+        if sd == _BUYER:
+            if rated[i]:
+                continue
+            out[s, 7 + k] += 1
+        same = have_prev and conv == prev_conv
+        if not same:
+            has_buyer = False
+            queue = 0
+        elif sd == _BUYER and t[i] - prev_t <= reply_us:
+            # the previous row (a thread or broadcast message) was answered
+            if prev_thread:
+                out[prev_shop, 3] += 1
+            if prev_bcast:
+                out[prev_shop, 5] += 1
+        since_b_h = (t[i] - last_buyer_t) / _HOUR_US if has_buyer else np.inf
+        burst = False
+        if sd == _BUYER:
+            burst = (
+                not same
+                or prev_sender == _SELLER
+                or (t[i] - prev_t) > burst_gap_us
+                or since_b_h * 60 > BURST_GAP_MIN
+            )
+        seller = sd == _SELLER and not bcast[i]
+        answer = seller and valid[i]
+        thread = answer and queue == 0 and since_b_h > REPLY_WINDOW_H
+        if thread:
+            out[s, 2] += 1
+        if bcast[i]:
+            out[s, 4] += 1
+        if burst:
+            out[s, 6] += 1
+        queue = max(0, queue + (1 if burst else 0) - (1 if answer else 0))
+        if sd == _BUYER:
+            has_buyer = True
+            last_buyer_t = t[i]
+        have_prev = True
+        prev_conv = conv
+        prev_sender = sd
+        prev_t = t[i]
+        prev_shop = s
+        prev_thread = thread
+        prev_bcast = bcast[i]
+    return out
+
+
+def _new_conversation() -> pl.Expr:
+    """True on a conversation's first row (rows sorted by conversation)."""
+    conv = pl.col("conversation_id")
+    return (conv != conv.shift(1)).fill_null(True)
+
+
+@functools.cache
+def _compiled() -> Callable[..., np.ndarray]:
+    """:func:`_walk` compiled (on first use; the machine code is cached on disk)."""
+    import numba
+
+    return numba.njit(nogil=True, cache=True)(_walk)

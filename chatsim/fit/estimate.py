@@ -43,6 +43,7 @@ from chatsim.fit.hours import HoursFit, fit_hours
 from chatsim.fit.profile import Observations
 from chatsim.fit.record import DEFAULT, FITTED, POOLED, PRIOR, SHOP, Estimate, default_of, shrink
 from chatsim.fit.response import (
+    answered_waits,
     backlog_sample,
     delay_sample,
     pooled_spread,
@@ -193,9 +194,10 @@ def estimate(
     hours = fit_hours(obs, windows, breaks, days, segment, per_shop=per_shop)
     clock = work_clock(obs, days, hours.ranges)
     counts = _counts(obs, clock, campaigns_lift, segment)
-    backlog = backlog_sample(obs, clock)
+    waits = answered_waits(obs, clock)
+    backlog = backlog_sample(waits)
     delays = (
-        delay_sample(obs, clock, queue_clearing(backlog, _service(counts, backlog)))
+        delay_sample(waits, queue_clearing(backlog, _service(counts, backlog)))
         .group_by("shop")
         .agg(n=pl.len(), m=pl.col("log_min").mean(), v=pl.col("log_min").var().fill_null(0.0))
     )

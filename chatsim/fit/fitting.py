@@ -141,7 +141,7 @@ def fit_log(
     est = estimate(
         obs, seg.shops, per_shop=per_shop, windows=windows, days=days, campaigns_lift=lift
     )
-    add_shape_estimates(est, obs, log, seg.shops, [c.date for c, _, _ in camps])
+    add_shape_estimates(est, obs, seg.shops, [c.date for c, _, _ in camps])
     curve, curve_est = satisfaction_curve(obs)
     counts = seg.shops.join(obs.shops.select("shop", "shop_id"), on="shop")
     sizes = dict(counts.group_by("segment").len().iter_rows())
@@ -251,9 +251,7 @@ def _header(
     lines += [f"Fallback: {n}" for n in notes]
     lines.append(
         "Arrival profile by shop-local hour of week, the log's vs the fitted hour x weekday "
-        "profile, correlation per segment: "
-        + ", ".join(f"{s} {r:.2f}" for s, r in corr)
-        + "."
+        "profile, correlation per segment: " + ", ".join(f"{s} {r:.2f}" for s, r in corr) + "."
     )
     lines.append(SETTINGS_LINE + json.dumps(settings, ensure_ascii=False))
     return lines + [""]

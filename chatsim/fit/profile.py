@@ -13,8 +13,9 @@ valid replies answer, automatic replies do not), classified as the simulator mak
 * **thread reply**: the metric's seller-initiated chats (a reply to a seller thread or a
   broadcast).
 
-The messages are sorted once; every step is a polars expression or a numpy array
-operation over all rows at once.
+The messages are sorted once (with a small integer shop code in place of the shop id) and
+every pass reads that copy; every step is a polars expression, a numpy array operation
+over all rows at once, or the compiled walk of :mod:`chatsim.fit.conversations`.
 
 Example:
     >>> from chatsim.sample import sample_log
@@ -33,8 +34,10 @@ import numpy as np
 import polars as pl
 
 from chatsim.chats import build_chats
+from chatsim.engine.ordering import canonical_order
 from chatsim.errors import FitError
-from chatsim.fit.conversations import message_counts
+from chatsim.fit.conversations import COUNTS, message_counts
+from chatsim.scenario.weights import buyer_kinds
 from chatsim.schema import ChatLog
 
 __all__ = [
@@ -89,6 +92,8 @@ class Observations:
         segment_columns: the shops table's other columns (what ``by`` may name).
         listed: how many rows the log has of what it may lack: ``blocked``,
             ``holiday_mode`` and ``ratings``.
+        kinds: per shop (``shop``, every one), the buyer messages of each kind (``text``,
+            ``image``, ...; rating rows and system rows left out), as floats.
     """
 
     source: str
@@ -101,6 +106,7 @@ class Observations:
     holiday_mode: pl.DataFrame
     segment_columns: tuple[str, ...]
     listed: dict[str, int]
+    kinds: pl.DataFrame
 
     @property
     def start_utc(self) -> dt.datetime:
@@ -171,26 +177,28 @@ def observe(log: ChatLog, *, min_days: int = MIN_DAYS) -> Observations:
         )
     shops = _shop_frame(log)
     zones = shops["timezone"].unique().sort().to_list()
-    ordered = msgs.select(_COLUMNS).sort("conversation_id", "sent_at", "message_id")
+    # one sort, shared by every message pass, in the engine's canonical order
+    # (conversation, sent_at, message_id): shop codes (the shops' sorted order) in place of
+    # the string ids, so the sort moves, and the passes group, small integers
+    code = pl.col("shop_id").cast(pl.Enum(shops["shop_id"])).to_physical().cast(pl.UInt32)
+    ordered = canonical_order(
+        msgs.lazy().select(code.alias("shop"), *(c for c in _COLUMNS if c != "shop_id"))
+    )
     settled = last - dt.timedelta(days=SETTLE_DAYS)  # type: ignore[operator]
     hol = shop_codes(log.holiday_mode, shops)
     chats = _classified_chats(ordered, log, shops, hol, zones)
-    activity = to_local(
-        shop_codes(ordered.filter(human).select("shop_id", "sent_at"), shops),
-        "sent_at",
-        shops,
-        zones,
-    )
+    activity = to_local(ordered.filter(human).select("shop", "sent_at"), "sent_at", shops, zones)
     activity = activity.select(
         "shop",
         "sent_at",
         date=pl.col("local").dt.date(),
         minute=pl.col("local").dt.hour().cast(pl.Int32) * 60 + pl.col("local").dt.minute(),
     )
+    walked = message_counts(ordered, shops.height)
     table = shops
     for part in (
         _chat_counts(chats, settled),
-        shop_codes(message_counts(ordered), shops),
+        walked.select("shop", *COUNTS, "broadcasts"),
         _blocked_buyers(chats, log.blocked, shops),
         _holiday_periods(hol, start_utc, days),
     ):
@@ -217,6 +225,7 @@ def observe(log: ChatLog, *, min_days: int = MIN_DAYS) -> Observations:
         activity=activity,
         holiday_mode=hol,
         segment_columns=extra,
+        kinds=walked.select("shop", *buyer_kinds()),
         listed={
             "blocked": log.blocked.height,
             "holiday_mode": log.holiday_mode.height,
@@ -254,7 +263,8 @@ def shop_codes(frame: pl.DataFrame, shops: pl.DataFrame) -> pl.DataFrame:
 def to_local(frame: pl.DataFrame, col: str, shops: pl.DataFrame, zones: list[str]) -> pl.DataFrame:
     """``frame`` (with a ``shop`` code) plus ``local``: ``col`` as naive shop-local time.
 
-    One conversion per time zone, on that zone's rows only; the row order is kept.
+    One conversion per time zone, on that zone's rows only; the row order is kept (a shop
+    with no time zone gives null).
 
     Example:
         >>> s = pl.DataFrame({"shop": [0], "shop_id": ["a"], "timezone": ["Asia/Tokyo"]})
@@ -266,15 +276,18 @@ def to_local(frame: pl.DataFrame, col: str, shops: pl.DataFrame, zones: list[str
         return frame.with_columns(
             pl.col(col).dt.convert_time_zone(zones[0]).dt.replace_time_zone(None).alias("local")
         )
-    tz = shops.select("shop", "timezone")
-    rows = frame.select("shop", col).with_row_index("_i").join(tz, on="shop", how="left")
-    parts = [
-        rows.filter(pl.col("timezone") == z).select(
-            "_i", pl.col(col).dt.convert_time_zone(z).dt.replace_time_zone(None).alias("local")
-        )
-        for z in zones
-    ]
-    return frame.with_columns(pl.concat(parts).sort("_i")["local"])
+    # each row's zone by its shop code (shops are numbered 0, 1, ... in order)
+    code = shops["timezone"].cast(pl.Enum(zones)).to_physical().cast(pl.Int64).fill_null(-1)
+    zone = code.to_numpy()[frame["shop"].to_numpy().astype(np.int64)]
+    unit = frame.schema[col].time_unit  # type: ignore[attr-defined]
+    t = frame[col]
+    local = np.zeros(frame.height, dtype=np.int64)
+    for k, z in enumerate(zones):  # a loop over time zones
+        rows = np.flatnonzero(zone == k)
+        moved = t.gather(rows).dt.convert_time_zone(z).dt.replace_time_zone(None)
+        local[rows] = moved.dt.epoch(unit).to_numpy()
+    out = pl.Series("local", local).cast(pl.Datetime(unit))
+    return frame.with_columns(pl.when(pl.Series(zone >= 0)).then(out).alias("local"))
 
 
 def _classified_chats(
@@ -285,7 +298,10 @@ def _classified_chats(
     zones: list[str],
 ) -> pl.DataFrame:
     """The metric's chats (valid replies answer) with class, holiday and blocked flags."""
-    chats = shop_codes(build_chats(ordered, valid_replies_only=True, presorted=True), shops)
+    # the engine's chats, with the shop code standing in for the shop id
+    chats = build_chats(
+        ordered.rename({"shop": "shop_id"}), valid_replies_only=True, presorted=True
+    ).select(pl.col("shop_id").cast(pl.UInt32).alias("shop"), pl.exclude("shop_id"))
     same = pl.col("conversation_id") == pl.col("conversation_id").shift(1)
     gap_h = (
         pl.col("open_at") - pl.when(same).then(pl.col("answer_at").shift(1))

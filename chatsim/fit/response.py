@@ -28,6 +28,8 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 
@@ -36,6 +38,8 @@ from chatsim.fit.workdays import WorkClock
 
 __all__ = [
     "SETTLED_QUEUE_MIN",
+    "Waits",
+    "answered_waits",
     "backlog_sample",
     "delay_sample",
     "pooled_spread",
@@ -70,33 +74,56 @@ def _seconds(s: pl.Series) -> np.ndarray:
     return s.dt.epoch("us").to_numpy() / 1e6
 
 
-def delay_sample(
-    obs: Observations, clock: WorkClock, queue: pl.DataFrame | None = None
-) -> pl.DataFrame:
-    """Per chat read for delays: ``shop`` and ``log_min`` (log working minutes to answer).
+@dataclass(frozen=True)
+class Waits:
+    """The answered chats the delay and capacity estimators read, on the work clock
+    (computed once, :func:`answered_waits`): ``shop``, ``ready`` (the buyer's last
+    message, seconds), ``inside`` (it fell in working time), ``since`` (working seconds
+    since that interval began), ``w_start`` (the shop's working seconds at the interval's
+    start), ``w_ready`` (at ``ready``) and ``wr`` (working seconds from ``ready`` to the
+    answer)."""
 
-    ``queue`` (``shop, w0, clear_s``: the working seconds at an interval's start and how
-    long its waiting chats took to serve) moves each interval's cut-off later.
+    shop: np.ndarray
+    ready: np.ndarray
+    inside: np.ndarray
+    since: np.ndarray
+    w_start: np.ndarray
+    w_ready: np.ndarray
+    wr: np.ndarray
+
+
+def answered_waits(obs: Observations, clock: WorkClock) -> Waits:
+    """:class:`Waits` of the answered primary chats (see the module's docstring).
 
     Example:
         >>> from chatsim.sample import sample_log
         >>> from chatsim.fit.profile import observe
         >>> obs = observe(sample_log(), min_days=0)
-        >>> delay_sample(obs, WorkClock(np.zeros(0, int), np.zeros(0), np.zeros(0))).height
-        0
+        >>> answered_waits(obs, WorkClock(np.zeros(0, int), np.zeros(0), np.zeros(0))).wr.size
+        22
     """
     c = _answered(obs)
     shop = c["shop"].to_numpy().astype(np.int64)
     ready, ans = _seconds(c["last_buyer_at"]), _seconds(c["answer_at"])
     inside, since, w_start = clock.inside(shop, ready)
-    wr = clock.work(shop, ans) - clock.work(shop, ready)
+    w_ready = clock.work(shop, ready)
+    return Waits(shop, ready, inside, since, w_start, w_ready, clock.work(shop, ans) - w_ready)
+
+
+def delay_sample(waits: Waits, queue: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Per chat read for delays: ``shop`` and ``log_min`` (log working minutes to answer).
+
+    ``queue`` (``shop, w0, clear_s``: the working seconds at an interval's start and how
+    long its waiting chats took to serve) moves each interval's cut-off later.
+    """
+    w = waits
     f = pl.DataFrame(
         {
-            "shop": shop,
-            "w0": np.round(w_start).astype(np.int64),
-            "since": since,
-            "wr": wr,
-            "ok": inside & (wr > 0.0),
+            "shop": w.shop,
+            "w0": np.round(w.w_start).astype(np.int64),
+            "since": w.since,
+            "wr": w.wr,
+            "ok": w.inside & (w.wr > 0.0),
         }
     )
     if queue is not None and queue.height:
@@ -110,23 +137,18 @@ def delay_sample(
     return f.select("shop", log_min=(pl.col("wr") / 60.0).log())
 
 
-def backlog_sample(obs: Observations, clock: WorkClock) -> pl.DataFrame:
+def backlog_sample(waits: Waits) -> pl.DataFrame:
     """Per chat that waited for the next working interval: ``shop``, ``w0`` (the shop's
     working seconds at that interval's start, whole seconds), ``rank`` in its queue (by
     arrival) and ``wait_s`` (working seconds from the interval's start to the answer)."""
-    c = _answered(obs)
-    shop = c["shop"].to_numpy().astype(np.int64)
-    ready, ans = _seconds(c["last_buyer_at"]), _seconds(c["answer_at"])
-    inside, _, _ = clock.inside(shop, ready)
-    w0 = clock.work(shop, ready)
-    wr = clock.work(shop, ans) - w0
-    keep = ~inside & (wr > 0.0)
+    w = waits
+    keep = ~w.inside & (w.wr > 0.0)
     frame = pl.DataFrame(
         {
-            "shop": shop[keep],
-            "w0": np.round(w0[keep]).astype(np.int64),
-            "ready": ready[keep],
-            "wait_s": wr[keep],
+            "shop": w.shop[keep],
+            "w0": np.round(w.w_ready[keep]).astype(np.int64),
+            "ready": w.ready[keep],
+            "wait_s": w.wr[keep],
         }
     )
     return (

@@ -42,11 +42,10 @@ import numpy as np
 import polars as pl
 
 from chatsim.fit.estimate import Estimates
-from chatsim.fit.profile import Observations, shop_codes
+from chatsim.fit.profile import Observations
 from chatsim.fit.record import DEFAULT, FITTED, POOLED, PRIOR, SHOP, Estimate, default_of
 from chatsim.scenario.weights import buyer_kinds
 from chatsim.schedule import WEEKDAYS
-from chatsim.schema import ChatLog
 from chatsim.simulate import DIURNAL, WEEKLY
 
 __all__ = [
@@ -134,30 +133,20 @@ def _arrival_counts(obs: Observations, campaigns: Sequence[dt.date]) -> pl.DataF
         .join(zone, on="shop")
         .join(dates.select("timezone", "date"), on=["timezone", "date"], how="semi")
     )
-    hours = chats.group_by("shop").agg(
-        [(pl.col("hour") == h).sum().cast(pl.Float64).alias(f"h{h}") for h in range(24)]
-        + [(pl.col("weekday") == d).sum().cast(pl.Float64).alias(f"d{d}") for d in range(7)]
+    n = obs.shops.height  # shops are numbered 0, 1, ...: counted by array position
+    shop = chats["shop"].to_numpy().astype(np.int64)
+    by_hour = np.bincount(shop * 24 + chats["hour"].to_numpy(), minlength=n * 24)
+    by_day = np.bincount(shop * 7 + chats["weekday"].to_numpy(), minlength=n * 7)
+    hours = pl.DataFrame(
+        {"shop": obs.shops["shop"]}
+        | {f"h{h}": by_hour.reshape(n, 24)[:, h].astype(np.float64) for h in range(24)}
+        | {f"d{d}": by_day.reshape(n, 7)[:, d].astype(np.float64) for d in range(7)}
     )
     exposure = dates.group_by("timezone").agg(
         [(pl.col("weekday") == d).sum().cast(pl.Float64).alias(f"n{d}") for d in range(7)]
     )
     out = zone.join(exposure, on="timezone", how="left").join(hours, on="shop", how="left")
     return out.drop("timezone").with_columns(pl.exclude("shop").fill_null(0.0)).sort("shop")
-
-
-def _kind_counts(log: ChatLog, obs: Observations) -> pl.DataFrame:
-    """Per shop: buyer messages by kind (rating rows and system rows left out)."""
-    kinds = buyer_kinds()
-    m = log.messages.filter(
-        (pl.col("sender") == "buyer") & (pl.col("kind") != "system") & pl.col("rating").is_null()
-    ).select("shop_id", kind=pl.col("kind").cast(pl.String))
-    per = (
-        shop_codes(m, obs.shops)
-        .group_by("shop")
-        .agg([(pl.col("kind") == k).sum().cast(pl.Float64).alias(k) for k in kinds])
-    )
-    out = obs.shops.select("shop").join(per, on="shop", how="left")
-    return out.with_columns(pl.exclude("shop").fill_null(0.0)).sort("shop")
 
 
 def _profile(tot: dict[str, float], parent: dict[str, Estimate] | None) -> dict[str, Estimate]:
@@ -240,18 +229,13 @@ def _group(part: pl.DataFrame, days: pl.DataFrame, parent: dict[str, Estimate] |
 def add_shape_estimates(
     est: Estimates,
     obs: Observations,
-    log: ChatLog,
     segment: pl.DataFrame,
     campaigns: Sequence[dt.date] = (),
 ) -> Estimates:
     """``est`` with :data:`SHAPE_PARAMS` added to every segment, the parent group and (per
     shop) every shop (``segment``: ``shop, segment``; ``campaigns``: shop-local campaign
     dates, left out of the arrival profile)."""
-    counts = (
-        _arrival_counts(obs, campaigns)
-        .join(_kind_counts(log, obs), on="shop")
-        .join(segment, on="shop")
-    )
+    counts = _arrival_counts(obs, campaigns).join(obs.kinds, on="shop").join(segment, on="shop")
     days = est.hours.shop_days.select("shop", "segment", "evidence", "absent")
     est.parent.update(_group(counts, days, None))
     for name, values in est.segments.items():  # a loop over segments
