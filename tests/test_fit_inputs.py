@@ -111,3 +111,21 @@ def test_per_shop_estimates_are_pulled_towards_the_segment_by_the_documented_rul
         assert got.source == "shop" and got.value == pytest.approx(want, abs=1e-4)
         raw = row["followups_settled"] / max(row["followup_base"], 1)
         assert min(raw, segment) - 1e-4 <= got.value <= max(raw, segment) + 1e-4
+
+
+def test_a_shops_column_named_segment_does_not_hide_the_fitted_groups():
+    # the bundled sample's shops table has its own "segment" column; grouping by behaviour
+    # must still give every group its shops (it once gave them none and failed)
+    from chatsim.sample import sample_log
+
+    log = sample_log()
+    assert "segment" in log.shops.columns
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ChatsimWarning)
+        by_behaviour = fit_log(log, min_days=0)
+        by_column = fit_log(log, by="segment", min_days=0)
+    assert sum(a.share for a in by_behaviour.scenario.archetypes) == pytest.approx(1.0)
+    assert by_behaviour.shops.height == log.shops.height
+    assert sorted(a.name for a in by_column.scenario.archetypes) == sorted(
+        log.shops["segment"].unique().to_list()
+    )

@@ -141,7 +141,8 @@ def _counts(
     obs: Observations, clock: WorkClock, campaigns_lift: float, segment: pl.DataFrame
 ) -> pl.DataFrame:
     """Per-shop counts of :class:`Observations` plus what the ratios need beyond them."""
-    s = obs.shops.join(segment, on="shop")
+    # the log's own shop columns may include one named "segment" (the grouping is ``segment``)
+    s = obs.shops.drop("segment", strict=False).join(segment, on="shop")
     hol_in = (pl.col("holiday_days").clip(0, obs.days) / obs.days).clip(0, 1)
     worked = obs.activity.group_by("shop").agg(human=pl.len())
     s = s.join(worked, on="shop", how="left").with_columns(pl.col("human").fill_null(0))
