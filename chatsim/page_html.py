@@ -88,9 +88,15 @@ def _table(rows: list[tuple[str, str]]) -> str:
 _HEADER_STYLE = (
     "<style>.chatsim-header{font-family:system-ui,sans-serif;border:1px solid #ddd;padding:12px 16px;"
     "border-radius:6px;background:#fafafa;margin-bottom:12px}.chatsim-header h2{margin:0 0 8px;font-size:1.2em}"
-    ".chatsim-meta th,.chatsim-ex th{text-align:left;padding:2px 12px 2px 0;vertical-align:top}"
-    ".chatsim-meta td,.chatsim-ex td{padding:2px 12px 2px 0}.chatsim-ex td{text-align:right}"
-    ".chatsim-ex td:first-child{text-align:left}.chatsim-note{color:#555;font-size:.92em}</style>"
+    # ".chatsim-header table...": more specific than the notebook CSS, which right-aligns
+    # every cell of a notebook output
+    ".chatsim-header table.chatsim-meta th,.chatsim-header table.chatsim-ex th"
+    "{text-align:left;padding:2px 12px 2px 0;vertical-align:top}"
+    ".chatsim-header table.chatsim-meta td,.chatsim-header table.chatsim-ex td"
+    "{padding:2px 12px 2px 0;text-align:left}"
+    ".chatsim-header table.chatsim-ex td,.chatsim-header table.chatsim-ex th{text-align:right}"
+    ".chatsim-header table.chatsim-ex td:first-child,.chatsim-header table.chatsim-ex th:first-child"
+    "{text-align:left}.chatsim-note{color:#555;font-size:.92em}</style>"
 )
 
 
@@ -182,7 +188,8 @@ _TABLE_STYLE = (
     "position:sticky;top:0;background:#fff}"
     ".chatsim-table td{border-bottom:1px solid #ddd;padding:3px 10px;text-align:right;"
     "font-variant-numeric:tabular-nums}"
-    ".chatsim-table th:first-child,.chatsim-table td:first-child,.chatsim-table td.txt"
+    ".chatsim-table th:first-child,.chatsim-table td:first-child,.chatsim-table td.txt,"
+    ".chatsim-table th.txt"
     "{text-align:left}.chatsim-tablewrap{max-width:100%;overflow-x:auto}"
     ".chatsim-tablewrap.long{max-height:420px;overflow-y:auto;border:1px solid #ddd}"
     ".chatsim-tablenote{font-size:12px;color:#555;margin:2px 0 10px}</style>"
@@ -264,6 +271,8 @@ def _fmt_cell(col: str, v: Any) -> tuple[str, bool]:
     if isinstance(v, float):
         if any(k in col for k in ("delta", "change")):
             return format_pp(v), False
+        if col.endswith("_points"):  # already in percentage points: a gap is signed
+            return (format_pp(v / 100) if "gap" in col else f"{v:.1f} pp"), False
         if any(k in col for k in ("rate", "share", "target")) and "hours" not in col:
             return format_share(v), False
         return f"{v:,.2f}".rstrip("0").rstrip("."), False
@@ -300,7 +309,14 @@ def table_html(
 
     shown = labelled(df)
     links = links or {}
-    head = "".join(f"<th>{_escape(column_label(c))}</th>" for c in df.columns)
+    # a header sits over its cells: left over text, right over numbers
+    text_cols = {
+        c for c in df.columns if not (df[c].dtype.is_numeric() or df[c].dtype.is_temporal())
+    }
+    head = "".join(
+        f"<th{' class=txt' if c in text_cols else ''}>{_escape(column_label(c))}</th>"
+        for c in df.columns
+    )
     rows = []
     for raw, r in zip(df.iter_rows(named=True), shown.iter_rows(named=True), strict=True):
         cells = []

@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "BOOSTS",
     "DEFAULT_RULES",
+    "SCORECARD_HEADERS",
     "SCORECARD_NAME",
     "boost_by_seller_type",
     "check_boost",
@@ -263,6 +264,18 @@ def scorecard_takeaways(frame: pl.DataFrame, boost: str | int = "meets_all") -> 
     return out
 
 
+#: The scorecard table's headers where the generic column label is ambiguous ("Boosted":
+#: today or with the coming metrics?).
+SCORECARD_HEADERS: dict[str, str] = {
+    "Boosted today": "Boost today (12-hour rate alone)",
+    "Boosted": "Boost with the coming metrics",
+    "Gain": "Would gain it",
+    "Lose": "Would lose it",
+    "Share today": "Share with the boost today",
+    "Share boosted": "Share with the boost, coming metrics",
+}
+
+
 def show_scorecard(ctx: ReportContext, boost: str | int = "meets_all") -> pl.DataFrame:
     """The report section: the scorecard at the run's cutoff on the report's log, with the
     rule that gives the boost today (the report's new rule when it is a response rate,
@@ -289,5 +302,7 @@ def show_scorecard(ctx: ReportContext, boost: str | int = "meets_all") -> pl.Dat
     frame = boost_by_seller_type(card, today=today.name, by=ctx.segment)
     show_takeaways(scorecard_takeaways(frame, boost))
     display(boost_chart(frame, today=today.name))
-    show_table(labelled(frame, {"seller_type": "archetype"}, headers=True))
+    show_table(
+        labelled(frame, {"seller_type": "archetype"}, headers=True).rename(SCORECARD_HEADERS)
+    )
     return frame

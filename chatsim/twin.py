@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ import polars as pl
 
 from chatsim.errors import ChatsimWarning, FitError
 from chatsim.explain.formats import format_count, format_share
+from chatsim.explain.labels import segment_label
 from chatsim.fit import ALL_SHOPS, GOALS, Calibration, Fit, calibration_tables, fit_log
 from chatsim.fit import fit_settings as read_fit_settings
 from chatsim.metrics import Evaluation
@@ -220,14 +222,34 @@ def _goal_text(name: str) -> str:
 
 #: The goals in plain words.
 _GOAL_WORDS = {
-    "pass share difference, all shops (points)": "the share of shops meeting each rule "
+    "pass share difference, all shops (points)": "the share of shops meeting {rules} "
     "(within 3 points)",
-    "pass share difference, segment (points)": "each segment's share meeting each rule "
+    "pass share difference, segment (points)": "each segment's share meeting {rules} "
     "(within 5 points)",
     "hour-of-week arrival correlation": "the arrival pattern by hour of the week (correlation "
     "above 0.95)",
-    "shop response-rate KS distance": "the spread of shop response rates (KS distance under 0.1)",
+    "shop response-rate KS distance": "the spread of shop response rates under {rules} (KS "
+    "distance under 0.1)",
 }
+
+
+def _missed_goals(checks: pl.DataFrame) -> str:
+    """The goals ``checks`` misses, in words, each naming the rules that miss it.
+
+    Example:
+        >>> checks = pl.DataFrame({"figure": ["pass share difference, all shops (points)"] * 2,
+        ...     "rule": ["legacy-24h", "new-12h"], "ok": [True, False]})
+        >>> _missed_goals(checks)
+        'the share of shops meeting new-12h (within 3 points)'
+    """
+    missed = checks.filter(~pl.col("ok"))
+    parts = []
+    for figure in sorted(set(missed["figure"])):
+        rules = sorted({r for r in missed.filter(pl.col("figure") == figure)["rule"] if r})
+        words = _GOAL_WORDS.get(figure, figure)
+        named = " and ".join(rules) if rules else "each rule"
+        parts.append(words.format(rules=named) if "{rules}" in words else words)
+    return "; ".join(parts)
 
 
 def _all_shop_checks(cal: Calibration) -> pl.DataFrame:
@@ -337,12 +359,11 @@ def calibration_takeaways(cal: Calibration, twin: Twin | None = None) -> list[_T
             )
         )
     else:
-        missed = sorted(set(checks.filter(~pl.col("ok"))["figure"]))
         out.append(
             _Text(
                 "verdict",
                 "Over all shops the twin misses "
-                + "; ".join(_GOAL_WORDS.get(m, m) for m in missed)
+                + _missed_goals(checks)
                 + ": read model-based figures (what-ifs, bands) with care, and see the charts "
                 "below for where the twin and the log part.",
             )
@@ -387,7 +408,8 @@ def calibration_takeaways(cal: Calibration, twin: Twin | None = None) -> list[_T
         out.append(
             _Text(
                 f"segment_{row['segment']}",
-                f"Segment {row['segment']} under {row['rule']}: {format_share(row['observed'])}"
+                f"Segment {segment_label(row['segment'])} under {row['rule']}: "
+                f"{format_share(row['observed'])}"
                 f" meet it in the log, {format_share(row['simulated'])} in the twin "
                 f"({_points(row['difference_points'])}, {format_count(row['shops_observed'])} "
                 f"shop{'' if row['shops_observed'] == 1 else 's'}); {chance}.",
@@ -455,4 +477,23 @@ def calibration_warnings(twin: Twin) -> list[_Text]:
         >>> calibration_warnings(load_twin("", log))  # doctest: +SKIP
         []
     """
-    return [_Text("pooled", w[:1].upper() + w[1:]) for w in twin.fit.warnings]
+    return [_Text("pooled", _readable_warning(w)) for w in twin.fit.warnings]
+
+
+_SEGMENT_NAME = re.compile(r"segment '([^']*)'")
+_POOLED_PARAMETERS = re.compile(r"^(.*?: )([a-z0-9_, ]+)( pooled from all shops)")
+
+
+def _readable_warning(warning: str) -> str:
+    """A fit warning as the page's tables name things: the segment as a label ("Group 2"),
+    the pooled parameters in words, a capital first letter.
+
+    Example:
+        >>> _readable_warning("segment 'group_2': holiday_mode_days pooled from all shops.")
+        'Segment Group 2: holiday mode days pooled from all shops.'
+    """
+    text = _SEGMENT_NAME.sub(lambda m: f"segment {segment_label(m.group(1))}", warning)
+    text = _POOLED_PARAMETERS.sub(
+        lambda m: m.group(1) + m.group(2).replace("_", " ") + m.group(3), text
+    )
+    return text[:1].upper() + text[1:]

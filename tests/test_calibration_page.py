@@ -9,6 +9,7 @@ import json
 import warnings
 from html import escape as html_escape
 from pathlib import Path
+from types import SimpleNamespace
 
 import papermill as pm
 import pytest
@@ -20,7 +21,7 @@ from chatsim.report import NOTEBOOKS_DIR, notebook_parameters
 from chatsim.scenario import load_scenario
 from chatsim.schema import read_log
 from chatsim.simulate import simulate
-from chatsim.twin import MODEL_BASED
+from chatsim.twin import MODEL_BASED, calibration_warnings
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -84,8 +85,12 @@ def test_calibration_page_opens_with_the_goodness_of_fit_figures(calibration_pag
     assert "Fit goals met, all shops" in html
     assert "It was fitted by the report run." in html  # the twin file, not a fit of its own
     assert count_charts(html) == 4  # pass shares, arrivals, response times, shop rates
-    for w in real_run["fit"].warnings:  # pooled segments are named on the page
-        assert html_escape(w[1:]) in html
+    fit = real_run["fit"]
+    warned = calibration_warnings(SimpleNamespace(fit=fit))  # in words: "Segment GB: ..."
+    assert len(warned) == len(fit.warnings)
+    for w in warned:  # pooled segments are named on the page
+        assert html_escape(w.text) in html
+        assert "_" not in w.text.split(" pooled")[0]  # parameters in words, not codes
 
 
 def test_model_based_sections_run_on_the_twin(real_run):

@@ -19,6 +19,8 @@ import altair as alt
 import polars as pl
 
 from chatsim.charts.scales import WIDTH, pct_axis
+from chatsim.explain.labels import segment_label
+from chatsim.fit import ALL_SHOPS
 
 __all__ = [
     "SOURCE_COLORS",
@@ -35,6 +37,17 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 def _source_scale() -> alt.Scale:
     return alt.Scale(domain=list(SOURCE_COLORS), range=list(SOURCE_COLORS.values()))
+
+
+def _segment_names(segments: pl.Series) -> pl.Expr:
+    """The fit segments as the page's tables name them ("Group 1"), "all shops" kept.
+
+    Example:
+        >>> pl.select(_segment_names(pl.Series(["group_1", "all shops"]))).to_series().to_list()
+        ['Group 1', 'all shops']
+    """
+    names = {v: v if v == ALL_SHOPS else segment_label(v) for v in segments.unique().to_list()}
+    return pl.lit(segments).replace_strict(names, return_dtype=pl.String)
 
 
 def arrivals_chart(arrivals: pl.DataFrame, segment: str = "all shops") -> alt.Chart:
@@ -69,7 +82,12 @@ def arrivals_chart(arrivals: pl.DataFrame, segment: str = "all shops") -> alt.Ch
                 scale=alt.Scale(domain=[0, 167]),
                 axis=alt.Axis(values=list(range(0, 168, 24))),
             ),
-            y=alt.Y("share:Q", title="Share of the week's buyer chats", axis=pct_axis()),
+            y=alt.Y(
+                "share:Q",
+                title="Share of the week's buyer chats",
+                # shares of one hour are small: one decimal, so no two ticks read alike
+                axis=alt.Axis(labelExpr="format(datum.value * 100, '.1f') + ' %'"),
+            ),
             color=alt.Color("source:N", title="Data", scale=_source_scale()),
             tooltip=[
                 alt.Tooltip("when:N", title="When"),
@@ -162,15 +180,20 @@ def pass_share_chart(shares: pl.DataFrame) -> alt.Chart:
         variable_name="source",
         value_name="share",
     )
+    data = data.with_columns(segment=_segment_names(data["segment"]))
     return (
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y("segment:N", title="Segment"),
+            y=alt.Y(
+                "segment:N",
+                title="Segment",
+                sort=data["segment"].unique(maintain_order=True).to_list(),
+            ),
             yOffset=alt.YOffset("source:N"),
             x=alt.X(
                 "share:Q",
-                title="Shops meeting the target (share of rated shops)",
+                title="Share of rated shops meeting it",
                 axis=pct_axis(),
                 scale=alt.Scale(domain=[0, 1]),
             ),

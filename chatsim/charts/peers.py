@@ -166,6 +166,14 @@ def peer_favours(fav: pl.DataFrame, new: str) -> alt.LayerChart:
     data = fav.filter(pl.col("rule") != new).with_columns(
         (pl.col("change_vs_new") * 100).alias("pp")
     )
+    whole = pl.col("pp").round(0).cast(pl.Int64)
+    data = data.with_columns(  # signed whole points; no difference reads "0", not "+0"
+        pp_text=pl.when(whole > 0)
+        .then(pl.lit("+") + whole.cast(pl.String))
+        .when(whole < 0)
+        .then(pl.lit("−") + (-whole).cast(pl.String))
+        .otherwise(pl.lit("0"))
+    )
     order = list(dict.fromkeys(data["label"].to_list()))
     segs = list(dict.fromkeys(data.sort("segment")["segment_label"].to_list()))
     base = alt.Chart(data).encode(
@@ -195,7 +203,7 @@ def peer_favours(fav: pl.DataFrame, new: str) -> alt.LayerChart:
         tooltip=tooltip,
     )
     text = base.mark_text(fontSize=11).encode(
-        text=alt.Text("pp:Q", format="+.0f"),
+        text=alt.Text("pp_text:N"),
         color=alt.condition(
             (alt.datum.pp > span * 0.6) | (alt.datum.pp < -span * 0.6),
             alt.value("white"),
