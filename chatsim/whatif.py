@@ -195,10 +195,13 @@ def what_if_plan(
             reason="No what-if variants for this run: a real log, and no fitted model of it "
             "(chatsim report --fit).",
         )
+    from chatsim.explain import segment_label  # (explain reads this module's results)
+
     names = {a.name for a in twin.archetypes}
     keep = tuple(v for v in variants if v.archetype is None or v.archetype in names)
     skipped = tuple(
-        f"{v.name} changes the seller type {v.archetype}, which the fitted model of your log "
+        f"{v.name} changes the seller type {segment_label(v.archetype)}, which the fitted model "
+        "of your log "
         "does not have, so it is left out"
         for v in variants
         if v not in keep

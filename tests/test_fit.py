@@ -79,11 +79,12 @@ def test_pass_shares_of_each_segment_within_5_points_or_chance(calibration):
 
 
 def test_hour_of_week_arrivals_correlate_above_095(calibration):
-    """The goal is 0.95; with the fitted arrival profiles every segment reaches 0.985 on
-    the baseline and three other logs of it, so 0.98 is asserted."""
+    """The goal is 0.95, asserted; with the fitted arrival profiles the baseline's segments
+    reach 0.974-0.999 (weekend hours included: they once fell outside the hour-of-week
+    count, which read higher)."""
     f = _figure(calibration, "hour-of-week arrival correlation")
     assert set(f["segment"]) == {a.name for a in BASELINE.archetypes} | {"all shops"}
-    assert (f["value"] > 0.98).all(), f
+    assert (f["value"] > 0.95).all(), f
 
 
 def test_shop_response_rates_within_ks_01(calibration):

@@ -173,7 +173,7 @@ def test_takeaways_give_the_verdict_and_weigh_a_segment_gap_against_chance():
     assert not [t for t in good if t.key.startswith("segment_")]  # 2 points: nothing to say
     bad = calibration_takeaways(_cal(4.0, 8.0, 3.0, 0.9))
     assert "misses the arrival pattern" in bad[0].text
-    assert "share of shops meeting each rule (within 3 points)" in bad[0].text
+    assert "share of shops meeting legacy-24h (within 3 points)" in bad[0].text
     seg = next(t for t in bad if t.key == "segment_VN")
     assert "within what chance gives" in seg.text  # 8 points, chance 3: within 3 x 3
     beyond = next(
@@ -200,7 +200,9 @@ def test_pooled_segments_are_warned_in_plain_words(real_log):
     log, _ = real_log
     t = load_twin("", log, by="country")
     warned = calibration_warnings(t)
-    assert [w.text for w in warned] == [w[:1].upper() + w[1:] for w in t.fit.warnings]
+    assert len(warned) == len(t.fit.warnings) > 0
+    for w in warned:  # segment and parameter names in words, not codes
+        assert "_" not in w.text.split(" pooled")[0], w.text
 
 
 # ------------------------------------------------------------------ model-based parts
@@ -237,12 +239,12 @@ def test_what_if_plan_runs_the_scenarios_variants_that_fit_the_twin():
     assert plan.model_based
     assert [v.name for v in plan.scenario.analysis.what_if] == ["bots"]
     assert plan.skipped == (
-        "solo faster changes the seller type solo_weekdays, which the fitted model of your "
+        "solo faster changes the seller type Solo weekday sellers, which the fitted model of your "
         "log does not have, so it is left out",
     )
     only_segment = _scenario([{"name": "x", "archetype": "small_team", "set": {"burst_mean": 2}}])
     none = what_if_plan(only_segment, twin=twin, real_log=True)
-    assert none.scenario is None and none.model_based and "small_team" in none.reason
+    assert none.scenario is None and none.model_based and "Small teams" in none.reason
 
 
 def test_a_real_logs_report_runs_what_ifs_and_bands_on_its_twin(real_log, twin_file):

@@ -196,7 +196,10 @@ def _hour_of_week(ev: Evaluation, log: ChatLog, seg: pl.DataFrame) -> pl.DataFra
     loc = c.select("shop_id", local_time(pl.col("open_at"), zones).alias("t")).join(
         seg, on="shop_id", how="left"
     )
-    how = ((pl.col("t").dt.weekday() - 1) * 24 + pl.col("t").dt.hour()).cast(pl.Int32).alias("how")
+    # weekday() and hour() are Int8: widen before the arithmetic (Saturday 08:00 is hour 128)
+    how = (
+        (pl.col("t").dt.weekday().cast(pl.Int32) - 1) * 24 + pl.col("t").dt.hour().cast(pl.Int32)
+    ).alias("how")
     per = loc.group_by(pl.col("segment").fill_null("(unknown)"), how).agg(chats=pl.len())
     every = per.group_by("how").agg(pl.col("chats").sum()).with_columns(segment=pl.lit(ALL))
     return pl.concat([per, every.select(per.columns)])
