@@ -262,6 +262,22 @@ def test_public_holidays_need_known_country_codes_and_warn_without_a_country_col
     assert ev.chats["excluded_reason"].null_count() == 1
 
 
+def test_an_empty_country_means_no_public_holidays_as_the_error_says():
+    # 2025-09-01 is a public holiday in VN: the VN shop's chat is excluded, the chat of the
+    # shop with an empty country is counted
+    day = at(days=28)  # Monday 2025-09-01 09:00 UTC
+    rows = msgs(("a", day, "buyer"), ("b", day, "buyer", "text", {"shop": "s2"}))
+    rule = PLAIN.replace(exclusions=DEFAULT_EXCLUSIONS | {"public_holiday"})
+    shops = [
+        {"shop_id": "s1", "timezone": "UTC", "country": "VN"},
+        {"shop_id": "s2", "timezone": "UTC", "country": ""},
+    ]
+    ev = compare(log_with(rows, shops=shops), [rule], as_of=at(days=30))
+    got = ev.shops.sort("shop_id")
+    assert got["excluded_public_holiday"].to_list() == [1, 0]
+    assert got["counted"].to_list() == [0, 1]
+
+
 def test_a_chat_whose_buyer_messages_all_need_no_response_is_excluded():
     log = log_with(
         msgs(

@@ -122,7 +122,8 @@ def check_countries(shops: pl.DataFrame, source: str = "shops", rules: Iterable[
             f"column 'country' has type {shops['country'].dtype}; expected ISO country codes as "
             "text (e.g. 'VN').",
         )
-    bad = shops["country"].is_not_null() & ~shops["country"].is_in(sorted(known_countries()))
+    code = shops["country"]
+    bad = code.is_not_null() & (code != "") & ~code.is_in(sorted(known_countries()))
     if bad.any():
         ex = shops["country"].filter(bad).unique(maintain_order=True).head(EXAMPLES).to_list()
         raise schema_error(
@@ -147,7 +148,7 @@ def holiday_dates(countries: Iterable[str], first: dt.date, last: dt.date) -> pl
     rows = []
     years = list(range(first.year, last.year + 1))
     epoch = dt.date(1970, 1, 1)
-    for c in sorted(set(countries)):
+    for c in sorted(set(countries) - {""}):  # an empty country: no public holidays
         for day in holidays.country_holidays(c, years=years):
             if first <= day <= last:
                 rows.append((c, (day - epoch).days))
