@@ -51,7 +51,6 @@ from typing import Any
 
 import polars as pl
 
-from chatsim.drilldown import DRILLDOWN_TOP
 from chatsim.errors import ReportError
 from chatsim.report_pages import (
     ALWAYS_PAGES,
@@ -62,6 +61,7 @@ from chatsim.report_pages import (
     report_notebooks,
     report_pages,
 )
+from chatsim.report_params import SMALL_DAYS, SMALL_SHOPS, notebook_parameters
 from chatsim.report_results import TWIN_FILE
 from chatsim.report_staging import (
     STAGING_OWNER_FILE,
@@ -73,7 +73,7 @@ from chatsim.report_staging import (
     termination_as_exit,
 )
 from chatsim.rules import Rule, resolve_rule
-from chatsim.scenario import MAX_REPLICATIONS, Scenario, load_scenario
+from chatsim.scenario import Scenario, load_scenario
 from chatsim.schema import ChatLog, read_log
 
 __all__ = [
@@ -95,67 +95,6 @@ __all__ = [
     "report_pages",
     "sweep_stale_staging",
 ]
-
-
-#: Sizes used by ``--small`` (and the notebook tests).
-SMALL_SHOPS, SMALL_DAYS = 36, 10
-
-
-def notebook_parameters(
-    scenario: Scenario | str | Path,
-    *,
-    log_path: str | Path = "",
-    small: bool = False,
-    real_log: bool = False,
-    results_path: str | Path = "",
-    replications: int | None = None,
-    twin_path: str | Path = "",
-) -> dict[str, Any]:
-    """The papermill parameters every report notebook accepts, from a scenario.
-
-    Only plain values (strings, numbers, lists) so they show in the notebook's
-    injected-parameters cell. An empty ``log_path`` means "simulate the scenario"; an
-    empty ``results_path`` means "evaluate in the notebook"; ``twin_path`` is the scenario
-    fitted to the real log (``--fit``; empty: no twin). ``replications`` (default:
-    the scenario's ``analysis.replications``; always 1 for a real log) is how many
-    simulations give the pages their 95 % intervals.
-    """
-    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    an = sc.analysis
-    for ref in (*an.rules, *an.peers):  # fail now, not inside a notebook
-        resolve_rule(ref)
-    return {
-        "scenario_path": str(Path(sc.source).resolve())
-        if sc.source and Path(sc.source).exists()
-        else "",
-        "log_path": str(Path(log_path).resolve()) if str(log_path) else "",
-        "real_log": real_log,
-        "results_path": str(Path(results_path).resolve()) if str(results_path) else "",
-        "twin_path": str(Path(twin_path).resolve()) if str(twin_path) else "",
-        "shops": SMALL_SHOPS if small else None,
-        "days": SMALL_DAYS if small else None,
-        "rules": [str(r) for r in an.rules],
-        "targets": [float(t) for t in an.targets],
-        "windows_hours": [float(w) for w in an.windows_hours],
-        "drilldown_shop": an.drilldown_shop,
-        "drilldown_top": DRILLDOWN_TOP,
-        "run_what_if": bool(an.what_if) and not real_log,
-        "as_of": None,
-        "replications": 1 if real_log else _replications(sc, replications),
-        "peers": [str(r) for r in an.peers],
-    }
-
-
-def _replications(sc: Scenario, n: int | None) -> int:
-    """``n`` checked (1 to :data:`~chatsim.scenario.MAX_REPLICATIONS`), or the scenario's."""
-    if n is None:
-        return int(sc.analysis.replications)
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_REPLICATIONS:
-        raise ReportError(
-            f"replications must be a whole number from 1 to {MAX_REPLICATIONS:,}, got {n!r}; "
-            "1 runs a single simulation (no intervals)."
-        )
-    return n
 
 
 #: Tables a run stages for a page beside the evaluation: (table, the page that reads it).

@@ -28,8 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from chatsim.errors import RuleError
 from chatsim.rulekinds import (
     COMING_RULE_SETTINGS,
@@ -52,18 +50,17 @@ from chatsim.ruleunits import (
     deadline_words,
     unit_words,
 )
-from chatsim.rulevalues import (
-    DATE_FIELDS,
-    FLOAT_FIELDS,
-    check_known_keys,
-    rate_or_number,
-    to_date,
-    to_exclusions,
-    to_float,
-    whole_number,
+from chatsim.rulevalues import FLOAT_FIELDS, rate_or_number, whole_number
+from chatsim.ruleyaml import (
+    builtin,
+    resolve_rule,
+    rule_from_dict,
+    rule_from_yaml,
+    rule_to_dict,
+    rule_to_yaml,
 )
 from chatsim.schedule import WEEKDAYS, WeeklySchedule
-from chatsim.yamlfile import parse_yaml, read_yaml_file, shown
+from chatsim.yamlfile import shown
 
 __all__ = [
     "AUTO_REPLY_MODES",
@@ -428,20 +425,10 @@ class Rule:
             )
         return "; ".join(parts)
 
-    # -- serialisation -------------------------------------------------------------
+    # -- serialisation (chatsim.ruleyaml) ----------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """A plain dict (YAML-ready); inverse of :meth:`from_dict`."""
-        d: dict[str, Any] = {}
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            if f.name == "exclusions":
-                v = [e for e in EXCLUSIONS if e in v]
-            elif f.name == "business_schedule":
-                v = {k: list(r) for k, r in v.items()}
-            elif isinstance(v, dt.date):
-                v = v.isoformat()
-            d[f.name] = v
-        return d
+        return rule_to_dict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "rule") -> Rule:
@@ -454,67 +441,16 @@ class Rule:
             >>> Rule.from_dict({"base": "new-12h", "name": "new-8h", "window_hours": 8}).window_hours
             8.0
         """
-        if not isinstance(data, Mapping):
-            raise RuleError(f"{source}: a rule must be a mapping of settings.")
-        data = dict(data)
-        fields = {f.name for f in dataclasses.fields(cls)}
-        base_name = data.pop("base", None)
-        check_known_keys(data, fields, source)
-        kwargs: dict[str, Any] = {}
-        if base_name is not None:
-            from chatsim.presets import PRESET_RULES  # a peer preset is a base too
-
-            bases = {**BUILTIN_RULES, **PRESET_RULES}
-            if not isinstance(base_name, str) or base_name not in bases:
-                raise RuleError(
-                    f"{source}: base: unknown built-in rule {shown(base_name)}; use one of "
-                    f"{sorted(BUILTIN_RULES)} or a peer preset ({', '.join(PRESET_RULES)})."
-                )
-            kwargs = dataclasses.asdict(bases[base_name])
-            kwargs["exclusions"] = bases[base_name].exclusions
-        kwargs.update(data)
-        for key in FLOAT_FIELDS:
-            if kwargs.get(key) is not None:
-                kwargs[key] = to_float(kwargs[key], f"{source}: {key}")
-        for key in DATE_FIELDS:
-            kwargs[key] = to_date(kwargs.get(key), f"{source}: {key}")
-        if "exclusions" in kwargs:
-            kwargs["exclusions"] = to_exclusions(kwargs["exclusions"], source, EXCLUSIONS)
-        for f in dataclasses.fields(cls):  # true/false settings and text read from files
-            v = kwargs.get(f.name)
-            if f.type == "bool" and f.name in data and not isinstance(v, bool):
-                raise RuleError(f"{source}: {f.name}: expected true or false, got {shown(v)}.")
-            if f.type == "str" and f.name in data and not isinstance(v, str):
-                raise RuleError(f"{source}: {f.name}: expected text, got {shown(v)}.")
-        if "name" not in kwargs:
-            raise RuleError(f"{source}: a rule needs a 'name'.")
-        try:
-            return cls(**kwargs)
-        except TypeError as exc:
-            raise RuleError(f"{source}: {exc}") from exc
-        except RuleError as exc:
-            raise RuleError(f"{source}: {exc}") from exc
+        return rule_from_dict(cls, data, source)
 
     def to_yaml(self, path: str | Path | None = None) -> str:
         """Serialise to YAML (and write it to ``path`` if given)."""
-        text = yaml.safe_dump(self.to_dict(), sort_keys=False)
-        if path is not None:
-            Path(path).write_text(text)
-        return text
+        return rule_to_yaml(self, path)
 
     @classmethod
     def from_yaml(cls, text_or_path: str | Path) -> Rule:
         """Load a rule from YAML text or a ``.yaml``/``.yml`` file."""
-        source = "rule"
-        text = str(text_or_path)
-        p = Path(text)
-        path = isinstance(text_or_path, Path) or (
-            "\n" not in text and text.endswith((".yaml", ".yml"))
-        )
-        if path:
-            source = str(p)
-        data = read_yaml_file(p, RuleError, "rule") if path else parse_yaml(text, source, RuleError)
-        return cls.from_dict({} if data is None else data, source=source)
+        return rule_from_yaml(cls, text_or_path)
 
 
 LEGACY_24H = Rule(
@@ -555,43 +491,3 @@ AVG_RESPONSE_TIME, CHAT_SATISFACTION = (
 BUILTIN_RULES: dict[str, Rule] = {
     r.name: r for r in (LEGACY_24H, NEW_12H, AVG_RESPONSE_TIME, CHAT_SATISFACTION)
 }
-
-
-def builtin(name: str) -> Rule:
-    """A built-in rule by name (``legacy-24h``, ``new-12h``, or a coming Shop Health rule:
-    ``avg-response-time``, ``chat-satisfaction``)."""
-    try:
-        return BUILTIN_RULES[name]
-    except KeyError:
-        raise RuleError(
-            f"unknown built-in rule '{name}'; use one of {sorted(BUILTIN_RULES)} or a rule YAML file."
-        ) from None
-
-
-def resolve_rule(ref: str | Path | Rule | Mapping[str, Any]) -> Rule:
-    """Turn a built-in name, a peer preset's name (:mod:`chatsim.presets`), a YAML path, a
-    mapping or a Rule into a Rule.
-
-    Example:
-        >>> resolve_rule("legacy-24h") is LEGACY_24H
-        True
-        >>> resolve_rule("etsy-star").counted_unit
-        'first_chat'
-    """
-    if isinstance(ref, Rule):
-        return ref
-    if isinstance(ref, Mapping):
-        return Rule.from_dict(ref)
-    s = str(ref)
-    if s in BUILTIN_RULES:
-        return BUILTIN_RULES[s]
-    from chatsim.presets import PRESET_RULES  # built from Rule, so imported on use
-
-    if s in PRESET_RULES:
-        return PRESET_RULES[s]
-    if s.endswith((".yaml", ".yml")) or Path(s).exists():
-        return Rule.from_yaml(Path(s))
-    try:
-        return builtin(s)
-    except RuleError as exc:
-        raise RuleError(f"{exc} Peer presets: {', '.join(PRESET_RULES)}.") from None

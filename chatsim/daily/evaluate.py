@@ -172,7 +172,7 @@ def incremental_tables(
     if not rules:
         return out
 
-    def table(rule: Rule, chats: dict, grid: DayGrid, schema: pl.Schema) -> pl.DataFrame:
+    def table(rule: Rule, chats: dict, grid: DayGrid) -> pl.DataFrame:
         counts, resp_sum, med = accumulate(
             chats,
             grid.cut,
@@ -183,15 +183,15 @@ def incremental_tables(
             sat_code=RATING_CODE["satisfied"],
         )
         del chats
-        return daily_shop_table(rule, counts, resp_sum, med, grid, log.shops, schema)
+        return daily_shop_table(rule, counts, resp_sum, med, grid, log.shops)
 
     # each rule's counts are added up while the next rule's chats are judged
     with ThreadPoolExecutor(1, thread_name_prefix="chatsim-daily") as pool:
         running: tuple[str, Future[pl.DataFrame]] | None = None
-        for rule, chats, grid, schema in rule_instants(log, rules, days, zone):
+        for rule, chats, grid in rule_instants(log, rules, days, zone):
             if running is not None:
                 out[running[0]] = running[1].result()
-            running = (rule.name, pool.submit(table, rule, chats, grid, schema))
+            running = (rule.name, pool.submit(table, rule, chats, grid))
             del chats
         if running is not None:
             out[running[0]] = running[1].result()

@@ -22,7 +22,7 @@ Example:
     >>> from chatsim.sample import sample_log
     >>> from chatsim.rules import NEW_12H
     >>> days = [dt.date(2025, 9, 12)]
-    >>> [(rule, chats, _, _)] = rule_instants(sample_log(), [NEW_12H], days, "UTC")
+    >>> [(rule, chats, _)] = rule_instants(sample_log(), [NEW_12H], days, "UTC")
     >>> len(chats["open"]) > 0, chats["shop"].dtype.name
     (True, 'int32')
 """
@@ -40,7 +40,6 @@ import polars as pl
 from chatsim.daily.days import cutoff_matrix
 from chatsim.daily.timeline import NEVER
 from chatsim.engine import (
-    US_PER_HOUR,
     compiled_messages,
     encode_shops,
     epoch_us,
@@ -48,7 +47,6 @@ from chatsim.engine import (
     kernel,
     polars_backend,
 )
-from chatsim.errors import EngineError
 from chatsim.rules import Rule
 from chatsim.schema import ChatLog
 
@@ -108,15 +106,16 @@ def _until_last_cutoff(log: ChatLog, grid: DayGrid) -> pl.DataFrame:
 
 def rule_instants(
     log: ChatLog, rules: Sequence[Rule], days: Sequence[dt.date], zone: str | None
-) -> Iterator[tuple[Rule, dict[str, np.ndarray], DayGrid, pl.Schema]]:
+) -> Iterator[tuple[Rule, dict[str, np.ndarray], DayGrid]]:
     """Per rule (in order), the chats' instants for :func:`chatsim.daily.timeline.accumulate`,
-    the day grid and the schema of the engine's judged chats (see the module docstring)."""
+    and the day grid (see the module docstring)."""
     grid = day_grid(log.shops, days, zone)
     msgs = _until_last_cutoff(log, grid)
     as_of = dt.datetime.fromtimestamp(0, dt.UTC) + dt.timedelta(
         microseconds=int(grid.cut[:, -1].max())
     )
-    be = polars_backend(log.shops["timezone"].unique().to_list())
+    # the compiled chats keep each chat's last automatic reply (for _undone_points)
+    be = polars_backend(log.shops["timezone"].unique().to_list(), last_auto=True)
     shop_enum, (coded, shops, hol, blk) = encode_shops(
         msgs, log.shops, log.holiday_mode, log.blocked
     )
@@ -159,10 +158,10 @@ def rule_instants(
             df = df.sort("_open_pos")
         key = rule.chat_key()
         if key not in history:
-            history[key] = _history(df, rows, rule)
+            history[key] = _history(df, rows)
         h = history[key]
         coded = shop_enum is not None  # shop codes are positions in the shops table
-        yield rule, _instants(df, rule, grid, shop_pos, blocked, h, coded), grid, df.schema
+        yield rule, _instants(df, rule, grid, shop_pos, blocked, h, coded), grid
 
 
 def _instants(
@@ -247,7 +246,7 @@ class _Rows:
         self.starts = np.flatnonzero(self.flags & kernel.START)  # each conversation's first row
 
 
-def _history(df: pl.DataFrame, rows: _Rows, rule: Rule) -> dict[str, np.ndarray]:
+def _history(df: pl.DataFrame, rows: _Rows) -> dict[str, np.ndarray]:
     """A chat definition's rating events and automatic-resolution change points."""
     n = df.height
     open_pos = df["_open_pos"].cast(pl.Int64).to_numpy()
@@ -278,7 +277,8 @@ def _history(df: pl.DataFrame, rows: _Rows, rule: Rule) -> dict[str, np.ndarray]
     on = np.ones(len(chat_ids), np.bool_)
     if len(undone):
         answer = df["_answer_us"].fill_null(NEVER).to_numpy()
-        more = _undone_points(rows, open_pos, answer, rule, undone)
+        last_auto = df["last_auto_at"].dt.epoch("us").fill_null(0).to_numpy()
+        more = _undone_points(rows, open_pos, answer, undone, fa[undone], last_auto[undone])
         chat_ids = np.concatenate([chat_ids, more[0]])
         times = np.concatenate([times, more[1]])
         on = np.concatenate([on, more[2]])
@@ -289,40 +289,23 @@ def _history(df: pl.DataFrame, rows: _Rows, rule: Rule) -> dict[str, np.ndarray]
 
 
 def _undone_points(
-    rows: _Rows, open_pos: np.ndarray, answer: np.ndarray, rule: Rule, undone: np.ndarray
+    rows: _Rows,
+    open_pos: np.ndarray,
+    answer: np.ndarray,
+    undone: np.ndarray,
+    first_auto: np.ndarray,
+    last_auto: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Change points of the chats ``undone`` (positions in chat order) whose resolution a
     buyer message undid.
 
     Their automatic replies to a waiting chat are the automatic messages of the chat from
-    its first such reply to its last (the compiled builder's per-chat values, from a
-    second run on these chats' conversations alone); at each instant of a buyer message
-    or of such a reply the chat is resolved if only replies were sent then, and stays so
-    until the next; before its answer only.
+    its first such reply to its last (``first_auto``, ``last_auto``: the compiled chats'
+    ``first_auto_at`` and ``last_auto_at`` of these chats, epoch microseconds); at each
+    instant of a buyer message or of such a reply the chat is resolved if only replies
+    were sent then, and stays so until the next; before its answer only.
     """
     n_rows, starts = len(rows.t), rows.starts
-    ends = np.append(starts[1:], n_rows)
-    conv = np.unique(np.searchsorted(starts, open_pos[undone], side="right") - 1)
-    sub = _ranges(starts[conv], ends[conv])
-    options: dict[str, object] = {}
-    if rows.extra is not None:
-        options["extra"] = rows.extra[sub]
-    arrays = kernel.chat_arrays(
-        rows.t[sub],
-        rows.flags[sub],
-        auto_reply=rule.auto_reply,
-        valid_replies_only=rule.valid_replies_only,
-        session_us=int(round(rule.session_hours * US_PER_HOUR)),
-        **options,
-    )
-    found = sub[arrays["open_pos"]]
-    at = np.searchsorted(found, open_pos[undone])
-    if not np.array_equal(found[np.minimum(at, len(found) - 1)], open_pos[undone]):
-        raise EngineError(
-            "daily evaluation: the compiled chat builder gave other chats than the engine; "
-            "evaluate with compare() per day."
-        )
-    first_auto, last_auto = arrays["first_auto_us"][at], arrays["last_auto_us"][at]
     # each chat's rows: from its opening to the next chat or the end of its conversation
     nxt_start = np.append(starts, n_rows)[np.searchsorted(starts, open_pos, side="right")]
     nxt_open = np.append(open_pos[1:], n_rows)

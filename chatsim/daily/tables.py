@@ -2,20 +2,17 @@
 
 :func:`daily_shop_table` lays the counts of :func:`chatsim.daily.timeline.accumulate` out
 as one row per day and shop, then runs the engine's stages after the counting: the rates
-of :func:`chatsim.engine.shop_frame` (run on no chats, with the counts as its shops
-table, so its rate logic reads them) and :func:`chatsim.engine.finish_shops` (intervals,
-the rule's figure, target, tier, confidence, column order and dtypes). Day and shop travel
+of :func:`chatsim.engine.shop_rates` (the rate step of :func:`chatsim.engine.shop_frame`)
+and :func:`chatsim.engine.finish_shops` (intervals, the rule's figure, target, tier,
+confidence, column order and dtypes). Day and shop travel
 as one integer key through both, so each runs once for all days.
 
 Example:
-    >>> from chatsim.rules import NEW_12H
-    >>> judged_columns({"shop_id": pl.Int64})["shop_id"]
-    Int64
+    >>> COUNTED_STATUSES[:2], "rated" in STANDING_INPUTS
+    (('answered_in_time', 'answered_late'), True)
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 import narwhals as nw
 import numpy as np
@@ -23,22 +20,17 @@ import polars as pl
 
 from chatsim.daily.instants import DayGrid
 from chatsim.daily.timeline import COUNT_SLOTS, middle_values
-from chatsim.engine import REASON_CODE, SHOP_COUNTS, finish_shops, shop_frame
+from chatsim.engine import REASON_CODE, SHOP_COUNTS, finish_shops, shop_rates
 from chatsim.rules import Rule
 
-__all__ = ["COUNTED_STATUSES", "STANDING_INPUTS", "daily_shop_table", "judged_columns"]
+__all__ = ["COUNTED_STATUSES", "STANDING_INPUTS", "daily_shop_table"]
 
 #: the statuses the counts hold first, in the engine's order
 COUNTED_STATUSES = ("answered_in_time", "answered_late", "unanswered", "pending")
-#: what the counts give :func:`~chatsim.engine.shop_frame`'s rate logic
+#: what the counts give :func:`~chatsim.engine.shop_rates` and ``finish_shops``
 STANDING_INPUTS = frozenset(
     {*SHOP_COUNTS, "shop_id", "rated", "satisfied", "_resp_sum", "_resp_n", "_resp_median"}
 )
-
-
-def judged_columns(schema: Mapping[str, pl.DataType]) -> pl.Schema:
-    """The judged chat columns ``schema`` with an Int64 ``shop_id`` (the day-and-shop key)."""
-    return pl.Schema({**schema, "shop_id": pl.Int64})
 
 
 def daily_shop_table(
@@ -48,7 +40,6 @@ def daily_shop_table(
     med: dict[str, np.ndarray],
     grid: DayGrid,
     shops: pl.DataFrame,
-    judged_schema: Mapping[str, pl.DataType],
 ) -> pl.DataFrame:
     """One rule's shop table at every cutoff: ``day``, ``as_of``, then the columns of
     ``compare(...).shops`` (rows by day, then shop)."""
@@ -76,8 +67,7 @@ def daily_shop_table(
         ),
         _resp_sum=pl.when(has).then(pl.col("_resp_sum")),
     )
-    empty = nw.from_native(pl.LazyFrame(schema=judged_columns(judged_schema)))
-    standing = shop_frame(empty, nw.from_native(frame.lazy()), rule).to_native().collect()
+    standing = shop_rates(nw.from_native(frame.lazy()), rule).to_native().collect()
     day = np.repeat(np.arange(n_days), n_shops)
     shop = np.tile(np.arange(n_shops), n_days)
     keyed = (

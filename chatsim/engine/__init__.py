@@ -115,6 +115,7 @@ from chatsim.engine.finish import (
     in_chat_order,
     judged_chats,
     shop_frame,
+    shop_rates,
     with_labels,
 )
 from chatsim.engine.judge import judge, pause_intervals
@@ -195,6 +196,7 @@ __all__ = [
     "polars_backend",
     "run_polars",
     "shop_frame",
+    "shop_rates",
     "with_features",
     "with_labels",
     "zone_gaps",

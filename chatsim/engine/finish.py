@@ -70,6 +70,7 @@ __all__ = [
     "in_chat_order",
     "judged_chats",
     "shop_frame",
+    "shop_rates",
     "shop_inputs",
     "standing_confidence",
     "wilson_interval",
@@ -361,8 +362,25 @@ def shop_frame(judged: nw.LazyFrame, shops: nw.LazyFrame, rule: Rule) -> nw.Lazy
     )
     # average and median response hours are made from _resp_sum, _resp_n and
     # _resp_median by finish_shops (exact division, the same for every engine)
-    # a shop is rated on its own chats from max(min_chats, 1) counted chats; with fewer
-    # it gets the rule's default rate (when the rule's figure is this rate), or none
+    return shop_rates(out, rule)
+
+
+def shop_rates(counts: nw.LazyFrame, rule: Rule) -> nw.LazyFrame:
+    """Per-shop counts (``counted``, ``answered_in_time``, ``rated``, ``satisfied``) with the
+    rule's ``response_rate`` and the ``satisfaction_rate`` added: the rate step of
+    :func:`shop_frame`, for counts made elsewhere (the daily tables).
+
+    A shop is rated on its own chats from ``max(min_chats, 1)`` counted chats; with fewer it
+    gets the rule's ``default_rate`` (when the rule's figure is this rate), or none.
+
+    Example:
+        >>> from chatsim.rules import NEW_12H
+        >>> counts = nw.from_native(pl.LazyFrame({"counted": [4, 0], "answered_in_time": [3, 0],
+        ...     "rated": [0, 2], "satisfied": [0, 1]}))
+        >>> rates = shop_rates(counts, NEW_12H).to_native().collect()
+        >>> rates.select("response_rate", "satisfaction_rate").rows()
+        [(0.75, None), (None, 0.5)]
+    """
     rate = nw.when(nw.col("counted") >= max(rule.min_chats, 1)).then(
         nw.col("answered_in_time") / nw.col("counted")
     )
@@ -370,7 +388,7 @@ def shop_frame(judged: nw.LazyFrame, shops: nw.LazyFrame, rule: Rule) -> nw.Lazy
     if rule.default_rate is not None and plain:
         rate = rate.otherwise(nw.lit(rule.default_rate, dtype=nw.Float64))
     # the rule's figure, meets_target, tier and confidence: finish_shops (engine.rates)
-    return out.with_columns(
+    return counts.with_columns(
         response_rate=rate,
         satisfaction_rate=nw.when(nw.col("rated") > 0).then(nw.col("satisfied") / nw.col("rated")),
     )

@@ -71,7 +71,9 @@ class PolarsBackend(Backend):
     """The polars primitives of :class:`~chatsim.engine.backend.Backend`, as methods.
 
     ``zones`` are the shop time zones that occur (sorted; ``["UTC"]`` if none);
-    ``stars``: the messages have a ``stars`` column (the chats then carry it); ``window``
+    ``stars``: the messages have a ``stars`` column (the chats then carry it);
+    ``last_auto``: the compiled chats keep ``last_auto_at``, each chat's last automatic
+    reply (:func:`chatsim.engine.kernel.chats_frame`); ``window``
     defaults to :class:`~chatsim.engine.backend.Compiled`, whose chats come
     from the compiled state machine (:meth:`chats`); with another window :attr:`chats`
     is None and the chats come from the expressions.
@@ -80,11 +82,16 @@ class PolarsBackend(Backend):
     name = "polars"
 
     def __init__(
-        self, zones: Sequence[str], window: Window | None = None, stars: bool = False
+        self,
+        zones: Sequence[str],
+        window: Window | None = None,
+        stars: bool = False,
+        last_auto: bool = False,
     ) -> None:
         # Backend's callable fields are this class's methods: only the data is set here
         self.zones = sorted(zones) or ["UTC"]
         self.stars = stars
+        self.last_auto = last_auto
         self.window = window or Compiled()
         if not isinstance(self.window, Compiled):
             self.chats = None  # type: ignore[assignment]
@@ -283,18 +290,22 @@ class PolarsBackend(Backend):
                 extra=extra,
                 units=units,
             )
-            chats = kernel.chats_frame(shards, ids, t if units else None)
+            chats = kernel.chats_frame(shards, ids, t if units else None, last_auto=self.last_auto)
             return nw.from_native(chats if self.stars else chats.drop("stars"))
 
         return build
 
 
 def polars_backend(
-    zones: Sequence[str], window: Window | None = None, stars: bool = False
+    zones: Sequence[str],
+    window: Window | None = None,
+    stars: bool = False,
+    last_auto: bool = False,
 ) -> PolarsBackend:
     """The polars primitives; ``zones`` are the shop time zones that occur, ``stars``
-    whether the messages have a ``stars`` column."""
-    return PolarsBackend(zones, window, stars)
+    whether the messages have a ``stars`` column, ``last_auto`` whether the compiled chats
+    keep ``last_auto_at``."""
+    return PolarsBackend(zones, window, stars, last_auto)
 
 
 def run_polars(

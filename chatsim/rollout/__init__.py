@@ -40,17 +40,19 @@ from __future__ import annotations
 
 import polars as pl  # noqa: F401  (the example above)
 
-from chatsim.rollout.summary import RolloutNumbers, rollout_numbers
-from chatsim.rollout.tables import (
+from chatsim.rollout.adaptation import (
     ADAPTATION_COLUMNS,
     CURVE_DAYS_BEFORE,
     NO_ADAPTERS,
-    STANDING_LABELS,
-    STATUSES,
-    TIERS,
     adaptation_curve,
     adaptation_recovery,
     adaptation_summary,
+)
+from chatsim.rollout.summary import RolloutNumbers, rollout_numbers
+from chatsim.rollout.tables import (
+    STANDING_LABELS,
+    STATUSES,
+    TIERS,
     context_daily,
     daily_shares,
     in_force_status,

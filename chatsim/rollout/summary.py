@@ -17,9 +17,8 @@ import polars as pl
 
 from chatsim.explain.formats import format_count, format_pp, format_share
 from chatsim.explain.takeaways import Takeaway
+from chatsim.rollout.adaptation import NO_ADAPTERS, adaptation_recovery
 from chatsim.rollout.tables import (
-    NO_ADAPTERS,
-    adaptation_recovery,
     daily_shares,
     in_force_status,
     switch_days,

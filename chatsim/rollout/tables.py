@@ -20,22 +20,19 @@ if TYPE_CHECKING:
     from chatsim.scenario import Scenario
 
 __all__ = [
-    "ADAPTATION_COLUMNS",
-    "CURVE_DAYS_BEFORE",
-    "NO_ADAPTERS",
     "STANDING_LABELS",
     "STATUSES",
+    "MOVED_TO_ADAPTATION",
     "TIERS",
-    "adaptation_curve",
-    "adaptation_recovery",
-    "adaptation_summary",
     "context_daily",
     "daily_shares",
+    "first_meeting",
     "in_force_status",
     "policy_dates",
     "rollout_daily",
     "rollout_range",
     "segment_shares",
+    "standing",
     "switch_days",
     "switch_recovery",
     "tier_shares",
@@ -47,19 +44,12 @@ __all__ = [
 STATUSES: tuple[str, ...] = ("meets", "below", "not_rated")
 #: The tiers of the shop table, best first (:meth:`chatsim.rules.Rule.tier`).
 TIERS: tuple[str, ...] = ("meets", "below_target", "warning", "enforcement")
-#: Columns of a simulated shops table naming the sellers who change their behaviour: the
-#: first day of the change (a date) and what they change (text); null for the others.
-ADAPTATION_COLUMNS: tuple[str, str] = ("adapted_from", "adaptation")
-#: Days before a change the adaptation curve starts.
-CURVE_DAYS_BEFORE = 14
 #: A shop's standing (:data:`STATUSES`) as a reader reads it.
 STANDING_LABELS: dict[str, str] = {
     "meets": "Meets the target",
     "below": "Below the target",
     "not_rated": "Not rated",
 }
-#: What the page says when the shops table names no adapting seller (real logs).
-NO_ADAPTERS = "No adapting sellers in this log: its shops table has no dated changes."
 
 
 def rollout_range(log: ChatLog, scenario: Scenario | None = None) -> tuple[dt.date, dt.date]:
@@ -92,7 +82,13 @@ def _rule_index(daily: pl.DataFrame) -> pl.Expr:
     return pl.col("rule").replace_strict({r: i for i, r in enumerate(order)}, return_dtype=pl.Int32)
 
 
-def _status(meets: pl.Expr) -> pl.Expr:
+def standing(meets: pl.Expr) -> pl.Expr:
+    """A shop's standing (:data:`STATUSES`) from its ``meets_target``.
+
+    Example:
+        >>> pl.select(standing(pl.lit(pl.Series([True, False, None]))))["literal"].to_list()
+        ['meets', 'below', 'not_rated']
+    """
     return (
         pl.when(meets.is_null())
         .then(pl.lit("not_rated"))
@@ -118,7 +114,7 @@ def in_force_status(daily: pl.DataFrame) -> pl.DataFrame:
     return (
         force.join(top, on=["day", "_o"], how="semi")
         .drop("_o")
-        .select("day", "shop_id", "rule", _status(pl.col("meets_target")).alias("status"), *keep)
+        .select("day", "shop_id", "rule", standing(pl.col("meets_target")).alias("status"), *keep)
         .sort("shop_id", "day")
         .with_columns(
             last_status=pl.when(pl.col("status") != "not_rated")
@@ -257,9 +253,17 @@ def transitions(status: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _first_meeting(status: pl.DataFrame, starts: pl.DataFrame) -> pl.DataFrame:
+def first_meeting(status: pl.DataFrame, starts: pl.DataFrame) -> pl.DataFrame:
     """Per ``shop_id`` of ``starts`` (with a ``from_day``): the first day on or after it
-    the shop meets the target (``back_on``), null if never."""
+    the shop meets the target (``back_on``), null if never.
+
+    Example:
+        >>> st = pl.DataFrame({"shop_id": ["a", "a"], "status": ["below", "meets"],
+        ...     "day": [dt.date(2025, 8, 1), dt.date(2025, 8, 2)]})
+        >>> starts = pl.DataFrame({"shop_id": ["a"], "from_day": [dt.date(2025, 8, 1)]})
+        >>> first_meeting(st, starts)["back_on"].to_list()
+        [datetime.date(2025, 8, 2)]
+    """
     return (
         status.join(starts.select("shop_id", "from_day"), on="shop_id")
         .filter(pl.col("day") >= pl.col("from_day"), pl.col("status") == "meets")
@@ -285,7 +289,7 @@ def switch_recovery(status: pl.DataFrame, switch_day: dt.date) -> pl.DataFrame:
     fell = fell.select("shop_id", "rate_before", rate_on_switch="response_rate").with_columns(
         from_day=pl.lit(switch_day + dt.timedelta(days=1), dtype=pl.Date)
     )
-    back = _first_meeting(status, fell)
+    back = first_meeting(status, fell)
     return (
         fell.join(back, on="shop_id", how="left")
         .with_columns(
@@ -293,106 +297,6 @@ def switch_recovery(status: pl.DataFrame, switch_day: dt.date) -> pl.DataFrame:
         )
         .drop("from_day")
         .sort("shop_id")
-    )
-
-
-def _adapters(shops: pl.DataFrame, last_day: dt.date) -> pl.DataFrame | None:
-    if not set(ADAPTATION_COLUMNS) <= set(shops.columns):
-        return None
-    out = shops.filter(
-        pl.col("adapted_from").is_not_null(), pl.col("adapted_from") <= last_day
-    ).select("shop_id", "adapted_from", pl.col("adaptation").cast(pl.String).fill_null("change"))
-    return out if out.height else None
-
-
-def _status_under(
-    daily: pl.DataFrame, status: pl.DataFrame, adapters: pl.DataFrame
-) -> pl.DataFrame:
-    """The adapters' daily rows under the rule in force on their change day (the rule they
-    adapt to), with ``status`` and the days since the change."""
-    rule_on = status.select("day", "rule").unique()
-    pick = adapters.join(rule_on, left_on="adapted_from", right_on="day", how="inner")
-    return (
-        daily.join(pick, on=["shop_id", "rule"], how="inner")
-        .with_columns(
-            status=_status(pl.col("meets_target")),
-            since=(pl.col("day") - pl.col("adapted_from")).dt.total_days(),
-        )
-        .sort("shop_id", "day")
-    )
-
-
-def adaptation_recovery(
-    daily: pl.DataFrame, shops: pl.DataFrame, status: pl.DataFrame | None = None
-) -> pl.DataFrame | None:
-    """For each shop that changes its behaviour (``adapted_from`` on or before the last day):
-    the change, the rule in force on its first day, its standing the day before
-    (``before``: meets / below / not_rated), the first day from the change it meets that
-    rule (``back_on``) and ``days_to_target`` (0: met it on the day; null: not by the end).
-    ``None`` when the shops table names no adapting seller (:data:`NO_ADAPTERS`).
-
-    Example:
-        >>> adaptation_recovery(daily, log.shops)  # doctest: +SKIP
-    """
-    if status is None:
-        status = in_force_status(daily)
-    adapters = _adapters(shops, daily["day"].max()) if daily.height else None
-    if adapters is None:
-        return None
-    rows = _status_under(daily, status, adapters)
-    before = rows.filter(pl.col("since") == -1).select("shop_id", before="status")
-    back = _first_meeting(rows, rows.select("shop_id", from_day="adapted_from").unique())
-    return (
-        rows.select("shop_id", "adaptation", "adapted_from", "rule")
-        .unique("shop_id")
-        .join(before, on="shop_id", how="left")
-        .join(back, on="shop_id", how="left")
-        .with_columns(
-            pl.col("before").fill_null("not_rated"),
-            days_to_target=(pl.col("back_on") - pl.col("adapted_from")).dt.total_days(),
-        )
-        .sort("shop_id")
-    )
-
-
-def adaptation_curve(
-    daily: pl.DataFrame,
-    shops: pl.DataFrame,
-    status: pl.DataFrame | None = None,
-    *,
-    days_before: int = CURVE_DAYS_BEFORE,
-) -> pl.DataFrame | None:
-    """Per change (``adaptation``) and day since it (from ``-days_before``), for the adapting
-    sellers below the target the day before their change: the share of them meeting the
-    target and their median rate, under the rule in force on the change day. Each change's
-    days stop where the first of its sellers runs out of data, so a curve always follows
-    the same sellers. ``None`` without adapting sellers below the target before.
-
-    Example:
-        >>> adaptation_curve(daily, log.shops)  # doctest: +SKIP
-    """
-    if status is None:
-        status = in_force_status(daily)
-    adapters = _adapters(shops, daily["day"].max()) if daily.height else None
-    if adapters is None:
-        return None
-    rows = _status_under(daily, status, adapters)
-    below = rows.filter(pl.col("since") == -1, pl.col("status") == "below").select("shop_id")
-    if below.height == 0:
-        return None
-    rows = rows.join(below, on="shop_id", how="semi")
-    last = (pl.lit(daily["day"].max(), dtype=pl.Date) - pl.col("adapted_from")).dt.total_days()
-    reach = rows.group_by("adaptation").agg(_reach=last.min())
-    return (
-        rows.join(reach, on="adaptation")
-        .filter(pl.col("since") >= -days_before, pl.col("since") <= pl.col("_reach"))
-        .group_by("adaptation", "since")
-        .agg(
-            sellers=pl.len().cast(pl.Int64),
-            share=pl.col("meets_target").mean(),
-            median_rate=pl.col("response_rate").median(),
-        )
-        .sort("adaptation", "since")
     )
 
 
@@ -449,31 +353,6 @@ def rollout_daily(
     return compare_daily(log, list(rules), start=first, end=last)
 
 
-def adaptation_summary(ad: pl.DataFrame) -> pl.DataFrame:
-    """Per change (``adaptation``) of :func:`adaptation_recovery`: the sellers making it,
-    those below the target the day before, those back above it by the end, and the median
-    and longest days from the change to meeting the target (of those below before).
-
-    Example:
-        >>> adaptation_summary(adaptation_recovery(daily, log.shops))  # doctest: +SKIP
-    """
-    below = pl.col("before") == "below"
-    back = pl.col("days_to_target").filter(below)
-    return (
-        ad.group_by("adaptation")
-        .agg(
-            first_day=pl.col("adapted_from").min(),
-            sellers=pl.len(),
-            below_before=below.sum(),
-            back_above_target=back.is_not_null().sum(),
-            median_days=back.median(),
-            longest_days=back.max(),
-        )
-        .with_columns(pl.col("sellers", "below_before", "back_above_target").cast(pl.Int64))
-        .sort("first_day", "adaptation")
-    )
-
-
 def with_labels(df: pl.DataFrame) -> pl.DataFrame:
     """``df`` with its standing columns (``status``, ``last_status``, ``before``) as a reader
     reads them (:data:`STANDING_LABELS`), for tables on the page.
@@ -500,3 +379,26 @@ def context_daily(ctx: Any) -> pl.DataFrame:
         return staged
     scenario = None if ctx.params.get("real_log") else ctx.scenario
     return rollout_daily(ctx.log, ctx.rules, scenario)
+
+
+#: Names that moved to :mod:`chatsim.rollout.adaptation`, still importable from here.
+MOVED_TO_ADAPTATION = frozenset(
+    {
+        "ADAPTATION_COLUMNS",
+        "CURVE_DAYS_BEFORE",
+        "NO_ADAPTERS",
+        "adaptation_curve",
+        "adaptation_recovery",
+        "adaptation_summary",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    """The adaptation tables' names, from :mod:`chatsim.rollout.adaptation` (imported on use:
+    it builds on this module)."""
+    if name in MOVED_TO_ADAPTATION:
+        from chatsim.rollout import adaptation
+
+        return getattr(adaptation, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -32,28 +32,12 @@ from chatsim.errors import EngineError
 from chatsim.metrics import check_rule_list
 from chatsim.rules import LEGACY_24H, NEW_12H, Rule
 from chatsim.scale.buckets import check_ids_across_buckets, file_buckets, repartition
-from chatsim.scale.plan import BYTES_PER_MESSAGE, DatasetPlan, default_workers, plan_log
+from chatsim.scale.evaluate import side_tables
+from chatsim.scale.plan import BYTES_PER_MESSAGE, default_workers, plan_log
 from chatsim.scale.run import BucketJob, BucketResult, run_buckets
-from chatsim.schema import (
-    ChatLog,
-    LazyLog,
-    align_id,
-    scan_log,
-    validate_blocked,
-    validate_holiday_mode,
-    validate_shops,
-)
+from chatsim.schema import scan_log
 
 __all__ = ["DailyBucketJob", "compare_daily_dataset"]
-
-
-def _rows_of_shops(df: pl.DataFrame | None, shops: pl.Series) -> pl.DataFrame | None:
-    """A side table's rows of ``shops``."""
-    if df is None:
-        return None
-    return df.filter(
-        pl.col("shop_id").is_in(shops.cast(df.schema["shop_id"], strict=False).implode())
-    )
 
 
 @dataclass
@@ -67,20 +51,7 @@ class DailyBucketJob(BucketJob):
 
     def evaluate(self, i: int, msgs: pl.DataFrame, shop_ids: pl.Series) -> BucketResult:
         """Validate ``msgs`` with the side-table rows of ``shop_ids``; their daily table."""
-        shops_df, hol_df, blk_df = self.side
-        where = f"{self.plan.source}[bucket {i}]"
-        log = ChatLog.from_frames(
-            msgs,
-            _rows_of_shops(shops_df, shop_ids),
-            _rows_of_shops(hol_df, shop_ids),
-            _rows_of_shops(blk_df, shop_ids),
-            source=where,
-            sources={**self.names, "messages": where},
-            lenient=self.lenient,
-            sent_at_range=self.plan.sent_at_range,
-            ids=self.plan.ids,
-            check_unmatched=False,  # checked once, over the whole log
-        )
+        log = self.bucket_log(i, msgs, shop_ids)
         del msgs
         daily = compare_daily(
             log, self.rules, start=self.days[0], end=self.days[-1], zone=self.zone
@@ -94,24 +65,6 @@ class DailyBucketJob(BucketJob):
             as_of=self.cutoff,
             shop_ids=shop_ids,
         )
-
-
-def _side(lazy: LazyLog, plan: DatasetPlan) -> tuple[pl.DataFrame | None, ...]:
-    """The side tables, validated whole and cast to the messages' id types."""
-    names = lazy.sources()
-    out: list[pl.DataFrame | None] = []
-    for name, check in (
-        ("shops", validate_shops),
-        ("holiday_mode", validate_holiday_mode),
-        ("blocked", validate_blocked),
-    ):
-        df = lazy.read_side_table(name)
-        if df is not None:
-            df = align_id(check(df, names[name]), "shop_id", plan.ids["shop_id"], names[name])
-            if name == "blocked":
-                df = align_id(df, "buyer_id", plan.ids["buyer_id"], names[name])
-        out.append(df)
-    return tuple(out)
 
 
 def compare_daily_dataset(
@@ -147,7 +100,7 @@ def compare_daily_dataset(
     if plan.n_messages == 0:  # nothing to cut: in memory
         log = lazy.read(lenient=lenient, sent_at_range=plan.sent_at_range)
         return compare_daily(log, rules, start=days[0], end=days[-1], zone=zone)
-    side = _side(lazy, plan)
+    side = side_tables(lazy, plan)
     budget = plan.max_bucket_messages * BYTES_PER_MESSAGE * plan.workers
     copies = check_ids_across_buckets(plan, budget, lenient=lenient)
     tmp: Path | None = None

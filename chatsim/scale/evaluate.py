@@ -42,7 +42,13 @@ from chatsim.schema import (
     validate_shops,
 )
 
-__all__ = ["CHATS_OUT_REFUSED", "DatasetEvaluation", "check_chats_out", "compare_dataset"]
+__all__ = [
+    "CHATS_OUT_REFUSED",
+    "DatasetEvaluation",
+    "check_chats_out",
+    "compare_dataset",
+    "side_tables",
+]
 
 #: Name endings ``chats_out`` refuses: the buckets engine writes a folder of Parquet files.
 CHATS_OUT_REFUSED = (".csv", ".gz", ".pq", ".tsv", ".txt", ".json")
@@ -97,8 +103,9 @@ def check_chats_out(chats_out: str | Path) -> Path:
     return out
 
 
-def _side_tables(lazy: LazyLog, plan: DatasetPlan) -> SideTables:
-    """The side tables, validated whole and cast to the messages' id types."""
+def side_tables(lazy: LazyLog, plan: DatasetPlan) -> SideTables:
+    """The side tables (shops, holiday mode, blocked; each None when the log has none),
+    validated whole and cast to the messages' id types (those of ``plan``)."""
     id_dtype, buyer_dtype = plan.ids["shop_id"], plan.ids["buyer_id"]
     names = lazy.sources()
     shops = hol = blk = None
@@ -169,7 +176,7 @@ def compare_dataset(
         ev = compare(log, rules, as_of=data_cutoff(as_of, plan.data_end, plan.source))
         return DatasetEvaluation(**ev.__dict__, buckets=1)
 
-    side = _side_tables(lazy, plan)
+    side = side_tables(lazy, plan)
     # the id check runs alone: the whole budget
     budget = plan.max_bucket_messages * BYTES_PER_MESSAGE * plan.workers
     copies = check_ids_across_buckets(plan, budget, lenient=lenient)

@@ -104,12 +104,12 @@ class BucketJob:
         shop_ids = msgs.get_column("shop_id").unique()
         return self.evaluate(i, msgs, shop_ids)
 
-    def evaluate(self, i: int, msgs: pl.DataFrame, shop_ids: pl.Series) -> BucketResult:
-        """Validate ``msgs`` with the side-table rows of ``shop_ids`` and evaluate them
-        (also a bucket of shops without messages: ``msgs`` empty)."""
+    def bucket_log(self, i: int, msgs: pl.DataFrame, shop_ids: pl.Series) -> ChatLog:
+        """Bucket ``i``'s log: ``msgs`` validated with the side-table rows of ``shop_ids``
+        (ids cast to the plan's types; unmatched rows are checked once, over the whole log)."""
         shops_df, hol_df, blk_df = self.side
         where = f"{self.plan.source}[bucket {i}]"
-        log = ChatLog.from_frames(
+        return ChatLog.from_frames(
             msgs,
             _rows_of(shops_df, shop_ids),
             _rows_of(hol_df, shop_ids),
@@ -121,6 +121,11 @@ class BucketJob:
             ids=self.plan.ids,
             check_unmatched=False,  # checked once, over the whole log
         )
+
+    def evaluate(self, i: int, msgs: pl.DataFrame, shop_ids: pl.Series) -> BucketResult:
+        """Validate ``msgs`` with the side-table rows of ``shop_ids`` and evaluate them
+        (also a bucket of shops without messages: ``msgs`` empty)."""
+        log = self.bucket_log(i, msgs, shop_ids)
         del msgs
         with_chats = self.chats_dir is not None or self.keep_chats
         ev = compare(log, self.rules, as_of=self.cutoff, chats=with_chats)
