@@ -21,7 +21,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, InvalidStateError, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -224,12 +224,29 @@ def shutdown_workers() -> None:
 
 def _stop_workers() -> None:
     """Stop every worker now, mid-shard (after an interruption or a failure)."""
+    if _POOLS and threading.excepthook is not _quiet_stopped_pool:
+        global _previous_excepthook
+        _previous_excepthook = threading.excepthook
+        threading.excepthook = _quiet_stopped_pool
     while _POOLS:
         pool = _POOLS.popitem()[1]
         procs = getattr(pool, "_processes", None) or {}
         for proc in list(procs.values()):
             proc.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+_previous_excepthook = threading.excepthook
+
+
+def _quiet_stopped_pool(args: threading.ExceptHookArgs) -> None:
+    """Once the run stops its workers, the pool's manager thread may try to fail a future
+    that was already cancelled (``InvalidStateError``, a race in the standard library of
+    Python 3.11); the run is already ending cleanly, so that thread's traceback is not
+    printed. Every other thread exception goes to the previous hook."""
+    if args.exc_type is not None and issubclass(args.exc_type, InvalidStateError):
+        return
+    _previous_excepthook(args)
 
 
 @contextmanager
