@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 from pathlib import Path
+from typing import Any
 
 import papermill as pm
 import pytest
@@ -53,8 +54,20 @@ def test_has_one_parameters_cell_with_every_report_parameter(nb):
         ast.literal_eval(declared[name]["default"])  # a plain value: runs on its own defaults
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.stem)
-@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def _pairs() -> list[Any]:
+    """Every notebook with every scenario. The default suite runs each notebook on the
+    baseline and the main report on every scenario; the rest of the cross product is
+    marked slow (nbval also runs each notebook on its own defaults)."""
+    out = []
+    for nb in NOTEBOOKS:
+        for sc in SCENARIOS:
+            quick = sc.name == "baseline.yaml" or nb.stem == "rule_comparison"
+            marks = () if quick else (pytest.mark.slow,)
+            out.append(pytest.param(nb, sc, id=f"{nb.stem}-{sc.stem}", marks=marks))
+    return out
+
+
+@pytest.mark.parametrize(("nb", "scenario"), _pairs())
 def test_runs_with_each_scenarios_parameters(nb, scenario, tmp_path):
     sc = load_scenario(scenario).scaled(shops=18, days=SMALL_DAYS)
     log = prepare_log(str(scenario), "", shops=sc.shops, days=sc.period.days)
