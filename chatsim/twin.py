@@ -34,6 +34,7 @@ import polars as pl
 
 from chatsim.errors import ChatsimWarning, FitError
 from chatsim.explain.formats import format_count, format_share
+from chatsim.explain.keynumbers import KeyNumberItems
 from chatsim.explain.labels import segment_label
 from chatsim.fit import ALL_SHOPS, GOALS, Calibration, Fit, calibration_tables, fit_log
 from chatsim.fit import fit_settings as read_fit_settings
@@ -186,23 +187,9 @@ def twin_calibration(
 
 
 @dataclass(frozen=True)
-class CalibrationNumbers:
+class CalibrationNumbers(KeyNumberItems):
     """The calibration page's key numbers: ``items`` holds ``(key, label, value, detail)``
     rows in the strip's order (what :func:`chatsim.notebook.show_key_numbers` draws)."""
-
-    items: tuple[tuple[str, str, str, str], ...]
-
-    def rows(self) -> list[tuple[str, str, str]]:
-        """The key numbers as ``(label, value, detail)``."""
-        return [(lab, value, detail) for _, lab, value, detail in self.items]
-
-    def as_frame(self) -> pl.DataFrame:
-        """The key numbers as a table: ``key``, ``label``, ``value``, ``detail``."""
-        return pl.DataFrame(
-            list(self.items),
-            schema={"key": pl.String, "label": pl.String, "value": pl.String, "detail": pl.String},
-            orient="row",
-        )
 
 
 def _points(x: float | None) -> str:

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from chatsim.explain.formats import format_count, format_pp, format_range, format_share
+from chatsim.explain.keynumbers import KeyNumberItems
 from chatsim.explain.labels import segment_label
 from chatsim.explain.takeaways import Takeaway
 
@@ -90,23 +91,9 @@ def _mean(iv: Interval, kind: str) -> str:
 
 
 @dataclass(frozen=True)
-class IntervalHeadline:
+class IntervalHeadline(KeyNumberItems):
     """The key numbers of a replication run, as ranges: ``items`` holds ``(key, label,
     value, detail)`` rows in the strip's order."""
-
-    items: tuple[tuple[str, str, str, str], ...]
-
-    def rows(self) -> list[tuple[str, str, str]]:
-        """The key numbers as ``(label, value, detail)``."""
-        return [(lab, value, detail) for _, lab, value, detail in self.items]
-
-    def as_frame(self) -> pl.DataFrame:
-        """The key numbers as a table: ``key``, ``label``, ``value`` (a range), ``detail``."""
-        return pl.DataFrame(
-            list(self.items),
-            schema={"key": pl.String, "label": pl.String, "value": pl.String, "detail": pl.String},
-            orient="row",
-        )
 
 
 def interval_key_numbers(rep: Replications) -> IntervalHeadline:

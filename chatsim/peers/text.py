@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from chatsim.explain.formats import format_count, format_pp, format_share
+from chatsim.explain.keynumbers import KeyNumberItems
 from chatsim.explain.takeaways import Takeaway
 from chatsim.metrics import Evaluation
 from chatsim.page_html import rule_sentence
@@ -44,23 +45,9 @@ FEW_SHOPS = 30
 
 
 @dataclass(frozen=True)
-class PeerNumbers:
+class PeerNumbers(KeyNumberItems):
     """The peers page's key numbers (:func:`peer_key_numbers`): rows of ``key``, ``label``,
     ``value``, ``detail``, shown by :func:`chatsim.page_html.key_numbers_html`."""
-
-    items: tuple[tuple[str, str, str, str], ...]
-
-    def rows(self) -> list[tuple[str, str, str]]:
-        """The key numbers as ``(label, value, detail)``."""
-        return [(lab, value, detail) for _, lab, value, detail in self.items]
-
-    def as_frame(self) -> pl.DataFrame:
-        """The key numbers as a table: ``key``, ``label``, ``value``, ``detail``."""
-        return pl.DataFrame(
-            list(self.items),
-            schema={"key": pl.String, "label": pl.String, "value": pl.String, "detail": pl.String},
-            orient="row",
-        )
 
 
 def peer_key_numbers(ev: Evaluation, new: str) -> PeerNumbers:
