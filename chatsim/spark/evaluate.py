@@ -37,7 +37,10 @@ __all__ = ["compare_spark"]
 _US_DAY = 86_400_000_000
 
 
-def _spark_backend(spark: SparkSession) -> E.Backend:
+def _spark_backend(spark: SparkSession, cached: list[DataFrame]) -> E.Backend:
+    """The engine's Spark backend; every frame it caches is appended to ``cached`` so the
+    caller can release it (cached frames otherwise stay in the driver's memory for the
+    session's life, and a long session runs out of room to broadcast joins)."""
     _, F, _ = pyspark_modules()
 
     def native(lf: nw.LazyFrame) -> DataFrame:
@@ -80,13 +83,18 @@ def _spark_backend(spark: SparkSession) -> E.Backend:
     def from_polars(df: pl.DataFrame) -> nw.LazyFrame:
         return nw.from_native(_to_spark(spark, df))
 
+    def materialize(lf: nw.LazyFrame) -> nw.LazyFrame:
+        df = native(lf).cache()
+        cached.append(df)
+        return nw.from_native(df)
+
     return E.Backend(
         window=E.PerConversation(),
         add_epoch_us=add_epoch_us,
         add_timestamps=add_timestamps,
         add_local_week=add_local_week,
         add_business=None,
-        materialize=lambda lf: nw.from_native(lf.to_native().cache()),
+        materialize=materialize,
         name="spark",
         add_local_day=add_local_day,
         from_polars=from_polars,
@@ -152,6 +160,9 @@ def compare_spark(
     One Spark job gives the cutoff and message counts; each rule's judged chats are then
     collected once and the shop table computed from them with polars (the polars engine's
     :func:`chatsim.engine.shop_frame`); with ``collect_chats=False`` Spark computes it.
+    Intermediate frames cached on the way are released once everything is collected; with
+    ``collect_chats=False`` they stay cached while the returned frames may need them (they
+    go with the session, or ``spark.catalog.clearCache()``).
     """
     rules = check_rule_list(rules, "compare_spark()")
     for r in rules:
@@ -184,7 +195,8 @@ def compare_spark(
     holiday_rules = [r.name for r in rules if "public_holiday" in r.exclusions]
     if holiday_rules:
         check_countries(shops, f"{slog.source}:shops", holiday_rules)
-    be = _spark_backend(spark)
+    cached: list[DataFrame] = []
+    be = _spark_backend(spark, cached)
     frames = E.judged_chats(
         nw.from_native(msgs),
         None,
@@ -212,6 +224,11 @@ def compare_spark(
             shop = E.shop_frame(judged, shops_s, rule).collect("polars").to_native()
             shop_frames.append(E.finish_shops(shop, shops, rule))
             chat_tables[rule.name] = E.with_labels(judged).to_native()
+    if collect_chats:
+        # everything is collected: release the cached intermediates (with
+        # collect_chats=False the returned chat frames still read them)
+        for df in cached:
+            df.unpersist()
     chats: Any = pl.concat(chat_frames, how="vertical") if collect_chats else chat_tables
     return Evaluation(
         rules=rules,
