@@ -15,8 +15,11 @@ from chatsim.metrics import compare
 from chatsim.rules import LEGACY_24H, NEW_12H
 from chatsim.schema import ChatLog
 from tests.logbuilder import at, log_of, msgs, random_logs, raw_messages
+from tests.support.examples import examples
 
-PROPS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPS = settings(
+    max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 MODES = st.sampled_from(list(K.AUTO_REPLY_CODES))
 HOUR_US = 3_600_000_000
 

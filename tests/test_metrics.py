@@ -13,6 +13,7 @@ from chatsim.errors import RuleError
 from chatsim.metrics import chat_table, compare, shop_table
 from chatsim.rules import EXCLUSIONS, LEGACY_24H, NEW_12H, Rule
 from tests.logbuilder import T0, at, log_of, msgs, random_logs
+from tests.support.examples import examples
 
 NEW_24H = NEW_12H.replace(name="new-24h", window_hours=24)
 LATE = {"sent_at": None}
@@ -502,7 +503,9 @@ def test_every_engine_checks_the_rule_list_alike():
 
 # --- properties -------------------------------------------------------------------------------------
 
-PROPS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPS = settings(
+    max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 RATE_COLS = [
     "shop_id",
     "counted",

@@ -18,6 +18,7 @@ from chatsim.metrics import compare
 from chatsim.rules import DEFAULT_EXCLUSIONS, EXCLUSIONS, NEW_12H, Rule
 from chatsim.schema import ChatLog, read_log, write_log
 from tests.logbuilder import at, msgs, random_logs, raw_messages
+from tests.support.examples import examples
 from tests.support.pandas_reference import SHOP_COLUMNS, pandas_compare
 
 UTC = dt.UTC
@@ -438,7 +439,9 @@ def test_spark_names_what_it_does_not_run():
 
 # --- switched off: the plain rule ----------------------------------------------------------
 
-PROPS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPS = settings(
+    max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @PROPS

@@ -409,26 +409,6 @@ def test_buckets_give_the_same_figures(tmp_path):
     assert_frame_equal(got.shops.sort("rule", "shop_id"), want, check_dtypes=False)
 
 
-@pytest.mark.spark
-def test_spark_computes_the_figures_itself(tmp_path):
-    """With ``collect_chats=False`` Spark aggregates the shops itself (the blended rate's
-    ranks included): the same shop tables as polars."""
-    pytest.importorskip("pyspark")
-    from polars.testing import assert_frame_equal
-
-    from chatsim.schema import write_log
-    from chatsim.spark import compare_spark, get_spark
-
-    log = eight_chats()
-    path = tmp_path / "log"
-    write_log(log, path)
-    rules = [NEW_12H, blended(), late(), AVG_RESPONSE_TIME, CHAT_SATISFACTION]
-    spark = get_spark("local[2]", app_name="chatsim-tests", progress=False)
-    got = compare_spark(path, rules, spark=spark, as_of=AS_OF, collect_chats=False)
-    want = compare(log, rules, as_of=AS_OF).shops
-    assert_frame_equal(got.shops.sort("rule", "shop_id"), want.sort("rule", "shop_id"))
-
-
 def test_shop_tables_alone_give_the_same_figures():
     """``chats=False`` (sweeps, what-ifs, the buckets engine) reads the same chat columns,
     ``stars`` included."""

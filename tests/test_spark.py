@@ -109,9 +109,22 @@ def test_sample_log(spark, spark_rules):
     assert {"excluded", "pending", "answered_in_time"} <= status
 
 
-def test_synthetic_logs_every_exclusion_and_pending(spark, tmp_path, spark_rules):
+#: The rules of the larger-log runs in the default suite: the built-in pair and the two
+#: other automatic-reply modes (every exclusion and pending path); every feature rule runs
+#: on the sample log above, and on these logs too in the slow run.
+SUBSET = ("legacy-24h", "new-12h", "auto-answers", "auto-ignored")
+
+
+def rules_of(spark_rules, which: str):
+    return spark_rules if which == "every" else [r for r in spark_rules if r.name in SUBSET]
+
+
+@pytest.mark.parametrize("which", ["subset", pytest.param("every", marks=pytest.mark.slow)])
+def test_synthetic_logs_every_exclusion_and_pending(spark, tmp_path, spark_rules, which):
     log = synthetic_log(12_000, seed=0, n_shops=30)
     write_log(log, tmp_path / "log")
+    spark_rules = rules_of(spark_rules, which)
+    assert len(spark_rules) >= len(SUBSET)
     want = assert_same(tmp_path / "log", spark_rules, spark)
     reasons = set(want.chats["excluded_reason"].drop_nulls().cast(pl.String))
     assert reasons == {"holiday_mode", "blocked", "seller_initiated", "auto_resolved"}
@@ -125,10 +138,12 @@ def test_simulated_log(spark, simulated_log, every_feature_rules):
     assert_same(simulated_log(shops=40, days=10), every_feature_rules[:2], spark)
 
 
-def test_every_engine_through_compare(spark, tmp_path, spark_rules):
+@pytest.mark.parametrize("which", ["subset", pytest.param("every", marks=pytest.mark.slow)])
+def test_every_engine_through_compare(spark, tmp_path, spark_rules, which):
     """compare(path, engine=...): the same shop tables from polars, buckets and spark."""
     write_log(synthetic_log(6_000, seed=3, n_shops=12), tmp_path / "log")
     path = tmp_path / "log"
+    spark_rules = rules_of(spark_rules, which)
     want = compare(path, spark_rules).shops.sort("rule", "shop_id")
     for engine, options in (
         ("buckets", {"buckets": 3, "progress": False}),
@@ -259,3 +274,20 @@ def test_the_rule_features_on_spark(spark, tmp_path, spark_rules):
 
     with pytest.raises(SchemaError, match=r"column 'stars': \d+ row\(s\) hold values outside 1-5"):
         read_log_spark(tmp_path / "bad", spark)
+
+
+def test_spark_computes_the_figures_itself(spark, tmp_path):
+    """With ``collect_chats=False`` Spark aggregates the shops itself (the blended rate's
+    ranks included): the same shop tables as polars."""
+    from chatsim.rules import AVG_RESPONSE_TIME, CHAT_SATISFACTION
+    from chatsim.spark import compare_spark
+    from tests.test_rule_metrics import AS_OF, blended, eight_chats, late
+
+    log = eight_chats()
+    path = tmp_path / "log"
+    write_log(log, path)
+    rules = [NEW_12H, blended(), late(), AVG_RESPONSE_TIME, CHAT_SATISFACTION]
+    got = compare_spark(path, rules, spark=spark, as_of=AS_OF, collect_chats=False)
+    want = compare(log, rules, as_of=AS_OF).shops
+    assert_frame_equal(got.shops.sort("rule", "shop_id"), want.sort("rule", "shop_id"))
+    spark.catalog.clearCache()
