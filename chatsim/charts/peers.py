@@ -17,7 +17,7 @@ import altair as alt
 import polars as pl
 
 from chatsim.charts.scales import WIDTH, pct_axis, rule_label_scale
-from chatsim.explain.colors import SEQUENTIAL_SCHEME
+from chatsim.explain.colors import CHANGE_COLORS, SEQUENTIAL_SCHEME
 
 __all__ = [
     "peer_disagreement",
@@ -197,7 +197,8 @@ def peer_favours(fav: pl.DataFrame, new: str) -> alt.LayerChart:
         color=alt.Color(
             "pp:Q",
             title="Difference (pp)",
-            scale=alt.Scale(scheme="blueorange", domain=[-span, span], reverse=True),  # blue: more
+            # green: more shops pass than under the new rule, red: fewer (never a rule colour)
+            scale=alt.Scale(domain=[-span, 0, span], range=list(CHANGE_COLORS.values())),
             legend=alt.Legend(orient="bottom", gradientLength=240),
         ),
         tooltip=tooltip,

@@ -23,6 +23,7 @@ import altair as alt
 import polars as pl
 
 from chatsim.charts.scales import WIDTH, pct_axis, rule_scale, segment_scale, tier_scale
+from chatsim.explain.colors import CHANGE_COLORS
 from chatsim.explain.labels import label, segment_label
 from chatsim.rollout import TIERS
 
@@ -226,7 +227,10 @@ def transitions_chart(
             color=alt.Color(
                 "move_label:N",
                 title="Change",
-                scale=alt.Scale(domain=list(moves.values()), range=["#009E73", "#CC3311"]),
+                scale=alt.Scale(
+                    domain=list(moves.values()),
+                    range=[CHANGE_COLORS["better"], CHANGE_COLORS["worse"]],
+                ),
             ),
             tooltip=[
                 _day_tip(),

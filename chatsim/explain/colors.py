@@ -29,6 +29,7 @@ __all__ = [
     "RULE_PALETTE",
     "SEGMENT_PALETTE",
     "SEQUENTIAL_SCHEME",
+    "CHANGE_COLORS",
     "rule_colors",
     "segment_colors",
 ]
@@ -77,6 +78,12 @@ SEGMENT_PALETTE: tuple[str, ...] = (
 )
 #: The single-hue, colour-blind-safe Vega scheme of sequential scales (heatmaps).
 SEQUENTIAL_SCHEME = "blues"
+#: Colours of a change's direction on every page, never a rule's: ``better`` (more shops
+#: passing, a shop back above target: the status colour of "meets target"), ``worse``
+#: (fewer passing, a shop falling below: the status colour of enforcement) and ``same``
+#: (the middle of a diverging scale). Signed figures are printed beside them, so the
+#: colour is never the only cue.
+CHANGE_COLORS: dict[str, str] = {"worse": "#CC3311", "same": "#F7F7F7", "better": "#009E73"}
 
 
 def _assign(
