@@ -99,7 +99,7 @@ def test_model_based_sections_run_on_the_twin(real_run):
     _, rc = _run("rule_comparison", params, root / "rule_comparison.ipynb")
     assert MODEL_BASED.split(":")[0] in rc and "What-if: failing shops rescued" in rc
     assert "auto replies on" in rc
-    assert "weekend cover changes the seller type solo_weekdays" in rc  # skipped, with why
+    assert "weekend cover changes the seller type Solo weekday sellers" in rc  # skipped, why
     _, sens = _run("sensitivity", params, root / "sensitivity.ipynb")
     assert "on a fitted model of your log, not the log itself" in sens
     assert "the twin simulated 5 times" in sens

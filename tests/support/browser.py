@@ -114,7 +114,7 @@ _TOOLTIP_JS = """
 """
 
 
-def _hover_charts(page: Any, grid: tuple[int, int] = (12, 8)) -> list[dict[str, Any]]:
+def _hover_charts(page: Any, grid: tuple[int, int] = (10, 6)) -> list[dict[str, Any]]:
     """Move the mouse over a grid of points on every drawn chart; the distinct tooltips."""
     seen: dict[str, dict[str, Any]] = {}
     marks = page.locator("[data-chatsim-chart] svg.marks")
