@@ -40,8 +40,10 @@ import numpy as np
 import polars as pl
 
 from chatsim.fit.hours import HoursFit, fit_hours
+from chatsim.fit.params import HOURS_PARAMS, IDENTITY_PARAMS, RATES, RATIOS, clip_value
+from chatsim.fit.pershop import per_shop_estimates
 from chatsim.fit.profile import Observations
-from chatsim.fit.record import DEFAULT, FITTED, POOLED, PRIOR, SHOP, Estimate, default_of, shrink
+from chatsim.fit.record import DEFAULT, FITTED, POOLED, SHOP, Estimate, default_of
 from chatsim.fit.response import (
     answered_waits,
     backlog_sample,
@@ -69,36 +71,6 @@ MIN_N = 20
 MIN_SEGMENT_CHATS = 200
 #: The parent group's name in the estimates.
 PARENT = "(all shops)"
-
-#: parameter -> (numerator, denominator, unit): a share or mean of per-shop counts.
-RATIOS: dict[str, tuple[str, str, str]] = {
-    "burst_mean": ("burst_messages", "burst_chats", "chats"),
-    "followup_prob": ("followups_settled", "followup_base", "chats"),
-    "followup_answer_prob": ("followups_answered", "followups_settled", "chats"),
-    "faq_resolution": ("faq_resolved", "faq_auto", "chats"),
-    "seller_thread_reply_rate": ("thread_answers", "threads", "messages"),
-    "broadcast_reply_rate": ("broadcast_answers", "broadcast_messages", "messages"),
-    "blocked_share": ("buyers_blocked", "buyers", "buyers"),
-    "blocked_answer_rate": ("blocked_answered", "blocked_chats", "chats"),
-    "holiday_mode_answer_rate": ("holiday_answered", "holiday_chats", "chats"),
-    "small_talk_share": ("small_talk", "with_answer", "chats"),
-    "system_message_share": ("system", "arrivals", "chats"),
-    "rating_prob": ("rated", "ratable", "chats"),
-}
-#: parameter -> (count, exposure, unit): a rate per unit of exposure.
-RATES: dict[str, tuple[str, str, str]] = {
-    "seller_threads_per_day": ("threads", "active_days", "days"),
-    "broadcasts_per_week": ("broadcasts_true", "active_weeks", "weeks"),
-    "broadcast_recipients": ("broadcast_messages", "broadcasts_true", "broadcasts"),
-    "holiday_mode_per_month": ("holiday_periods", "months", "months"),
-    "holiday_mode_days": ("holiday_days", "holiday_periods", "periods"),
-}
-_IDENTITY = ("share", "timezone", "country", "chats_per_day", "volume_sigma", "chatbot_enabled")
-_HOURS = (
-    "schedule", "holiday_country", "works_holidays", "schedule_jitter_minutes",
-    "absence_rate", "off_day_cover",
-)  # fmt: skip
-_BOUNDS = {"burst_mean": (1.0, math.inf), "holiday_mode_days": (1e-3, math.inf)}
 
 
 def zero_truncated_mean(observed: float) -> float:
@@ -128,13 +100,6 @@ class Estimates:
     counts: pl.DataFrame
     hours: HoursFit
     days: pl.DataFrame
-
-
-def _clip(param: str, v: float) -> float:
-    lo, hi = _BOUNDS.get(
-        param, (0.0, 1.0 if param not in RATES and param != "burst_mean" else math.inf)
-    )
-    return float(min(max(v, lo), hi))
 
 
 def _counts(
@@ -222,14 +187,14 @@ def estimate(
             note = f"segment has {n} primary chats (< {MIN_SEGMENT_CHATS}); behaviour pooled from all shops"
             est = {
                 k: e
-                if k in _IDENTITY or k in _HOURS
+                if k in IDENTITY_PARAMS or k in HOURS_PARAMS
                 else dataclasses.replace(
                     parent[k], source=POOLED if parent[k].source != DEFAULT else DEFAULT, note=note
                 )
                 for k, e in est.items()
             }
         seg_out[name] = est
-    shops = _per_shop(counts, delays, hours, seg_out) if per_shop else None
+    shops = per_shop_estimates(counts, delays, hours, seg_out) if per_shop else None
     for group in [parent, *seg_out.values(), *(shops or {}).values()]:
         _mark_unlisted(group, obs.listed)
     return Estimates(seg_out, parent, shops, small, counts, hours, days)
@@ -259,7 +224,7 @@ def _ratio(
     if den >= MIN_N or (
         parent is None and den > 0 and param in RATES and unit in ("days", "weeks", "months")
     ):
-        return Estimate(round(_clip(param, num / den), 4), den, unit, FITTED)
+        return Estimate(round(clip_value(param, num / den), 4), den, unit, FITTED)
     if parent is not None and parent[param].source != DEFAULT:
         return dataclasses.replace(
             parent[param], source=POOLED, note=f"segment has only {den:g} {unit}"
@@ -434,71 +399,3 @@ def _capacity(
         FITTED,
         "from the answer order of chats waiting for a shift",
     )
-
-
-def _per_shop(
-    counts: pl.DataFrame,
-    delays: pl.DataFrame,
-    hours: HoursFit,
-    segs: dict[str, dict[str, Estimate]],
-) -> dict[int, dict[str, Estimate]]:
-    """Each shop's own estimates, pulled towards its segment."""
-    d = {r[0]: (r[1], r[2]) for r in delays.select("shop", "n", "m").iter_rows()}
-    seg_rate = counts.group_by("segment").agg(m=pl.col("rate").mean())
-    mean_rate = dict(seg_rate.iter_rows())
-    out: dict[int, dict[str, Estimate]] = {}
-    for row in counts.iter_rows(named=True):  # a loop over shops (not messages)
-        shop, seg = int(row["shop"]), row["segment"]
-        g = segs[seg]
-        e: dict[str, Estimate] = {
-            "timezone": Estimate(row["timezone"], 1, "shop", SHOP, "the shop's time zone"),
-            "chats_per_day": Estimate(
-                round(row["rate"], 3), row["arrivals"], "chats", SHOP, "the shop's own"
-            ),
-            "volume_sigma": Estimate(0.0, 1, "shop", SHOP, "one shop"),
-            "delay_shop_sigma": Estimate(0.0, 1, "shop", SHOP, "one shop"),
-            "chatbot_enabled": Estimate(
-                bool(row["chatbot_enabled"]), 1, "shop", SHOP, "the shops table's flag"
-            ),
-            "auto_reply_adoption": Estimate(
-                1.0 if row["adopts"] else 0.0, row["primary"], "chats", SHOP
-            ),
-            "delay_sigma": g["delay_sigma"],
-        }
-        if "country" in row:
-            e["country"] = Estimate(
-                str(row["country"]) if row["country"] is not None else g["country"].value,
-                1,
-                "shop",
-                SHOP,
-            )
-        n, m = d.get(shop, (0, 0.0))
-        log_med = math.log(g["delay_median_minutes"].value)
-        e["delay_median_minutes"] = Estimate(
-            round(math.exp(shrink(n * m, n, log_med, PRIOR["delays"])), 2), n, "delays", SHOP
-        )
-        size = max(row["rate"] / max(mean_rate[seg], 1e-9), 0.05)
-        e["capacity_per_hour"] = Estimate(
-            round(g["capacity_per_hour"].value * size, 2),
-            row["primary"],
-            "chats",
-            SHOP,
-            "the segment's capacity times the shop's relative volume",
-        )
-        e["auto_reply_rate"] = _shrunk("auto_reply_rate", row["auto"], row["primary"], "chats", g)
-        for p, (num, den, unit) in RATIOS.items():
-            e[p] = _shrunk(p, row[num], row[den], unit, g)
-        recip = g["broadcast_recipients"].value
-        lift = 1.0 / (1.0 - math.exp(-recip)) if recip > 0 else 1.0
-        for p, (num, den, unit) in RATES.items():
-            count = row["broadcasts"] * lift if num == "broadcasts_true" else row[num]
-            exposure = row["broadcasts"] * lift if den == "broadcasts_true" else row[den]
-            e[p] = _shrunk(p, count, exposure, unit, g)
-        e.update(hours.shop.get(shop, {k: g[k] for k in _HOURS}))
-        out[shop] = e
-    return out
-
-
-def _shrunk(param: str, num: float, den: float, unit: str, seg: dict[str, Estimate]) -> Estimate:
-    v = shrink(num, den, seg[param].value, PRIOR.get(unit, PRIOR["chats"]))
-    return Estimate(round(_clip(param, v), 4), den, unit, SHOP)
