@@ -218,7 +218,7 @@ def peer_favours(fav: pl.DataFrame, new: str) -> alt.LayerChart:
         title=alt.TitleParams(
             f"Which seller types each design favours, against {new}",
             subtitle="Share passing under the design minus under the new rule, in percentage "
-            "points (blue: the design passes more of them; orange: fewer)",
+            "points (green: the design passes more of them; red: fewer)",
         ),
     )
 
