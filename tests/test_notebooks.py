@@ -55,13 +55,17 @@ def test_has_one_parameters_cell_with_every_report_parameter(nb):
 
 
 def _pairs() -> list[Any]:
-    """Every notebook with every scenario. The default suite runs each notebook on the
-    baseline and the main report on every scenario; the rest of the cross product is
-    marked slow (nbval also runs each notebook on its own defaults)."""
+    """Every notebook with every scenario. The default suite runs the main report on every
+    scenario and the calibration page on the baseline; the rest of the cross product is
+    marked slow. By default the other pages still run with injected parameters in the
+    browser tests (their reports are built by ``build_reports``), and nbval runs every
+    notebook on its own defaults."""
     out = []
     for nb in NOTEBOOKS:
         for sc in SCENARIOS:
-            quick = sc.name == "baseline.yaml" or nb.stem == "rule_comparison"
+            quick = nb.stem == "rule_comparison" or (
+                nb.stem == "calibration" and sc.name == "baseline.yaml"
+            )
             marks = () if quick else (pytest.mark.slow,)
             out.append(pytest.param(nb, sc, id=f"{nb.stem}-{sc.stem}", marks=marks))
     return out
