@@ -216,13 +216,20 @@ def _swap_in(staging: Path, t: Path) -> None:
             old = t.parent / f"{STAGING_PREFIX}{t.name}-{os.getpid()}-old-{uuid.uuid4().hex[:8]}"
             t.rename(old)
         staging.rename(t)
-    except OSError as exc:
+    except BaseException as exc:
+        # a failed rename, or a signal between the two renames: the old log goes back
         if old is not None and not t.exists():
             with suppress(OSError):
                 old.rename(t)
+        if not isinstance(exc, OSError):
+            raise
         raise OutputError(
             f"{t}: cannot move the finished log into place ({exc.strerror or exc}); check "
             "the folder's permissions."
         ) from None
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        try:
+            shutil.rmtree(old, ignore_errors=True)
+        except BaseException:  # a signal mid-removal: finish removing, then stop
+            shutil.rmtree(old, ignore_errors=True)
+            raise

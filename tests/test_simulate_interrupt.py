@@ -124,6 +124,47 @@ def test_interrupted_overwrite_keeps_the_old_log(
     assert staging_left(tmp_path) == []
 
 
+@pytest.mark.parametrize("moment", ["between the renames", "removing the old log"])
+def test_a_signal_while_swapping_leaves_one_whole_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moment: str
+) -> None:
+    """Stopped between moving the old log aside and the new one in: the old log is back.
+    Stopped while the old log is being removed: the new log is in place, no staging left."""
+    import shutil
+
+    target = tmp_path / "log"
+    simulate_to_dir(small(), target, workers=1, progress=False)
+    before = log_hash(read_log(target))
+    rename, rmtree = Path.rename, shutil.rmtree
+    fired = []
+
+    def rename_once(self: Path, to):  # type: ignore[no-untyped-def]
+        if moment == "between the renames" and Path(to) == target and not fired:
+            fired.append(self)
+            raise KeyboardInterrupt  # as the SIGINT handler would
+        return rename(self, to)
+
+    def rmtree_once(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if moment == "removing the old log" and "-old-" in str(path) and not fired:
+            fired.append(path)
+            raise KeyboardInterrupt
+        return rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "rename", rename_once)
+    monkeypatch.setattr(shutil, "rmtree", rmtree_once)
+    with pytest.raises(KeyboardInterrupt):
+        simulate_to_dir(small(shops=130), target, workers=1, progress=False)
+    monkeypatch.undo()
+    assert fired
+    check_complete(target)
+    log = read_log(target)
+    if moment == "between the renames":
+        assert log_hash(log) == before
+    else:
+        assert log.shops.height == 130
+    assert staging_left(tmp_path) == []
+
+
 def test_interrupted_first_run_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -217,12 +258,16 @@ def _running(pid: int) -> bool:
         return False
 
 
-def _old_log_or_nothing(target: Path, before: str | None) -> None:
+def _old_log_or_nothing(target: Path, before: str | None, shops: int | None = None) -> None:
+    """After an interrupted run: the old log as it was (or no log if there was none), or,
+    when the signal came after the new log was moved into place, the new log, complete."""
     if before is None:
         assert not target.exists() or check_complete(target) is None
-    else:
-        check_complete(target)
-        assert log_hash(read_log(target)) == before
+        return
+    check_complete(target)
+    log = read_log(target)
+    if log_hash(log) != before:  # the swap had finished: the whole new log, not a mix
+        assert shops is not None and log.shops.height == shops
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
@@ -243,7 +288,8 @@ def test_killed_simulate_leaves_no_process(tmp_path: Path, sig: signal.Signals) 
 
 def _kill_at_random(tmp_path: Path, rng: random.Random, before: str | None) -> None:
     target = tmp_path / "log"
-    proc = _start(target, shops=rng.choice([200, 600, 1000]))
+    shops = rng.choice([200, 600, 1000])
+    proc = _start(target, shops=shops)
     pids = [proc.pid]
     try:
         pids = _wait_for_workers(proc, n=1)
@@ -260,7 +306,7 @@ def _kill_at_random(tmp_path: Path, rng: random.Random, before: str | None) -> N
         check_complete(target)
         read_log(target)
         return
-    _old_log_or_nothing(target, before)
+    _old_log_or_nothing(target, before, shops)
     if sig != signal.SIGKILL:
         assert staging_left(tmp_path) == []
 
