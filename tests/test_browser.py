@@ -369,7 +369,15 @@ def _look(html_path: Path, chromium: Path, shot: Path) -> tuple[str, list[str], 
             browser.close()
 
 
-@pytest.mark.parametrize("name", [*PAGES, "demo"])
+#: Pages whose trimmed CSS is compared in the default suite: the main page, the drill-down
+#: (the most element kinds) and the demo (code cells shown); the rest in the slow run.
+TRIM_QUICK = ("rule_comparison", "shop_drilldown", "demo")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [n if n in TRIM_QUICK else pytest.param(n, marks=pytest.mark.slow) for n in (*PAGES, "demo")],
+)
 def test_trimmed_css_looks_the_same(
     name: str, built_reports: dict[str, Path], chromium: Path, tmp_path: Path
 ) -> None:

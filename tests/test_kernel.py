@@ -18,7 +18,7 @@ from tests.logbuilder import at, log_of, msgs, random_logs, raw_messages
 from tests.support.examples import examples
 
 PROPS = settings(
-    max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 MODES = st.sampled_from(list(K.AUTO_REPLY_CODES))
 HOUR_US = 3_600_000_000
