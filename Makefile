@@ -32,7 +32,7 @@ test: $(STAMP) ## the whole suite, notebooks and browser included (what CI runs)
 	./.ci/install-browser.sh
 	CHATSIM_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow" \
 		tests notebooks chatsim --doctest-modules \
-		--nbval-lax --nbval-current-env --nbval-cell-timeout=600
+		--nbval-lax --nbval-current-env --nbval-cell-timeout=600 --durations=20
 
 test-fast: $(STAMP) ## the quick check while developing: no Spark, browser or slow tests
 	$(BIN)/python -m pytest -n 2 -m "not slow and not spark and not browser" tests chatsim --doctest-modules

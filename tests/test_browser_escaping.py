@@ -111,8 +111,12 @@ def _expected(name: str) -> list[str]:
     return common
 
 
+#: Every page of both reports; the real log's sensitivity page (the same rule and folder
+#: strings as its main page, the same page as the simulated one) runs in the slow suite.
 PAGES = [
     f"{kind}/{nb}"
+    if (kind, nb) != ("real", "sensitivity")
+    else pytest.param(f"{kind}/{nb}", marks=pytest.mark.slow)
     for kind in ("simulated", "real")
     for nb in ("rule_comparison", "sensitivity", "shop_drilldown")
 ] + ["index"]

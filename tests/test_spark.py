@@ -134,6 +134,7 @@ def test_synthetic_logs_every_exclusion_and_pending(spark, tmp_path, spark_rules
     assert_same(tmp_path / "csv", spark_rules[:2], spark, as_of="2025-08-20T12:00:00Z")
 
 
+@pytest.mark.slow  # by default Spark runs on the sample log and the synthetic logs above
 def test_simulated_log(spark, simulated_log, every_feature_rules):
     assert_same(simulated_log(shops=40, days=10), every_feature_rules[:2], spark)
 
