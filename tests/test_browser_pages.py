@@ -24,6 +24,7 @@ from chatsim.fit import ALL_SHOPS
 from chatsim.page_html import table_html
 from chatsim.scorecard import SCORECARD_HEADERS
 from chatsim.twin import calibration_takeaways
+from tests.support.notebooks import write_as_export
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -123,12 +124,8 @@ def calibration_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pa
 
     root = tmp_path_factory.mktemp("pages")
     folder = root / "log"
-    folder.mkdir()
     sim = simulate(load_scenario(BASELINE).scaled(shops=30, days=9))
-    sim.messages.write_parquet(folder / "messages.parquet")
-    sim.shops.drop("archetype").write_parquet(folder / "shops.parquet")
-    sim.holiday_mode.write_parquet(folder / "holiday_mode.parquet")
-    sim.blocked.write_parquet(folder / "blocked.parquet")
+    write_as_export(sim, folder)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ChatsimWarning)
         pages = build_reports(

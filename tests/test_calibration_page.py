@@ -11,7 +11,6 @@ from html import escape as html_escape
 from pathlib import Path
 from types import SimpleNamespace
 
-import papermill as pm
 import pytest
 
 from chatsim.errors import ChatsimWarning
@@ -22,6 +21,7 @@ from chatsim.scenario import load_scenario
 from chatsim.schema import read_log
 from chatsim.simulate import simulate
 from chatsim.twin import MODEL_BASED, calibration_warnings
+from tests.support.notebooks import execute, write_as_export
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -34,12 +34,8 @@ def real_run(tmp_path_factory) -> dict[str, object]:
     """A real-like log, its twin YAML, and the parameters a ``--fit`` run passes."""
     root = tmp_path_factory.mktemp("calibration")
     folder = root / "log"
-    folder.mkdir()
     sim = simulate(load_scenario(BASELINE).scaled(shops=24, days=8))
-    sim.messages.write_parquet(folder / "messages.parquet")
-    sim.shops.drop("archetype").write_parquet(folder / "shops.parquet")
-    sim.holiday_mode.write_parquet(folder / "holiday_mode.parquet")
-    sim.blocked.write_parquet(folder / "blocked.parquet")
+    write_as_export(sim, folder)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ChatsimWarning)
         fitted = fit_log(read_log(folder), by="country", per_shop=True)
@@ -50,15 +46,7 @@ def real_run(tmp_path_factory) -> dict[str, object]:
 
 
 def _run(nb: str, params: dict[str, object], out: Path) -> tuple[dict, str]:
-    pm.execute_notebook(
-        str(NOTEBOOKS_DIR / f"{nb}.ipynb"),
-        str(out),
-        parameters=params,
-        kernel_name="python3",
-        language="python",
-        progress_bar=False,
-        cwd=str(NOTEBOOKS_DIR),
-    )
+    execute(NOTEBOOKS_DIR / f"{nb}.ipynb", out, params)
     data = json.loads(out.read_text())
     html = "".join(
         "".join(o.get("data", {}).get("text/html", ""))

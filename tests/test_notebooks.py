@@ -14,6 +14,7 @@ from chatsim.notebook import prepare_log
 from chatsim.render import count_charts
 from chatsim.report import NOTEBOOKS_DIR, SMALL_DAYS, notebook_parameters
 from chatsim.scenario import load_scenario
+from tests.support.notebooks import execute
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
@@ -78,15 +79,7 @@ def test_runs_with_each_scenarios_parameters(nb, scenario, tmp_path):
     params = notebook_parameters(sc, log_path=log, small=True)
     params.update(shops=sc.shops, days=sc.period.days, run_what_if=False)
     out = tmp_path / nb.name
-    pm.execute_notebook(
-        str(nb),
-        str(out),
-        parameters=params,
-        kernel_name="python3",
-        language="python",
-        progress_bar=False,
-        cwd=str(nb.parent),
-    )
+    execute(nb, out, params)
     data = json.loads(out.read_text())
     injected = [
         c for c in data["cells"] if "injected-parameters" in c.get("metadata", {}).get("tags", [])

@@ -20,6 +20,7 @@ from chatsim.presets import PRESETS
 from chatsim.render import count_charts, notebook_to_html
 from chatsim.report import NOTEBOOKS_DIR, SMALL_DAYS, notebook_parameters
 from chatsim.scenario import load_scenario
+from tests.support.notebooks import execute
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = NOTEBOOKS_DIR / "peers.ipynb"
@@ -36,15 +37,7 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     params.setdefault("peers", list(sc.analysis.peers))
     params.update(shops=sc.shops, days=sc.period.days, run_what_if=False)
     out = tmp_path_factory.mktemp("peers") / "peers.ipynb"
-    pm.execute_notebook(
-        str(NOTEBOOK),
-        str(out),
-        parameters=params,
-        kernel_name="python3",
-        language="python",
-        progress_bar=False,
-        cwd=str(NOTEBOOK.parent),
-    )
+    execute(NOTEBOOK, out, params)
     return out
 
 

@@ -9,7 +9,6 @@ import json
 import shutil
 from pathlib import Path
 
-import papermill as pm
 import polars as pl
 import pytest
 import yaml
@@ -21,6 +20,7 @@ from chatsim.report import NOTEBOOKS_DIR, notebook_parameters
 from chatsim.rules import resolve_rule
 from chatsim.scenario import load_scenario
 from chatsim.schema import read_log
+from tests.support.notebooks import execute
 
 pytestmark = pytest.mark.slow
 
@@ -60,15 +60,7 @@ def scenario_file(tmp_path_factory) -> Path:
 def _execute(params: dict, tmp_path: Path) -> str:
     """Run the page with ``params``; the HTML of its outputs."""
     out = tmp_path / "rollout.ipynb"
-    pm.execute_notebook(
-        str(NOTEBOOK),
-        str(out),
-        parameters=params,
-        kernel_name="python3",
-        language="python",
-        progress_bar=False,
-        cwd=str(NOTEBOOK.parent),
-    )
+    execute(NOTEBOOK, out, params)
     data = json.loads(out.read_text(encoding="utf-8"))
     return "".join(
         "".join(o.get("data", {}).get("text/html", ""))

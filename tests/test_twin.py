@@ -26,6 +26,7 @@ from chatsim.twin import (
     pass_share_table,
     read_twin,
 )
+from tests.support.notebooks import write_as_export
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,11 +42,7 @@ def real_log(tmp_path_factory) -> tuple[ChatLog, Path]:
     """A small log written like a real export: no archetype column, a country column."""
     sim = simulate(load_scenario(ROOT / "scenarios" / "baseline.yaml").scaled(shops=16, days=8))
     folder = tmp_path_factory.mktemp("real") / "log"
-    folder.mkdir()
-    sim.messages.write_parquet(folder / "messages.parquet")
-    sim.shops.drop("archetype").write_parquet(folder / "shops.parquet")
-    sim.holiday_mode.write_parquet(folder / "holiday_mode.parquet")
-    sim.blocked.write_parquet(folder / "blocked.parquet")
+    write_as_export(sim, folder)
     return read_log(folder), folder
 
 

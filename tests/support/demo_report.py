@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 
 from chatsim.render import notebook_to_html
+from tests.support.notebooks import execute
 
 __all__ = [
     "DEMO_REPLICATIONS",
@@ -89,21 +90,13 @@ def execute_demo(workdir: str | os.PathLike[str]) -> Path:
     Example:
         >>> executed = execute_demo(tmp_path)  # doctest: +SKIP
     """
-    import papermill as pm
 
     work = Path(workdir)
     work.mkdir(parents=True, exist_ok=True)
     src = work / "demo.ipynb"
     executed = work / "demo.executed.ipynb"
     nbformat.write(demo_notebook(), src)
-    pm.execute_notebook(
-        str(src),
-        str(executed),
-        kernel_name="python3",
-        language="python",
-        progress_bar=False,
-        cwd=str(work),
-    )
+    execute(src, executed)
     return executed
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from tests.support.notebooks import execute
+
 __all__ = ["METRIC_RULE_SETS", "METRICS_DAYS", "METRICS_SHOPS", "build_metrics_page"]
 
 #: The rule lists the page is checked with (old rule first, the judged one last).
@@ -34,7 +36,6 @@ def build_metrics_page(workdir: str | os.PathLike[str], which: str = "response_t
     Example:
         >>> page = build_metrics_page(tmp_path)  # doctest: +SKIP
     """
-    import papermill as pm
 
     from chatsim.notebook import prepare_log
     from chatsim.render import notebook_to_html
@@ -56,13 +57,5 @@ def build_metrics_page(workdir: str | os.PathLike[str], which: str = "response_t
     )
     nb = NOTEBOOKS_DIR / "rule_comparison.ipynb"
     executed = work / "rule_comparison.ipynb"
-    pm.execute_notebook(
-        str(nb),
-        str(executed),
-        parameters=params,
-        kernel_name="python3",
-        language="python",
-        progress_bar=False,
-        cwd=str(nb.parent),
-    )
+    execute(nb, executed, params)
     return notebook_to_html(executed, work / "rule_comparison.html")
